@@ -1,0 +1,3 @@
+from paycli.cli.app import main
+
+main()

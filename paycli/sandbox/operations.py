@@ -1,0 +1,713 @@
+"""Braintree's operations over the store: decoded request params in, a rendered reply out.
+
+Each public method is one API route. Rules (which amount declines, which status may be voided)
+come from `rules`; persistence from `store`; shapes from `schema`. Mutations run inside one
+IMMEDIATE transaction together with their `api_request_key` record, so a replay — even one racing
+the original from another process — returns the first answer and changes nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
+from typing import Any, Callable, Iterable
+from zoneinfo import ZoneInfo
+
+from paycli.sandbox import rules, schema, xmlcodec
+from paycli.sandbox.search import matches, narrowing
+from paycli.sandbox.store import Merchant, Store
+
+PAGE_SIZE = 50
+MAX_API_REQUEST_KEY = 255
+_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: bytes = b""
+
+
+NOT_FOUND = Reply(404)
+
+
+def now() -> datetime:
+    """The sandbox clock; read through datetime so freezegun reaches an in-process sandbox."""
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def stamp(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _new_id() -> str:
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(8))
+
+
+def _render(status: int, root: str, value: Any) -> Reply:
+    return Reply(status, xmlcodec.render(root, value))
+
+
+class Invalid(Exception):
+    """Validation errors for one request: (object path, code, attribute) triples."""
+
+    def __init__(self, root: str, *errors: tuple[str, str, str], names: str = "") -> None:
+        super().__init__(root)
+        self.root = root
+        self.errors = list(errors)
+        self.names = names
+
+    def reply(self, params: dict[str, Any]) -> Reply:
+        by_object: dict[str, list[tuple[str, str, str]]] = {}
+        for path, code, attribute in self.errors:
+            by_object.setdefault(path, []).append((code, attribute, rules.message(code, names=self.names)))
+        messages = [text for items in by_object.values() for _, _, text in items]
+        return _render(422, "api_error_response", {
+            "errors": schema.errors(self.root, by_object),
+            "params": {self.root: _echo(params)},
+            "message": "\n".join(messages),
+        })
+
+
+def _echo(params: dict[str, Any]) -> dict[str, Any]:
+    """The request as Braintree echoes it: card number and CVV removed."""
+    echoed = {key: value for key, value in params.items() if key != "api_request_key"}
+    card = echoed.get("credit_card")
+    if isinstance(card, dict):
+        echoed["credit_card"] = {k: v for k, v in card.items() if k not in ("number", "cvv")}
+    return echoed
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return str(value).strip() or None
+
+
+class Sandbox:
+    """The gateway's behaviour for every merchant in one store."""
+
+    def __init__(self, store: Store, *, search_cap: int = 50000) -> None:
+        self.store = store
+        self.search_cap = search_cap
+
+    # authentication ----------------------------------------------------------------------
+
+    def authenticate(self, merchant_id: str, public_key: str, private_key: str) -> Merchant | None:
+        merchant = self.store.merchant(merchant_id)
+        if merchant is None or not secrets.compare_digest(merchant.public_key, public_key) \
+                or not secrets.compare_digest(merchant.private_key, private_key):
+            return None
+        return merchant
+
+    # idempotent mutation frame -------------------------------------------------------------
+
+    def _mutate(self, merchant: Merchant, route: str, params: dict[str, Any], root: str,
+                action: Callable[[sqlite3.Connection], Reply]) -> Reply:
+        key = _text(params.get("api_request_key"))
+        if key and len(key) > MAX_API_REQUEST_KEY:
+            return Invalid(root, ("", "915230", "api_request_key")).reply(params)
+        fingerprint = hashlib.sha256(
+            json.dumps([route, {k: v for k, v in params.items() if k != "api_request_key"}],
+                       sort_keys=True, default=str).encode()
+        ).hexdigest()
+        self.settle_due(merchant)
+        with self.store.write() as db:
+            if key:
+                prior = self.store.idempotent_reply(db, merchant.id, key)
+                if prior is not None:
+                    if prior[0] != fingerprint:
+                        return Invalid(root, ("", "915232", "api_request_key")).reply(params)
+                    return Reply(prior[1], prior[2])
+            reply = action(db)
+            if key:
+                self.store.remember_reply(db, merchant.id, key, fingerprint, reply.status, reply.body)
+            return reply
+
+    # client tokens -------------------------------------------------------------------------
+
+    def client_token(self, merchant: Merchant, params: dict[str, Any], base_url: str) -> Reply:
+        version = params.get("version") or 2
+        customer_id = _text(params.get("customer_id"))
+        account = _text(params.get("merchant_account_id"))
+        domains = params.get("domains") or []
+        error = None
+        if version not in (1, 2, 3):
+            error = "92806"
+        elif customer_id and self.store.customer(self.store.read(), merchant.id, customer_id) is None:
+            error = "92804"
+        elif account and account not in merchant.accounts:
+            error = "92807"
+        elif len(domains) > 5:
+            error = "92810"
+        elif any(not _DOMAIN.match(str(d or "")) for d in domains):
+            error = "92011"
+        if error:
+            return _render(422, "api_error_response", {
+                "errors": schema.errors("client_token", {"": [(error, "base", rules.message(error))]}),
+                "params": {"client_token": params}, "message": rules.message(error),
+            })
+        issued = now()
+        claims = f"created_at={stamp(issued)}&merchant_id={merchant.id}&public_key={merchant.public_key}"
+        if customer_id:
+            claims += f"&customer_id={customer_id}"
+        signature = hashlib.sha256((merchant.private_key + claims).encode()).hexdigest()
+        api = f"{base_url}/merchants/{merchant.id}/client_api"
+        token: dict[str, Any] = {
+            "version": version,
+            "authorizationFingerprint": f"{signature}|{claims}",
+            "configUrl": f"{api}/v1/configuration", "clientApiUrl": api,
+            "environment": "sandbox", "merchantId": merchant.id,
+            "assetsUrl": base_url, "authUrl": base_url,
+            "graphQL": {"url": f"{base_url}/graphql", "date": "2018-05-08"},
+            "challenges": [], "threeDSecureEnabled": False, "paypalEnabled": True,
+            "analytics": {"url": f"{base_url}/analytics"},
+        }
+        if account:
+            token["merchantAccountId"] = account
+        text = json.dumps(token)
+        value = text if version == 1 else base64.b64encode(text.encode()).decode()
+        return _render(201, "client_token", {"value": value})
+
+    # customers ----------------------------------------------------------------------------
+
+    def create_customer(self, merchant: Merchant, params: dict[str, Any]) -> Reply:
+        def action(db: sqlite3.Connection) -> Reply:
+            customer_id = _text(params.get("id")) or _new_numeric_id()
+            problems = []
+            if not re.fullmatch(r"[\w-]{1,36}", customer_id):
+                problems.append(("", "91610", "id"))
+            elif self.store.customer(db, merchant.id, customer_id) is not None:
+                problems.append(("", "91609", "id"))
+            email = _text(params.get("email"))
+            if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+                problems.append(("", "81604", "email"))
+            if problems:
+                return Invalid("customer", *problems).reply(params)
+            moment = stamp(now())
+            doc = {name: _text(params.get(name)) for name in
+                   ("first_name", "last_name", "company", "email", "website", "phone", "fax")}
+            doc.update(id=customer_id, merchant_id=merchant.id, created_at=moment, updated_at=moment,
+                       custom_fields=params.get("custom_fields") or {},
+                       global_id=base64.urlsafe_b64encode(f"customer_{customer_id}".encode()).decode().rstrip("="))
+            self.store.put_customer(db, merchant.id, doc)
+            return _render(201, "customer", schema.customer(doc))
+        return self._mutate(merchant, "customer.create", params, "customer", action)
+
+    def find_customer(self, merchant: Merchant, customer_id: str) -> Reply:
+        doc = self.store.customer(self.store.read(), merchant.id, customer_id)
+        return _render(200, "customer", schema.customer(doc)) if doc else NOT_FOUND
+
+    def delete_customer(self, merchant: Merchant, customer_id: str) -> Reply:
+        with self.store.write() as db:
+            return Reply(200) if self.store.delete_customer(db, merchant.id, customer_id) else NOT_FOUND
+
+    # transactions: create ------------------------------------------------------------------
+
+    def create_transaction(self, merchant: Merchant, params: dict[str, Any]) -> Reply:
+        return self._mutate(merchant, "transaction.create", params, "transaction",
+                            lambda db: self._create(db, merchant, params))
+
+    def _create(self, db: sqlite3.Connection, merchant: Merchant, params: dict[str, Any]) -> Reply:
+        try:
+            doc, authorization = self._build_transaction(db, merchant, params)
+        except Invalid as invalid:
+            return invalid.reply(params)
+        self.store.insert_transaction(db, merchant.id, doc)
+        body = schema.transaction(doc)
+        if authorization.ok:
+            return _render(201, "transaction", body)
+        if authorization.status == "gateway_rejected":
+            text = f"Gateway Rejected: {authorization.rejection}"
+        else:
+            text = authorization.text or "Declined"
+        return _render(422, "api_error_response", {
+            "errors": {"errors": xmlcodec.Items("error", [])},
+            "params": {"transaction": _echo(params)}, "message": text, "transaction": body,
+        })
+
+    def _build_transaction(self, db: sqlite3.Connection, merchant: Merchant, params: dict[str, Any],
+                           ) -> tuple[dict[str, Any], rules.Authorization]:
+        problems: list[tuple[str, str, str]] = []
+        kind = params.get("type")
+        if not kind:
+            problems.append(("", "91524", "type"))
+        elif kind not in ("sale", "credit"):
+            problems.append(("", "91523", "type"))
+        amount_code = rules.amount_error(params.get("amount"))
+        if amount_code:
+            problems.append(("", amount_code, "amount"))
+        account = _text(params.get("merchant_account_id")) or merchant.default_account
+        if account not in merchant.accounts:
+            problems.append(("", "91513", "merchant_account_id"))
+        order_id = _text(params.get("order_id"))
+        if order_id and len(order_id) > 255:
+            problems.append(("", "91501", "order_id"))
+        custom = params.get("custom_fields") or {}
+        if not isinstance(custom, dict):
+            custom = {}
+        too_long = [name for name, value in custom.items() if value is not None and len(str(value)) > 255]
+        if too_long:
+            problems.append(("", "81527", "custom_fields"))
+        customer_params = params.get("customer") if isinstance(params.get("customer"), dict) else {}
+        email = _text(customer_params.get("email"))
+        if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+            problems.append(("customer", "81604", "email"))
+        vault_customer = None
+        customer_id = _text(params.get("customer_id"))
+        if customer_id:
+            vault_customer = self.store.customer(db, merchant.id, customer_id)
+            if vault_customer is None:
+                problems.append(("", "91510", "customer_id"))
+        instrument, card_doc = self._payment_method(params, account, problems)
+        if problems:
+            raise Invalid("transaction", *problems, names=", ".join(too_long))
+
+        amount = rules.to_amount(params["amount"])
+        options = params.get("options") if isinstance(params.get("options"), dict) else {}
+        partial_ok = options.get("accept_partial_authorization") in (True, "true")
+        moment = now()
+        card = params.get("credit_card") if isinstance(params.get("credit_card"), dict) else {}
+        billing = params.get("billing") if isinstance(params.get("billing"), dict) else {}
+        if kind == "credit":
+            authorization = rules.Authorization("authorized", *rules.APPROVED)
+        else:
+            authorization = rules.authorize(amount, rejection=instrument.rejection, partial_ok=partial_ok)
+        avs_error, avs_postal, avs_street = rules.avs_responses(_text(billing.get("postal_code")),
+                                                                _text(billing.get("street_address")))
+        txn_id = _new_id()
+        while self.store.transaction_exists(db, txn_id):
+            txn_id = _new_id()
+        customer = {name: _text(customer_params.get(name)) for name in
+                    ("first_name", "last_name", "company", "email", "website", "phone", "fax")}
+        if vault_customer:
+            customer = {name: vault_customer.get(name) for name in customer}
+            customer["id"] = vault_customer["id"]
+        doc: dict[str, Any] = {
+            "id": txn_id, "type": kind, "status": authorization.status, "amount": str(amount),
+            "currency_iso_code": merchant.accounts.get(account, "USD"), "merchant_account_id": account,
+            "order_id": order_id, "created_at": stamp(moment), "updated_at": stamp(moment),
+            "customer": customer, "customer_id": customer_id,
+            "billing": {k: _text(v) for k, v in billing.items() if not isinstance(v, dict)},
+            "shipping": {k: _text(v) for k, v in (params.get("shipping") or {}).items() if not isinstance(v, dict)}
+            if isinstance(params.get("shipping"), dict) else {},
+            "custom_fields": {k: "" if v is None else str(v).lower() if isinstance(v, bool) else str(v)
+                              for k, v in custom.items()},
+            "payment_instrument_type": instrument.kind, "credit_card": card_doc,
+            "processor_response_code": authorization.code, "processor_response_text": authorization.text,
+            "processor_response_type": authorization.response_type,
+            "additional_processor_response": authorization.additional,
+            "gateway_rejection_reason": authorization.rejection,
+            "processor_authorization_code": _auth_code() if authorization.ok else None,
+            "network_response_code": "XX" if authorization.ok else None,
+            "network_response_text": "sample network response text" if authorization.ok else None,
+            "network_transaction_id": moment.strftime("0%Y%m%d%H%M%S") if authorization.ok else None,
+            "avs_error_response_code": avs_error, "avs_postal_code_response_code": avs_postal,
+            "avs_street_address_response_code": avs_street,
+            "cvv_response_code": rules.cvv_response(_text(card.get("cvv"))),
+            "refund_ids": [], "status_history": [],
+            "authorized_amount": str(amount),
+            "purchase_order_number": _text(params.get("purchase_order_number")),
+            "tax_amount": _text(params.get("tax_amount")), "tax_exempt": bool(params.get("tax_exempt")),
+            "channel": _text(params.get("channel")),
+            "descriptor": params.get("descriptor") if isinstance(params.get("descriptor"), dict) else {},
+            "global_id": base64.urlsafe_b64encode(f"transaction_{txn_id}".encode()).decode().rstrip("="),
+        }
+        if instrument.kind == rules.PAYPAL:
+            doc["paypal"] = {"payer_email": "payer@example.com", "payment_id": f"PAY-{txn_id.upper()}",
+                             "authorization_id": f"AUTH-{txn_id.upper()}", "token": None, "image_url": None,
+                             "debug_id": None, "payee_email": None, "payer_id": "PAYER", "payer_first_name": "Some",
+                             "payer_last_name": "Buyer", "payer_status": "VERIFIED", "seller_protection_status": None,
+                             "capture_id": None, "refund_id": None, "transaction_fee_amount": None,
+                             "transaction_fee_currency_iso_code": None, "description": None,
+                             "custom_field": None, "shipping_option_id": None, "cobranded_card_label": None,
+                             "implicitly_vaulted_payment_method_token": None,
+                             "implicitly_vaulted_payment_method_global_id": None,
+                             "refund_from_transaction_fee_amount": None,
+                             "refund_from_transaction_fee_currency_iso_code": None}
+        elif instrument.kind == rules.VENMO:
+            doc["venmo_account"] = {"username": "venmojoe", "venmo_user_id": "1234567891234567891",
+                                    "token": None, "image_url": None, "source_description": "Venmo Account: venmojoe"}
+        self._append_status(doc, authorization.status, amount, moment)
+        if kind == "credit" or (authorization.ok and options.get("submit_for_settlement") in (True, "true")):
+            self._submit(doc, amount, moment)
+        return doc, authorization
+
+    def _payment_method(self, params: dict[str, Any], account: str, problems: list[tuple[str, str, str]],
+                        ) -> tuple[rules.Instrument, dict[str, Any]]:
+        nonce = _text(params.get("payment_method_nonce"))
+        card = params.get("credit_card") if isinstance(params.get("credit_card"), dict) else None
+        token = _text(params.get("payment_method_token"))
+        given = [name for name, value in (("nonce", nonce), ("card", card and card.get("number")), ("token", token))
+                 if value]
+        if len(given) > 1:
+            problems.append(("", "91549", "base"))
+            return rules.Instrument(), {}
+        if nonce:
+            try:
+                instrument = rules.instrument_for_nonce(nonce)
+            except rules.NonceError as err:
+                problems.append(("", err.code, "payment_method_nonce"))
+                return rules.Instrument(), {}
+            if instrument.validation:
+                problems.append(("credit_card", instrument.validation, "number"))
+            if instrument.needs_account and instrument.needs_account not in account:
+                problems.append(("", "91577", "base"))
+            card_doc = _card_doc(instrument.card, card or {}) if instrument.card else {}
+            return instrument, card_doc
+        if token:
+            problems.append(("", "91518", "payment_method_token"))
+            return rules.Instrument(), {}
+        if card is None:
+            problems.append(("", "91508", "base"))
+            return rules.Instrument(), {}
+        return self._raw_card(card, problems)
+
+    @staticmethod
+    def _raw_card(card: dict[str, Any], problems: list[tuple[str, str, str]]) -> tuple[rules.Instrument, dict[str, Any]]:
+        number = re.sub(r"[\s-]", "", str(card.get("number") or ""))
+        if not number:
+            problems.append(("credit_card", "81714", "number"))
+        elif not number.isdigit():
+            problems.append(("credit_card", "81715", "number"))
+        elif not 12 <= len(number) <= 19:
+            problems.append(("credit_card", "81716", "number"))
+        elif not rules.luhn_valid(number):
+            problems.append(("credit_card", "81715", "number"))
+        month, year = _expiration(card)
+        if month is None and year is None:
+            problems.append(("credit_card", "81709", "expiration_date"))
+        elif month is None or year is None:
+            problems.append(("credit_card", "81710", "expiration_date"))
+        cvv = _text(card.get("cvv"))
+        brand = rules.card_type(number) if number else "Unknown"
+        if cvv and (not cvv.isdigit() or len(cvv) != (4 if brand == "American Express" else 3)):
+            problems.append(("credit_card", "81707", "cvv"))
+        if any(path == "credit_card" for path, _, _ in problems):
+            return rules.Instrument(), {}
+        rejection = {rules.FRAUD_CARD: "fraud", rules.RISK_THRESHOLD_CARD: "risk_threshold"}.get(number)
+        base = rules.Card(number[:6], number[-4:], brand, month or "", year or "",
+                          cardholder_name=_text(card.get("cardholder_name")),
+                          indicators=rules.card_indicators(number))
+        doc = _card_doc(base, card)
+        doc["unique_number_identifier"] = hashlib.sha256(number.encode()).hexdigest()[:32]
+        return rules.Instrument(card=base, rejection=rejection), doc
+
+    # transactions: read ------------------------------------------------------------------
+
+    def find_transaction(self, merchant: Merchant, txn_id: str) -> Reply:
+        self.settle_due(merchant)
+        doc = self.store.transaction(self.store.read(), merchant.id, txn_id)
+        return _render(200, "transaction", schema.transaction(doc)) if doc else NOT_FOUND
+
+    # transactions: lifecycle ---------------------------------------------------------------
+
+    def _lifecycle(self, merchant: Merchant, txn_id: str, route: str, params: dict[str, Any],
+                   change: Callable[[sqlite3.Connection, dict[str, Any]], Reply]) -> Reply:
+        def action(db: sqlite3.Connection) -> Reply:
+            doc = self.store.transaction(db, merchant.id, txn_id)
+            if doc is None:
+                return NOT_FOUND
+            return change(db, doc)
+        return self._mutate(merchant, f"{route}:{txn_id}", params, "transaction", action)
+
+    def submit_for_settlement(self, merchant: Merchant, txn_id: str, params: dict[str, Any]) -> Reply:
+        def change(db: sqlite3.Connection, doc: dict[str, Any]) -> Reply:
+            if doc["status"] != "authorized":
+                return Invalid("transaction", ("", "91507", "base")).reply(params)
+            raw = params.get("amount")
+            if raw not in (None, ""):
+                code = rules.amount_error(raw)
+                if code:
+                    return Invalid("transaction", ("", code, "amount")).reply(params)
+                amount = rules.to_amount(raw)
+                if amount > Decimal(doc.get("authorized_amount", doc["amount"])):
+                    return Invalid("transaction", ("", "91522", "amount")).reply(params)
+            else:
+                amount = Decimal(doc["amount"])
+            for name in ("order_id", "purchase_order_number", "tax_amount"):
+                if _text(params.get(name)):
+                    doc[name] = _text(params.get(name))
+            if isinstance(params.get("descriptor"), dict):
+                doc["descriptor"] = params["descriptor"]
+            doc["amount"] = str(amount)
+            self._submit(doc, amount, now())
+            self.store.update_transaction(db, merchant.id, doc)
+            return _render(200, "transaction", schema.transaction(doc))
+        return self._lifecycle(merchant, txn_id, "submit", params, change)
+
+    def void(self, merchant: Merchant, txn_id: str, params: dict[str, Any]) -> Reply:
+        def change(db: sqlite3.Connection, doc: dict[str, Any]) -> Reply:
+            if not rules.can_void(doc["status"], doc.get("payment_instrument_type", "")):
+                return Invalid("transaction", ("", "91504", "base")).reply(params)
+            moment = now()
+            self._append_status(doc, "voided", Decimal(doc["amount"]), moment)
+            self.store.update_transaction(db, merchant.id, doc)
+            return _render(200, "transaction", schema.transaction(doc))
+        return self._lifecycle(merchant, txn_id, "void", params, change)
+
+    def refund(self, merchant: Merchant, txn_id: str, params: dict[str, Any]) -> Reply:
+        def change(db: sqlite3.Connection, original: dict[str, Any]) -> Reply:
+            kind = original.get("payment_instrument_type", "")
+            if original["type"] == "credit":
+                return Invalid("transaction", ("", "91505", "base")).reply(params)
+            if not rules.can_refund(original["status"], kind):
+                return Invalid("transaction", ("", "91506", "base")).reply(params)
+            remaining = self._refundable(db, merchant, original)
+            if remaining <= 0:
+                return Invalid("transaction", ("", "91512", "base")).reply(params)
+            raw = params.get("amount")
+            if raw not in (None, ""):
+                code = rules.amount_error(raw)
+                if code:
+                    return Invalid("transaction", ("", code, "amount")).reply(params)
+                amount = rules.to_amount(raw)
+                if amount > remaining:
+                    return Invalid("transaction", ("", "91521", "amount")).reply(params)
+            else:
+                amount = remaining
+            authorization = rules.refund_authorization(amount)
+            moment = now()
+            refund_id = _new_id()
+            while self.store.transaction_exists(db, refund_id):
+                refund_id = _new_id()
+            credit = {key: original.get(key) for key in (
+                "currency_iso_code", "merchant_account_id", "customer", "customer_id", "billing", "shipping",
+                "payment_instrument_type", "credit_card", "paypal", "venmo_account", "custom_fields", "descriptor")}
+            credit.update({
+                "id": refund_id, "type": "credit", "status": authorization.status, "amount": str(amount),
+                "order_id": _text(params.get("order_id")) or original.get("order_id"),
+                "created_at": stamp(moment), "updated_at": stamp(moment),
+                "refunded_transaction_id": original["id"], "refund_ids": [], "status_history": [],
+                "processor_response_code": authorization.code, "processor_response_text": authorization.text,
+                "processor_response_type": authorization.response_type,
+                "additional_processor_response": "2046 : Declined" if authorization.code == "1005"
+                else authorization.additional,
+                "processor_authorization_code": _auth_code() if authorization.ok else None,
+                "authorized_amount": str(amount),
+                "global_id": base64.urlsafe_b64encode(f"transaction_{refund_id}".encode()).decode().rstrip("="),
+            })
+            self._append_status(credit, authorization.status, amount, moment)
+            if authorization.ok:
+                self._submit(credit, amount, moment)
+            self.store.insert_transaction(db, merchant.id, credit)
+            original["refund_ids"] = [*original.get("refund_ids", []), refund_id]
+            original["updated_at"] = stamp(moment)
+            self.store.update_transaction(db, merchant.id, original)
+            body = schema.transaction(credit)
+            if authorization.ok:
+                return _render(201, "transaction", body)
+            return _render(422, "api_error_response", {
+                "errors": {"errors": xmlcodec.Items("error", [])},
+                "params": {"transaction": _echo(params)}, "message": authorization.text, "transaction": body,
+            })
+        return self._lifecycle(merchant, txn_id, "refund", params, change)
+
+    def _refundable(self, db: sqlite3.Connection, merchant: Merchant, original: dict[str, Any]) -> Decimal:
+        refunded = Decimal("0")
+        for refund_id in original.get("refund_ids", []):
+            refund = self.store.transaction(db, merchant.id, refund_id)
+            if refund and refund["status"] not in ("voided", "processor_declined", "failed", "gateway_rejected"):
+                refunded += Decimal(refund["amount"])
+        return Decimal(original["amount"]) - refunded
+
+    # testing endpoints ----------------------------------------------------------------
+
+    def simulate(self, merchant: Merchant, txn_id: str, target: str) -> Reply:
+        """testing.settle / settlement_confirm / settlement_decline / settlement_pending (§5.2)."""
+        with self.store.write() as db:
+            doc = self.store.transaction(db, merchant.id, txn_id)
+            if doc is None:
+                return NOT_FOUND
+            if doc["status"] not in rules.SETTLEABLE or (doc["status"] == target):
+                return Invalid("transaction", ("", "91575", "base")).reply({})
+            if target == "settled":
+                target = rules.settles_as(Decimal(doc["amount"]), doc.get("payment_instrument_type", ""))
+            self._settle(merchant, doc, target, now())
+            self.store.update_transaction(db, merchant.id, doc)
+            return _render(200, "transaction", schema.transaction(doc))
+
+    def settle_due(self, merchant: Merchant) -> None:
+        """Apply the nightly cutoff lazily: whatever was submitted before a past cutoff settles at it."""
+        if not merchant.nightly_settlement:
+            return
+        zone = ZoneInfo(merchant.timezone)
+        hour, minute = (int(part) for part in merchant.nightly_settlement.split(":"))
+        current = now()
+        local = current.astimezone(zone)
+        latest = datetime.combine(local.date(), time(hour, minute), zone)
+        if latest > local:
+            latest -= timedelta(days=1)
+        latest_stamp = stamp(latest)
+        if (self.store.settled_through(self.store.read(), merchant.id) or "") >= latest_stamp:
+            return
+        with self.store.write() as db:
+            if (self.store.settled_through(db, merchant.id) or "") >= latest_stamp:
+                return
+            for doc in self.store.pending_settlement(db, merchant.id, latest_stamp):
+                submitted = schema.instant(doc.get("submitted_for_settlement_at", doc["created_at"]))
+                local_submit = submitted.astimezone(zone)
+                cutoff = datetime.combine(local_submit.date(), time(hour, minute), zone)
+                if cutoff <= local_submit:
+                    cutoff += timedelta(days=1)
+                target = rules.settles_as(Decimal(doc["amount"]), doc.get("payment_instrument_type", ""))
+                self._settle(merchant, doc, target, cutoff.astimezone(timezone.utc))
+                self.store.update_transaction(db, merchant.id, doc)
+            self.store.mark_settled_through(db, merchant.id, latest_stamp)
+
+    def settle_all(self, merchant: Merchant) -> list[str]:
+        """Settle everything waiting for settlement now (`paycli sandbox settle --all`)."""
+        with self.store.write() as db:
+            settled = []
+            for doc in self.store.pending_settlement(db, merchant.id, "9999"):
+                target = rules.settles_as(Decimal(doc["amount"]), doc.get("payment_instrument_type", ""))
+                self._settle(merchant, doc, target, now())
+                self.store.update_transaction(db, merchant.id, doc)
+                settled.append(doc["id"])
+            return settled
+
+    # search ----------------------------------------------------------------------------
+
+    def _search(self, merchant: Merchant, criteria: dict[str, Any]) -> Iterable[dict[str, Any]]:
+        self.settle_due(merchant)
+        narrow = narrowing(criteria)
+        for doc in self.store.scan_transactions(merchant.id, **narrow):
+            if matches(doc, criteria):
+                yield doc
+
+    def search_ids(self, merchant: Merchant, criteria: dict[str, Any]) -> Reply:
+        ids: list[str] = []
+        for doc in self._search(merchant, criteria):
+            ids.append(doc["id"])
+            if len(ids) >= self.search_cap:  # Braintree's silent cap: clients must narrow the window
+                break
+        return _render(200, "search_results", {"page_size": PAGE_SIZE, "ids": ids})
+
+    def search_page(self, merchant: Merchant, criteria: dict[str, Any]) -> Reply:
+        ids = [str(i) for i in (criteria.get("ids") or []) if i][:PAGE_SIZE * 4]
+        rest = {key: value for key, value in criteria.items() if key != "ids"}
+        docs = [doc for doc in self.store.transactions_by_ids(merchant.id, ids) if matches(doc, rest)]
+        return _render(200, "credit_card_transactions", {
+            "current_page_number": 1, "page_size": PAGE_SIZE, "total_items": len(docs),
+            "transaction": xmlcodec.Repeated([schema.transaction(doc) for doc in docs]),
+        })
+
+    # settlement batch summary -----------------------------------------------------------
+
+    def settlement_summary(self, merchant: Merchant, params: dict[str, Any]) -> Reply:
+        self.settle_due(merchant)
+        raw = params.get("settlement_date")
+        field = _text(params.get("group_by_custom_field"))
+        settlement_date: date | None = None
+        if isinstance(raw, datetime):
+            settlement_date = raw.date()
+        elif _text(raw):
+            try:
+                settlement_date = date.fromisoformat(_text(raw) or "")
+            except ValueError:
+                settlement_date = None
+        problems = []
+        if raw in (None, ""):
+            problems.append(("", "82301", "settlement_date"))
+        elif settlement_date is None:
+            problems.append(("", "82302", "settlement_date"))
+        if problems:
+            return Invalid("settlement_batch_summary", *problems).reply(params)
+        prefix = settlement_date.isoformat()
+        groups: dict[tuple[str, ...], list[Any]] = {}
+        zone = ZoneInfo(merchant.timezone)
+        start = datetime.combine(settlement_date, time(0), zone) - timedelta(days=1)
+        end = datetime.combine(settlement_date, time(0), zone) + timedelta(days=2)
+        for doc in self.store.scan_transactions(merchant.id, settled=(stamp(start), stamp(end))):
+            if not (doc.get("settlement_batch_id") or "").startswith(prefix + "_"):
+                continue
+            if doc["status"] not in ("settled", "settlement_confirmed"):
+                continue
+            key = (doc.get("merchant_account_id") or "", _summary_card_type(doc), doc["type"])
+            if field:
+                key += ((doc.get("custom_fields") or {}).get(field, ""),)
+            entry = groups.setdefault(key, [0, Decimal("0")])
+            entry[0] += 1
+            entry[1] += Decimal(doc["amount"])
+        records = []
+        for key, (count, total) in sorted(groups.items()):
+            record = {"card_type": key[1], "merchant_account_id": key[0], "kind": key[2],
+                      "count": str(count), "amount_settled": str(total.quantize(Decimal("0.01")))}
+            if field:
+                record[field] = key[3]
+            records.append(record)
+        return _render(200, "settlement_batch_summary", {"records": xmlcodec.Items("record", records)})
+
+    # status bookkeeping ------------------------------------------------------------------
+
+    @staticmethod
+    def _append_status(doc: dict[str, Any], status: str, amount: Decimal, moment: datetime) -> None:
+        doc["status"] = status
+        doc["updated_at"] = stamp(moment)
+        doc["status_history"].append({"timestamp": stamp(moment), "status": status, "amount": str(amount),
+                                      "user": None, "transaction_source": "api"})
+
+    def _submit(self, doc: dict[str, Any], amount: Decimal, moment: datetime) -> None:
+        # PayPal skips the queue: a submitted PayPal sale is already settling (§4.2).
+        status = "settling" if doc.get("payment_instrument_type") == rules.PAYPAL else "submitted_for_settlement"
+        doc["submitted_for_settlement_at"] = stamp(moment)
+        self._append_status(doc, status, amount, moment)
+
+    def _settle(self, merchant: Merchant, doc: dict[str, Any], target: str, moment: datetime) -> None:
+        code, text = rules.SETTLEMENT_RESPONSES[target]
+        doc["processor_settlement_response_code"] = code
+        doc["processor_settlement_response_text"] = text
+        if target in ("settled", "settlement_confirmed"):
+            local_day = moment.astimezone(ZoneInfo(merchant.timezone)).date()
+            doc["settlement_batch_id"] = f"{local_day.isoformat()}_{doc.get('merchant_account_id')}"
+            doc["settled_at"] = stamp(moment)
+        self._append_status(doc, target, Decimal(doc["amount"]), moment)
+
+
+def _summary_card_type(doc: dict[str, Any]) -> str:
+    if doc.get("payment_instrument_type") == rules.PAYPAL:
+        return "PayPal"
+    return (doc.get("credit_card") or {}).get("card_type") or "Unknown"
+
+
+def _expiration(card: dict[str, Any]) -> tuple[str | None, str | None]:
+    raw = _text(card.get("expiration_date"))
+    month, year = _text(card.get("expiration_month")), _text(card.get("expiration_year"))
+    if raw:
+        match = re.fullmatch(r"(\d{1,2})/(\d{2}|\d{4})", raw)
+        if not match:
+            return None, "invalid"
+        month, year = match.groups()
+    if month and not (month.isdigit() and 1 <= int(month) <= 12):
+        return None, year or "invalid"
+    if year and not year.isdigit():
+        return month or "invalid", None
+    if year and len(year) == 2:
+        year = "20" + year
+    return (month.zfill(2) if month else None), year
+
+
+def _card_doc(card: rules.Card, given: dict[str, Any]) -> dict[str, Any]:
+    doc = {"bin": card.bin, "last_4": card.last_4, "card_type": card.card_type,
+           "expiration_month": card.expiration_month, "expiration_year": card.expiration_year,
+           "cardholder_name": _text(given.get("cardholder_name")) or card.cardholder_name,
+           "customer_location": card.customer_location, "token": None,
+           "unique_number_identifier": hashlib.sha256(f"{card.bin}{card.last_4}".encode()).hexdigest()[:32]}
+    doc.update(card.indicators or {})
+    return doc
+
+
+def _auth_code() -> str:
+    return "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789") for _ in range(6))
+
+
+def _new_numeric_id() -> str:
+    return str(secrets.randbelow(10**9)).zfill(9)

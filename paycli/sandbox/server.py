@@ -1,0 +1,187 @@
+"""HTTP for the sandbox: routing, Basic auth, latency and faults. It holds no Braintree rules.
+
+HTTP/1.1 keep-alive with TCP_NODELAY: without it Nagle's algorithm and delayed ACKs stall every
+call on a reused connection by ~40 ms (wire reference §11.4).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+
+from paycli.sandbox import xmlcodec
+from paycli.sandbox.faults import FaultPlan
+from paycli.sandbox.operations import NOT_FOUND, Reply, Sandbox
+from paycli.sandbox.store import Merchant
+
+MAX_BODY_BYTES = 1 << 20
+_TXN = r"(?P<id>[A-Za-z0-9_-]+)"
+_TESTING = {"settle": "settled", "settlement_confirm": "settlement_confirmed",
+            "settlement_decline": "settlement_declined", "settlement_pending": "settlement_pending"}
+
+Handler = Callable[[Sandbox, Merchant, dict[str, Any], dict[str, str], str], Reply]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    pattern: re.Pattern[str]
+    name: str  # the fault-injection route name (design §7)
+    handle: Handler
+
+
+def _route(method: str, path: str, name: str, handle: Handler) -> Route:
+    return Route(method, re.compile(rf"^/merchants/(?P<merchant>[^/]+)/{path}$"), name, handle)
+
+
+ROUTES = (
+    _route("POST", "client_token", "token", lambda s, m, p, a, base: s.client_token(m, p, base)),
+    _route("POST", "transactions/advanced_search_ids", "search", lambda s, m, p, a, b: s.search_ids(m, p)),
+    _route("POST", "transactions/advanced_search", "search", lambda s, m, p, a, b: s.search_page(m, p)),
+    _route("POST", "transactions", "sale", lambda s, m, p, a, b: s.create_transaction(m, p)),
+    _route("GET", f"transactions/{_TXN}", "find", lambda s, m, p, a, b: s.find_transaction(m, a["id"])),
+    _route("PUT", f"transactions/{_TXN}/submit_for_settlement", "submit",
+           lambda s, m, p, a, b: s.submit_for_settlement(m, a["id"], p)),
+    _route("PUT", f"transactions/{_TXN}/void", "void", lambda s, m, p, a, b: s.void(m, a["id"], p)),
+    _route("POST", f"transactions/{_TXN}/refund", "refund", lambda s, m, p, a, b: s.refund(m, a["id"], p)),
+    _route("PUT", f"transactions/{_TXN}/(?P<action>{'|'.join(_TESTING)})", "testing",
+           lambda s, m, p, a, b: s.simulate(m, a["id"], _TESTING[a["action"]])),
+    _route("POST", "settlement_batch_summary", "summary", lambda s, m, p, a, b: s.settlement_summary(m, p)),
+    _route("POST", "customers", "customer", lambda s, m, p, a, b: s.create_customer(m, p)),
+    _route("GET", r"customers/(?P<id>[^/]+)", "customer", lambda s, m, p, a, b: s.find_customer(m, a["id"])),
+    _route("DELETE", r"customers/(?P<id>[^/]+)", "customer", lambda s, m, p, a, b: s.delete_customer(m, a["id"])),
+)
+
+
+@dataclass
+class ServerOptions:
+    latency_ms: int = 0
+    faults: FaultPlan = field(default_factory=lambda: FaultPlan([]))
+    log: Callable[[str], None] | None = None
+
+
+class _Dropped(Exception):
+    """Close the connection without an answer (an injected fault)."""
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: "SandboxServer"
+
+    def setup(self) -> None:
+        super().setup()
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    do_POST = do_PUT = do_DELETE = do_GET
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if self.server.options.log:
+            self.server.options.log(format % args)
+
+    def _serve(self) -> None:
+        started = time.monotonic()
+        try:
+            reply = self._dispatch()
+        except _Dropped:
+            self.close_connection = True
+            return
+        except Exception as err:  # the server never dies on a request; the client sees a 500
+            self.log_message("internal error on %s %s: %r", self.command, self.path, err)
+            reply = Reply(500)
+        self._send(reply)
+        if self.server.options.log:
+            self.server.options.log(f"{self.command} {self.path} {reply.status} "
+                                     f"{(time.monotonic() - started) * 1000:.1f}ms")
+
+    def _dispatch(self) -> Reply:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            self.close_connection = True
+            return Reply(413)
+        body = self.rfile.read(length) if length else b""
+        path = self.path.split("?", 1)[0]
+        for route in ROUTES:
+            match = route.pattern.match(path)
+            if match and route.method == self.command:
+                break
+        else:
+            return NOT_FOUND
+        options = self.server.options
+        if options.latency_ms:
+            time.sleep(options.latency_ms / 1000)
+        fault = options.faults.pick(route.name) if options.faults else None
+        if fault and fault.kind == "slow":
+            time.sleep(fault.delay_ms / 1000)
+        elif fault and fault.kind == "status":
+            return Reply(fault.status)
+        elif fault and fault.kind == "drop-before":
+            raise _Dropped
+        merchant = self._authenticate(match["merchant"])
+        if merchant is None:
+            return Reply(401)
+        try:
+            _, params = xmlcodec.parse_request(body)
+        except xmlcodec.XmlError:
+            return Reply(400)
+        if not isinstance(params, dict):
+            params = {}
+        reply = route.handle(self.server.sandbox, merchant, params, match.groupdict(), self.server.base_url)
+        if fault and fault.kind == "drop-after":
+            raise _Dropped
+        return reply
+
+    def _authenticate(self, merchant_id: str) -> Merchant | None:
+        header = self.headers.get("Authorization") or ""
+        if not header.startswith("Basic "):
+            return None
+        try:
+            public_key, _, private_key = base64.b64decode(header[6:], validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return self.server.sandbox.authenticate(merchant_id, public_key, private_key)
+
+    def _send(self, reply: Reply) -> None:
+        self.send_response(reply.status)
+        self.send_header("Content-Type", "application/xml; charset=utf-8")
+        self.send_header("Content-Length", str(len(reply.body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if reply.body:
+            self.wfile.write(reply.body)
+
+
+class SandboxServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, sandbox: Sandbox, host: str = "127.0.0.1", port: int = 0,
+                 options: ServerOptions | None = None) -> None:
+        super().__init__((host, port), _RequestHandler)
+        self.sandbox = sandbox
+        self.options = options or ServerOptions()
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start_background(self) -> threading.Thread:
+        thread = threading.Thread(target=self.serve_forever, name="paycli-sandbox", daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
