@@ -138,11 +138,12 @@ class Profile:
     public_key: str | None = None
     private_key: PrivateKey | None = None
     url: str | None = None  # a served `paycli sandbox serve`; only for environment local
-    merchant_accounts: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # hash=False: mapping proxies are unhashable, and a Profile should still work as a dict key
+    merchant_accounts: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
     default_merchant_account: str | None = None
     timezone: str = DEFAULT_TIMEZONE
     search_cap: int = DEFAULT_SEARCH_CAP
-    origin: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    origin: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -380,7 +381,8 @@ def _file_profile(file: Path, name: str, raw: Any, warnings: list[str]) -> Profi
     read = _ProfileReader(file, name, raw)
     for key in raw:
         if key not in PROFILE_KEYS:
-            raise read.error(str(key), f"unknown key{_did_you_mean(key, PROFILE_KEYS)}; known: {', '.join(PROFILE_KEYS)}")
+            hint = _did_you_mean(key, PROFILE_KEYS)
+            raise read.error(str(key), f"unknown key{hint}; known: {', '.join(PROFILE_KEYS)}")
     origin: dict[str, str] = {}
 
     environment = raw.get("environment")
@@ -492,7 +494,9 @@ def _merchant_accounts(read: _ProfileReader) -> dict[str, str]:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise read.error("merchant_accounts", f"expected a mapping of currency to merchant account id, got {_kind(raw)}")
+        raise read.error(
+            "merchant_accounts", f"expected a mapping of currency to merchant account id, got {_kind(raw)}"
+        )
     accounts: dict[str, str] = {}
     for currency, account in raw.items():
         if not isinstance(currency, str) or not isinstance(account, str) or not account.strip():

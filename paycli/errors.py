@@ -89,6 +89,11 @@ class PartialFailure(PaycliError):
     type = "partial"
 
 
+class Interrupted(PaycliError):
+    exit_code = ExitCode.INTERRUPTED
+    type = "interrupted"
+
+
 class InternalError(PaycliError):
     exit_code = ExitCode.INTERNAL
     type = "internal"

@@ -1,0 +1,73 @@
+"""The root of the command tree: global options, and the lines that mount each command module."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from paycli.cli import nonces, profiles
+from paycli.cli.options import (
+    ConfigOpt,
+    FormatOpt,
+    NoColorOpt,
+    OutputOpt,
+    ProfileOpt,
+    QuietOpt,
+    VerboseOpt,
+    VersionOpt,
+    YesOpt,
+)
+from paycli.cli.runtime import Invocation
+
+app = typer.Typer(
+    name="paycli",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals could hold a private key
+    # plain help: rich-formatted help imports rich.markdown & co., doubling the cost of `paycli --help`
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def configure(
+    ctx: typer.Context,
+    profile: ProfileOpt = None,
+    config: ConfigOpt = None,
+    fmt: FormatOpt = None,
+    output: OutputOpt = None,
+    no_color: NoColorOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+    yes: YesOpt = False,
+    version: VersionOpt = False,
+) -> None:
+    """Braintree payment operations: tokens, checkouts, lookups, refunds, settlement reports, and an offline sandbox."""
+    run = Invocation(
+        profile=profile,
+        config=config,
+        fmt=fmt,
+        output=output,
+        no_color=no_color,
+        quiet=quiet,
+        verbose=verbose,
+        yes=yes,
+    ).activate()
+    ctx.call_on_close(run.close)
+
+
+# groups are mounted with a name, single-command modules without one
+app.add_typer(profiles.app, name="profiles")
+app.add_typer(nonces.app)
+
+
+def main() -> None:
+    try:
+        app(prog_name="paycli")
+    except Exception as err:  # escaped every command's boundary: a bug in the wiring itself
+        if os.environ.get("PAYCLI_DEBUG", "") not in ("", "0") or {"-v", "--verbose"} & set(sys.argv):
+            raise
+        print(f"error: unexpected {type(err).__name__}: {err} (a bug in paycli; rerun with --verbose)", file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,81 @@
+"""Options shared by many commands, declared once.
+
+`--format`, `--output` and `--yes` exist twice on purpose: before the command (the root callback) and after
+it (added by `@command`), because people type `paycli refund ID --yes` and `settlement export -o out.csv`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from paycli import __version__
+from paycli.output import Format
+
+OUTPUT_PANEL = "Output"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"paycli {__version__}")
+        raise typer.Exit()
+
+
+FormatOpt = Annotated[
+    Format | None,
+    typer.Option(
+        "--format",
+        "-f",
+        case_sensitive=False,
+        show_default=False,
+        help="table, json, ndjson or csv. Default: table on a terminal, else json; with -o, from the file's suffix.",
+        rich_help_panel=OUTPUT_PANEL,
+    ),
+]
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="FILE",
+        dir_okay=False,
+        show_default=False,
+        help="Write the data to FILE atomically (temporary file, then rename) instead of stdout.",
+        rich_help_panel=OUTPUT_PANEL,
+    ),
+]
+YesOpt = Annotated[
+    bool,
+    typer.Option("--yes", "-y", help="Answer yes to confirmations; needed to move money without a terminal."),
+]
+ProfileOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--profile",
+        "-p",
+        metavar="NAME",
+        show_default=False,
+        help="Profile to use. Default: $PAYCLI_PROFILE, else the file's default_profile, else local.",
+    ),
+]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        metavar="PATH",
+        dir_okay=False,
+        show_default=False,
+        help="Config file. Default: $PAYCLI_CONFIG, else $XDG_CONFIG_HOME/paycli/config.yaml.",
+    ),
+]
+NoColorOpt = Annotated[bool, typer.Option("--no-color", help="No colours (also NO_COLOR=1).")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Only data and errors: no notes, no progress bars.")]
+VerboseOpt = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Log HTTP requests (credentials redacted) and show tracebacks.")
+]
+VersionOpt = Annotated[
+    bool,
+    typer.Option("--version", callback=_show_version, is_eager=True, help="Show paycli's version and exit."),
+]

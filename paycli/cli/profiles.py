@@ -1,0 +1,72 @@
+"""`paycli profiles list|show|check`: what profiles exist, where each value came from, and whether they work."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from paycli.cli import views
+from paycli.cli.runtime import Invocation, command
+from paycli.errors import PartialFailure, UsageError
+
+app = typer.Typer(help="List, show and check merchant profiles.", no_args_is_help=True)
+
+NameArg = Annotated[
+    str | None,
+    typer.Argument(metavar="NAME", show_default=False, help="Profile name. Default: the selected profile."),
+]
+
+
+@command(app, "list")
+def list_profiles() -> None:
+    """List profiles from the config file, the BRAINTREE_* variables and the built-in local profile."""
+    run = Invocation.current()
+    # no validation of the selected name here: listing is how a user finds the right one
+    selected = run.selected_name()
+    entries = [views.ProfileEntry(profile, profile.name == selected) for profile in run.profiles]
+    run.output.emit(entries, views.PROFILE)
+
+
+@command(app, "show")
+def show(name: NameArg = None) -> None:
+    """Show one profile with its private key redacted and where each value comes from."""
+    run = Invocation.current()
+    profile = run.profiles.get(name, why="argument") if name else run.profile
+    run.output.emit(views.ProfileEntry(profile, profile.name == run.selected_name()), views.PROFILE)
+
+
+@command(app, "check")
+def check(
+    name: NameArg = None,
+    all_profiles: Annotated[bool, typer.Option("--all", help="Check every profile.")] = False,
+) -> None:
+    """Prove credentials work by generating a client token.
+
+    Exit 4: bad credentials; 6: gateway unreachable; 7: some profiles of --all failed.
+    """
+    from paycli import credentials
+
+    run = Invocation.current()
+    if name and all_profiles:
+        raise UsageError("give a profile NAME or --all, not both")
+    if all_profiles:
+        targets = list(run.profiles)
+    else:
+        targets = [run.profiles.get(name, why="argument") if name else run.profile]
+
+    results = []
+    with run.output.progress("Checking profiles", total=len(targets)) as bar:
+        for result in credentials.check_profiles(targets, run.gateway_for):
+            results.append(result)
+            bar.advance()
+    failed = [result for result in results if not result.ok]
+    if not all_profiles and failed and failed[0].failure is not None:
+        raise failed[0].failure  # one profile: its own error and exit code (4 or 6)
+    run.output.emit(results, views.PROFILE_CHECK)
+    if failed:
+        names = ", ".join(result.profile for result in failed)
+        raise PartialFailure(
+            f"{len(failed)} of {len(results)} profiles failed the check: {names}",
+            failed=[result.profile for result in failed],
+        )

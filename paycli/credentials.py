@@ -1,0 +1,55 @@
+"""Proving that a profile's credentials work, the cheapest way Braintree allows: generate a client token.
+
+A client token needs valid keys and a reachable gateway and moves no money, so a failure here is either
+the credentials (the gateway raises ConfigError, exit 4) or the network (Unavailable, exit 6).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from paycli.errors import PaycliError
+
+if TYPE_CHECKING:
+    from paycli.config import Profile
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    ms: int
+    token_chars: int
+
+
+@dataclass(frozen=True)
+class ProfileCheck:
+    profile: str
+    environment: str
+    merchant_id: str | None
+    ok: bool
+    ms: int | None = None
+    error: str | None = None
+    failure: PaycliError | None = field(default=None, repr=False, compare=False)
+
+
+def check(gateway: Any) -> CheckResult:
+    """Generate a client token and time it; the gateway's PaycliError propagates."""
+    started = time.perf_counter()
+    token = gateway.generate_client_token()
+    elapsed_ms = round((time.perf_counter() - started) * 1000)
+    return CheckResult(ms=elapsed_ms, token_chars=len(token or ""))
+
+
+def check_profiles(profiles: Iterable[Profile], connect: Callable[[Profile], Any]) -> Iterator[ProfileCheck]:
+    """Check each profile in turn; a failing profile is a row with its error, not the end of the list."""
+    for profile in profiles:
+        try:
+            result = check(connect(profile))
+        except PaycliError as err:
+            yield ProfileCheck(
+                profile.name, profile.environment, profile.merchant_id, ok=False, error=err.message, failure=err
+            )
+        else:
+            yield ProfileCheck(profile.name, profile.environment, profile.merchant_id, ok=True, ms=result.ms)

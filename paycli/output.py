@@ -1,0 +1,575 @@
+"""Everything paycli writes: data on stdout (or `--output FILE`), the rest on stderr.
+
+One `Output` per run, built from a `Terminal` record of TTY flags and colour, so a cron job piping JSON and
+a person at a terminal get the same code path with different defaults: `table` on a terminal and `json`
+otherwise, progress bars only for a person, prompts only where someone can answer. Rich is imported on
+first use so `paycli --version` does not pay for it; nobody else writes ANSI codes.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path, PurePath
+from typing import IO, TYPE_CHECKING, Any, TextIO
+
+from paycli.dates import isoformat_z
+from paycli.errors import Declined, PaycliError, UsageError
+from paycli.money import format_amount
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+# A table is rendered once its rows are known (column widths depend on all of them); past this many rows a
+# long search shows chunks instead of holding everything back.
+TABLE_CHUNK_ROWS = 1000
+_UNBOUNDED_COLUMNS = 10_000  # "as wide as the content" for tables written to a pipe or a file
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    ndjson = "ndjson"
+    csv = "csv"
+
+
+# `-o out.csv` with no --format means CSV: what a cron line like `settlement export -o out.csv` expects
+SUFFIX_FORMATS = {".csv": Format.csv, ".json": Format.json, ".ndjson": Format.ndjson, ".jsonl": Format.ndjson}
+
+
+@dataclass(frozen=True)
+class Terminal:
+    """Which standard streams are terminals, and the colour choice; tests replace `detect`."""
+
+    stdin: bool
+    stdout: bool
+    stderr: bool
+    no_color: bool = False  # --no-color or NO_COLOR
+    force_color: bool = False  # FORCE_COLOR
+
+    @classmethod
+    def detect(cls, *, env: Mapping[str, str] | None = None, no_color: bool = False) -> Terminal:
+        env = os.environ if env is None else env
+        return cls(
+            stdin=_isatty(sys.stdin),
+            stdout=_isatty(sys.stdout),
+            stderr=_isatty(sys.stderr),
+            # no-color.org: present and not empty; FORCE_COLOR=0 is commonly read as "off"
+            no_color=no_color or bool(env.get("NO_COLOR")),
+            force_color=env.get("FORCE_COLOR", "") not in ("", "0"),
+        )
+
+    @property
+    def interactive(self) -> bool:
+        """Someone can answer a prompt: we read stdin and ask on stderr."""
+        return self.stdin and self.stderr
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream is not None and stream.isatty())
+    except (AttributeError, ValueError):  # a closed or replaced stream
+        return False
+
+
+def _default_row(obj: Any) -> Mapping[str, Any]:
+    value = jsonable(obj)
+    return value if isinstance(value, dict) else {"value": value}
+
+
+@dataclass(frozen=True)
+class View:
+    """How one kind of object is shown: `row()` is its JSON shape, `columns` the CSV/table columns in order.
+
+    CSV and list tables show only `columns`, so adding a key to `row()` never reorders a cron job's file.
+    `detail` optionally turns a single object into rows (`detail_columns`) for a table, e.g. a profile
+    shown as field / value / origin.
+    """
+
+    name: str
+    columns: tuple[str, ...] = ()  # empty: the keys of the first row
+    row: Callable[[Any], Mapping[str, Any]] = _default_row
+    detail: Callable[[Any], Iterable[Mapping[str, Any]]] | None = None
+    detail_columns: tuple[str, ...] = ()
+
+
+GENERIC = View("object")
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON values: Decimal as "10.00", datetimes ISO-8601 with offset, dataclasses as dicts.
+
+    Dataclass fields declared with `repr=False` are left out, so a secret kept out of repr (the inline
+    private key) stays out of every output format too.
+    """
+    if isinstance(value, Enum):  # before str/int: a str-mixin Enum would print as "Format.csv"
+        return jsonable(value.value)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, Decimal):
+        return format_amount(value)
+    if isinstance(value, datetime):
+        return isoformat_z(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value) if f.repr}
+    if isinstance(value, Mapping):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [jsonable(item) for item in value]
+    if isinstance(value, PurePath):
+        return str(value)
+    raise TypeError(f"cannot render {type(value).__name__} as JSON")
+
+
+def flat(value: Any, *, separator: str = ";") -> str:
+    """One CSV/table cell: lists of plain values joined, anything nested as compact JSON."""
+    value = jsonable(value)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    if isinstance(value, list) and all(isinstance(item, (str, int, float)) for item in value):
+        return separator.join(str(item) for item in value)
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+@contextmanager
+def atomic_write(path: Path, *, binary: bool = False) -> Iterator[IO[Any]]:
+    """Write `path` so readers see the old file or the whole new one, never a part; on error, nothing is left."""
+    path = Path(path)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        text_options = {} if binary else {"encoding": "utf-8", "newline": ""}  # newline="": csv writes its own
+        with os.fdopen(fd, "wb" if binary else "w", **text_options) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, _new_file_mode(path))  # mkstemp makes 0600; a replaced file keeps the mode it had
+        os.replace(temp, path)
+    except BaseException:
+        with suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+    _fsync_directory(path.parent)
+
+
+def _new_file_mode(path: Path) -> int:
+    with suppress(FileNotFoundError):
+        return path.stat().st_mode & 0o7777
+    return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    # /proc avoids os.umask()'s set-and-restore, which would briefly change the mask for other threads
+    with suppress(OSError, ValueError, StopIteration):
+        with open("/proc/self/status", encoding="ascii") as status:
+            return int(next(line for line in status if line.startswith("Umask:")).split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _fsync_directory(directory: Path) -> None:
+    # makes the rename itself durable; some filesystems and platforms cannot open a directory
+    with suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+class ProgressHandle:
+    """What a command moves forward; a no-op when no bar is shown, so callers never check."""
+
+    def __init__(self, bar: Any = None, task: Any = None) -> None:
+        self._bar = bar
+        self._task = task
+
+    def advance(self, steps: float = 1) -> None:
+        if self._bar is not None:
+            self._bar.advance(self._task, steps)
+
+    def update(self, *, total: float | None = None, description: str | None = None) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, total=total, description=description)
+
+
+class Output:
+    """The one writer of a run: data to stdout or `--output`, notes, warnings, prompts and errors to stderr."""
+
+    def __init__(
+        self,
+        terminal: Terminal,
+        *,
+        fmt: Format | None = None,
+        path: Path | None = None,
+        quiet: bool = False,
+        verbose: bool = False,
+        debug: bool = False,
+        assume_yes: bool = False,
+        stdin: TextIO | None = None,
+        stdout: TextIO | None = None,
+        stderr: TextIO | None = None,
+    ) -> None:
+        self.terminal = terminal
+        self.explicit_format = fmt
+        self.path = path
+        self.quiet = quiet
+        self.verbose = verbose
+        self.debug = debug  # PAYCLI_DEBUG=1: tracebacks without the HTTP log
+        self.assume_yes = assume_yes
+        # taken now, not at import: CliRunner swaps sys.stdout for every run
+        self.stdin = stdin or sys.stdin
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        self._data_console: Console | None = None
+        self._err_console: Console | None = None
+        self.stdout_used = False  # data already on stdout: a json error document would make it two documents
+
+    @property
+    def fmt(self) -> Format:
+        if self.explicit_format is not None:
+            return self.explicit_format
+        if self.to_file:
+            return SUFFIX_FORMATS.get(Path(self.path).suffix.lower(), Format.json)  # type: ignore[arg-type]
+        return Format.table if self.terminal.stdout else Format.json
+
+    @property
+    def to_file(self) -> bool:
+        return self.path is not None and str(self.path) != "-"
+
+    @property
+    def err(self) -> Console:
+        if self._err_console is None:
+            self._err_console = self._console(self.stderr, self.terminal.stderr)
+        return self._err_console
+
+    def _console(self, stream: IO[str], tty: bool) -> Console:
+        from rich.console import Console
+
+        return Console(
+            file=stream,
+            force_terminal=tty or self.terminal.force_color,
+            no_color=self.terminal.no_color,
+            highlight=False,
+            markup=False,
+            emoji=False,
+        )
+
+    # data ---------------------------------------------------------------------------------------------
+
+    def emit(self, data: Any, view: View | None = None) -> None:
+        """Write one object, or a list of them, in the run's format."""
+        view = view or GENERIC
+        with self._sink() as sink:
+            writer = _writer(self, sink, view)
+            if isinstance(data, list) or type(data) is tuple:  # a NamedTuple is one object
+                writer.many(data)
+            else:
+                writer.one(data)
+
+    def stream(self, items: Iterable[Any], view: View | None = None) -> int:
+        """Write items as they arrive (ndjson/csv line by line, json as one array); returns how many.
+
+        If the source fails halfway, what was written stays well-formed (the JSON array is closed) and the
+        error follows; with `--output` the file is not written at all.
+        """
+        view = view or GENERIC
+        with self._sink() as sink:
+            return _writer(self, sink, view).many(items)
+
+    @contextmanager
+    def _sink(self) -> Iterator[IO[str]]:
+        if not self.to_file:
+            yield self.stdout
+            return
+        target = Path(self.path)  # type: ignore[arg-type]
+        try:
+            with atomic_write(target) as stream:
+                yield stream
+        except OSError as err:
+            raise UsageError(f"cannot write --output {target}: {err.strerror or err}", path=str(target)) from None
+
+    def table_console(self, stream: IO[str]) -> Console:
+        if stream is self.stdout:
+            if self._data_console is None:
+                self._data_console = self._console(self.stdout, self.terminal.stdout)
+            return self._data_console
+        from rich.console import Console
+
+        return Console(file=stream, no_color=True, force_terminal=False, highlight=False, markup=False, emoji=False)
+
+    # everything else, on stderr -----------------------------------------------------------------------
+
+    def note(self, message: str) -> None:
+        """Information for a person (what was done, where a file went); --quiet drops it."""
+        if not self.quiet:
+            self._say(message)
+
+    def warn(self, message: str) -> None:
+        self._say(message, prefix="warning: ", style="yellow")
+
+    def log(self, message: str) -> None:
+        """A --verbose line (the redacted HTTP log)."""
+        if self.verbose:
+            self._say(message, style="dim")
+
+    def _say(self, message: str, *, prefix: str = "", style: str = "") -> None:
+        from rich.text import Text
+
+        line = Text.assemble((prefix, f"bold {style}".strip()), (message.replace("\n", " "), style))
+        self.err.print(line, soft_wrap=True)
+
+    @property
+    def shows_progress(self) -> bool:
+        """Bars are for a person watching a table; never in json/ndjson/csv, never with --quiet."""
+        return self.fmt is Format.table and self.terminal.stderr and not self.quiet
+
+    @contextmanager
+    def progress(self, description: str, total: float | None = None) -> Iterator[ProgressHandle]:
+        if not self.shows_progress:
+            yield ProgressHandle()
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=self.err,
+            transient=True,
+            redirect_stdout=False,  # else rich would move data written to stdout onto stderr
+            redirect_stderr=False,
+        ) as bar:
+            yield ProgressHandle(bar, bar.add_task(description, total=total))
+
+    def confirm(self, prompt: str) -> bool:
+        """Ask on the terminal; `--yes` answers for the user; with nobody to ask, refuse (exit 2)."""
+        if self.assume_yes:
+            return True
+        if not self.terminal.interactive:
+            raise UsageError(f"no terminal to confirm on ({prompt}); pass --yes to go ahead", prompt=prompt)
+        from rich.text import Text
+
+        self.err.print(Text.assemble((prompt, "bold"), " [y/N] "), end="")
+        answer = self.stdin.readline()
+        if not answer.endswith("\n"):
+            self.err.print()
+        return answer.strip().lower() in ("y", "yes")
+
+    def fail(self, err: PaycliError, view: View | None = None) -> int:
+        """Report `err` once: a traceback if asked for, data or an error document on stdout, one line on stderr."""
+        if self.verbose or self.debug:
+            self.stderr.write("".join(traceback.format_exception(err)))
+            self.stderr.flush()
+        if isinstance(err, Declined) and err.transaction is not None:
+            shown = self._try(lambda: self.emit(err.transaction, view))
+            if not shown:
+                self._error_document(err)
+        else:
+            self._error_document(err)
+        self._say(err.message, prefix="error: ", style="red")
+        return int(err.exit_code)
+
+    def _error_document(self, err: PaycliError) -> None:
+        if self.fmt is Format.ndjson:
+            options: dict[str, Any] = {"separators": (",", ":")}
+        elif self.fmt is Format.json and not self.stdout_used:
+            options = {"indent": 2}
+        else:
+            return
+
+        def write() -> None:
+            self.stdout.write(json.dumps({"error": jsonable(err.to_json())}, ensure_ascii=False, **options) + "\n")
+            self.stdout.flush()
+
+        self._try(write)
+
+    @staticmethod
+    def _try(write: Callable[[], Any]) -> bool:
+        # reporting must not raise over the error it reports (a closed pipe, a view that cannot render)
+        try:
+            write()
+        except Exception:
+            return False
+        return True
+
+
+class _Writer:
+    def __init__(self, out: Output, sink: IO[str], view: View) -> None:
+        self.out = out
+        self.sink = sink
+        self.view = view
+        self.flush_each = sink is out.stdout  # a pipe reader sees each object as soon as it exists
+
+    def row(self, obj: Any) -> Any:
+        """The object's JSON shape; a plain value (a token, a count) stays a plain value."""
+        return jsonable(obj) if _scalar(obj) else jsonable(self.view.row(obj))
+
+    def one(self, obj: Any) -> None:
+        self.many([obj])
+
+    def many(self, items: Iterable[Any]) -> int:
+        raise NotImplementedError
+
+    def write(self, text: str) -> None:
+        self.sink.write(text)
+        if self.flush_each:
+            self.out.stdout_used = True
+            self.sink.flush()
+
+
+def _scalar(obj: Any) -> bool:
+    return obj is None or isinstance(obj, (str, int, float, bool, Decimal))
+
+
+class _JsonWriter(_Writer):
+    def one(self, obj: Any) -> None:
+        self.write(json.dumps(self.row(obj), indent=2, ensure_ascii=False) + "\n")
+
+    def many(self, items: Iterable[Any]) -> int:
+        count = 0
+        try:
+            for obj in items:
+                body = json.dumps(self.row(obj), indent=2, ensure_ascii=False).replace("\n", "\n  ")
+                self.write(("[\n  " if count == 0 else ",\n  ") + body)
+                count += 1
+        except BaseException:
+            if count:  # close the array: stdout stays one valid document, and the error goes to stderr
+                self.write("\n]\n")
+            raise  # nothing written yet: the error document will be the only document
+        self.write("[]\n" if count == 0 else "\n]\n")
+        return count
+
+
+class _NdjsonWriter(_Writer):
+    def many(self, items: Iterable[Any]) -> int:
+        count = 0
+        for obj in items:
+            self.write(json.dumps(self.row(obj), ensure_ascii=False, separators=(",", ":")) + "\n")
+            count += 1
+        return count
+
+
+class _CsvWriter(_Writer):
+    def many(self, items: Iterable[Any]) -> int:
+        writer = csv.writer(self.sink, lineterminator="\n")
+        columns: tuple[str, ...] | None = self.view.columns or None
+        if columns:
+            self.write_row(writer, columns)
+        count = 0
+        for obj in items:
+            if _scalar(obj):
+                self.write_row(writer, [flat(obj)])
+            else:
+                row = self.row(obj)
+                if columns is None:
+                    columns = tuple(row)
+                    self.write_row(writer, columns)
+                self.write_row(writer, [flat(row.get(column)) for column in columns])
+            count += 1
+        return count
+
+    def write_row(self, writer: Any, cells: Iterable[str]) -> None:
+        writer.writerow(cells)
+        if self.flush_each:
+            self.sink.flush()
+
+
+def _show(console: Console, table: Any) -> None:
+    # A pipe or file has no width of its own: give the table all it needs rather than folding every cell
+    # at rich's default of 80 columns. A terminal keeps its width and rich folds cells to fit.
+    if not console.is_terminal:
+        unbounded = console.options.update(max_width=_UNBOUNDED_COLUMNS)
+        console.width = max(console.width, console.measure(table, options=unbounded).maximum)
+    console.print(table)
+
+
+class _TableWriter(_Writer):
+    def one(self, obj: Any) -> None:
+        console = self.out.table_console(self.sink)
+        if _scalar(obj):
+            console.print(flat(obj), soft_wrap=True)
+            return
+        if self.view.detail is not None:
+            rows = [jsonable(dict(r)) for r in self.view.detail(obj)]
+            columns = self.view.detail_columns or (tuple(rows[0]) if rows else ())
+            _show(console, _table(columns, rows))
+            return
+        row = self.row(obj)
+        scalars = {k: v for k, v in row.items() if not _nested_rows(v)}
+        _show(console, _table(("field", "value"), [{"field": k, "value": v} for k, v in scalars.items()], header=False))
+        for key, value in row.items():
+            if _nested_rows(value):
+                _show(console, _table(tuple(value[0]), value, title=key))
+
+    def many(self, items: Iterable[Any]) -> int:
+        console = self.out.table_console(self.sink)
+        columns: tuple[str, ...] = self.view.columns
+        chunk: list[Mapping[str, Any]] = []
+        count = 0
+        try:
+            for obj in items:
+                row = self.row(obj) if not _scalar(obj) else {"value": obj}
+                columns = columns or tuple(row)
+                chunk.append(row)
+                count += 1
+                if len(chunk) >= TABLE_CHUNK_ROWS:
+                    _show(console, _table(columns, chunk))
+                    chunk = []
+        except BaseException:
+            if chunk:  # rows seen before a failure are still shown, above the error
+                _show(console, _table(columns, chunk))
+            raise
+        if chunk or (count == 0 and columns):  # an empty result still shows its header
+            _show(console, _table(columns, chunk))
+        return count
+
+
+def _nested_rows(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(item, dict) for item in value)
+
+
+def _table(
+    columns: Iterable[str], rows: Iterable[Mapping[str, Any]], *, header: bool = True, title: str | None = None
+) -> Any:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(
+        box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, show_header=header, title=title, title_justify="left"
+    )
+    columns = tuple(columns)
+    for column in columns:
+        table.add_column(column, style="bold" if not header and column == "field" else None, overflow="fold")
+    for row in rows:
+        # Text, not str: a value like "[red]" is data, not rich markup
+        table.add_row(*(Text(flat(row.get(column), separator=", ")) for column in columns))
+    return table
+
+
+def _writer(out: Output, sink: IO[str], view: View) -> _Writer:
+    return {
+        Format.json: _JsonWriter,
+        Format.ndjson: _NdjsonWriter,
+        Format.csv: _CsvWriter,
+        Format.table: _TableWriter,
+    }[out.fmt](out, sink, view)

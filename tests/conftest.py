@@ -1,0 +1,101 @@
+"""Shared fixtures. The CLI-core part comes first; the sandbox part follows below its marker."""
+
+from __future__ import annotations
+
+import json
+import os
+import textwrap
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from paycli.output import Terminal
+
+# ---- CLI core ------------------------------------------------------------------------------------------
+
+_CLEARED_PREFIXES = ("PAYCLI_", "BRAINTREE_", "TTY_", "XDG_")
+_CLEARED = ("NO_COLOR", "FORCE_COLOR", "CI", "COLUMNS", "LINES")
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No test sees the developer's home, config, profile or colour settings."""
+    for name in list(os.environ):
+        if name.startswith(_CLEARED_PREFIXES) or name in _CLEARED:
+            monkeypatch.delenv(name)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("COLUMNS", "200")
+    return home
+
+
+@dataclass(frozen=True)
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+    def ndjson(self) -> list[Any]:
+        return [json.loads(line) for line in self.stdout.splitlines() if line.strip()]
+
+
+@pytest.fixture
+def invoke() -> Callable[..., Run]:
+    """`invoke(*args, code=0, input=None)`: run paycli in-process, assert the exit code, return its streams.
+
+    `app=` runs another Typer root instead (tests of the command machinery build their own).
+    """
+    from paycli.cli.app import app as paycli
+
+    def run(*args: object, code: int = 0, input: str | None = None, app: typer.Typer | None = None) -> Run:
+        result = CliRunner().invoke(app or paycli, [str(arg) for arg in args], input=input, prog_name="paycli")
+        outcome = Run(result.exit_code, result.stdout, result.stderr)
+        crashed = result.exception is not None and not isinstance(result.exception, SystemExit)
+        assert result.exit_code == code and not crashed, (
+            f"paycli {' '.join(map(str, args))}: exit {result.exit_code}, expected {code}\n"
+            f"--- stdout\n{result.stdout}--- stderr\n{result.stderr}--- exception\n{result.exception!r}"
+        )
+        return outcome
+
+    return run
+
+
+@pytest.fixture
+def tty(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pretend stdin, stdout and stderr are a terminal (colour choices still follow NO_COLOR/--no-color)."""
+    detect = Terminal.detect.__func__  # type: ignore[attr-defined]
+
+    def on_a_terminal(cls: type[Terminal], **kwargs: Any) -> Terminal:
+        return replace(detect(cls, **kwargs), stdin=True, stdout=True, stderr=True)
+
+    monkeypatch.setattr(Terminal, "detect", classmethod(on_a_terminal))
+
+
+@pytest.fixture
+def write_config(isolated_env: Path) -> Iterator[Callable[..., Path]]:
+    """`write_config(text, mode=0o600)`: write the default config file ($XDG_CONFIG_HOME/paycli/config.yaml)."""
+
+    def write(text: str, mode: int = 0o600, path: Path | None = None) -> Path:
+        target = path or isolated_env / ".config" / "paycli" / "config.yaml"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        target.chmod(mode)
+        return target
+
+    yield write
+
+
+# ---- sandbox (owned by the gateway/sandbox side) -------------------------------------------------------

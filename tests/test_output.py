@@ -1,0 +1,354 @@
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from paycli.errors import Declined, NotFound, UsageError
+from paycli.output import Format, Output, Terminal, View, atomic_write, jsonable
+
+PIPE = Terminal(stdin=False, stdout=False, stderr=False)
+TTY = Terminal(stdin=True, stdout=True, stderr=True)
+
+
+class Status(Enum):
+    SETTLED = "settled"
+
+
+@dataclass(frozen=True)
+class Txn:
+    id: str
+    amount: Decimal
+    created_at: datetime
+    status: Status = Status.SETTLED
+    refund_ids: tuple[str, ...] = ()
+    secret: str = field(default="hidden", repr=False)
+
+
+TXN = View("txn", columns=("id", "amount", "status", "created_at", "refund_ids"))
+CREATED = datetime(2026, 3, 1, 9, 30, tzinfo=timezone.utc)
+
+
+def txn(n: int = 1, **changes: object) -> Txn:
+    return Txn(**{"id": f"t{n}", "amount": Decimal("10.5"), "created_at": CREATED, **changes})  # type: ignore[arg-type]
+
+
+class Streams:
+    def __init__(self, stdin: str = "") -> None:
+        self.stdin = io.StringIO(stdin)
+        self.stdout = io.StringIO()
+        self.stderr = io.StringIO()
+
+    def output(self, terminal: Terminal = PIPE, **options: object) -> Output:
+        return Output(terminal, stdin=self.stdin, stdout=self.stdout, stderr=self.stderr, **options)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def streams() -> Streams:
+    return Streams()
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """An empty directory of its own, so "nothing left behind" can be checked with listdir."""
+    path = tmp_path / "exports"
+    path.mkdir()
+    return path
+
+
+def test_jsonable_gives_amounts_as_strings_times_with_offsets_and_drops_hidden_fields() -> None:
+    assert jsonable(txn(refund_ids=("r1",))) == {
+        "id": "t1",
+        "amount": "10.50",
+        "created_at": "2026-03-01T09:30:00Z",
+        "status": "settled",
+        "refund_ids": ["r1"],
+    }
+    assert jsonable(datetime(2026, 3, 1, tzinfo=ZoneInfo("America/New_York"))) == "2026-03-01T00:00:00-05:00"
+    assert jsonable({"d": date(2026, 3, 1), "p": Path("/x")}) == {"d": "2026-03-01", "p": "/x"}
+    with pytest.raises(TypeError):
+        jsonable(object())
+
+
+def test_the_default_format_is_table_on_a_terminal_and_json_otherwise(streams: Streams) -> None:
+    assert streams.output(TTY).fmt is Format.table
+    assert streams.output(PIPE).fmt is Format.json
+    assert streams.output(TTY, fmt=Format.csv).fmt is Format.csv
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt"),
+    [
+        ("a.csv", Format.csv),
+        ("a.ndjson", Format.ndjson),
+        ("a.jsonl", Format.ndjson),
+        ("a.json", Format.json),
+        ("a.txt", Format.json),
+    ],
+)
+def test_an_output_file_without_format_takes_it_from_the_suffix(streams: Streams, name: str, fmt: Format) -> None:
+    assert streams.output(TTY, path=Path(name)).fmt is fmt
+
+
+def test_json_one_object_is_one_document(streams: Streams) -> None:
+    streams.output(fmt=Format.json).emit(txn(), TXN)
+    assert json.loads(streams.stdout.getvalue())["amount"] == "10.50"
+    assert streams.stderr.getvalue() == ""
+
+
+def test_json_list_is_one_array(streams: Streams) -> None:
+    streams.output(fmt=Format.json).emit([txn(1), txn(2)], TXN)
+    assert [row["id"] for row in json.loads(streams.stdout.getvalue())] == ["t1", "t2"]
+
+
+def test_ndjson_is_one_object_per_line(streams: Streams) -> None:
+    streams.output(fmt=Format.ndjson).emit([txn(1), txn(2)], TXN)
+    lines = streams.stdout.getvalue().splitlines()
+    assert [json.loads(line)["id"] for line in lines] == ["t1", "t2"]
+
+
+def test_csv_has_a_header_and_the_views_columns_in_order(streams: Streams) -> None:
+    streams.output(fmt=Format.csv).emit([txn(1, refund_ids=("r1", "r2")), txn(2)], TXN)
+    rows = list(csv.reader(io.StringIO(streams.stdout.getvalue())))
+    assert rows == [
+        ["id", "amount", "status", "created_at", "refund_ids"],
+        ["t1", "10.50", "settled", "2026-03-01T09:30:00Z", "r1;r2"],
+        ["t2", "10.50", "settled", "2026-03-01T09:30:00Z", ""],
+    ]
+
+
+def test_csv_of_nothing_is_still_the_header(streams: Streams) -> None:
+    streams.output(fmt=Format.csv).stream(iter(()), TXN)
+    assert streams.stdout.getvalue() == "id,amount,status,created_at,refund_ids\n"
+
+
+def test_a_table_shows_the_values(streams: Streams) -> None:
+    streams.output(fmt=Format.table).emit([txn(1), txn(2)], TXN)
+    table = streams.stdout.getvalue()
+    assert "t1" in table and "t2" in table and "10.50" in table and "amount" in table
+
+
+def test_a_table_of_one_object_shows_fields_and_nested_rows(streams: Streams) -> None:
+    history = [{"status": "authorized", "amount": Decimal("1")}, {"status": "settled", "amount": Decimal("1")}]
+    streams.output(fmt=Format.table).emit({"id": "t1", "status_history": history, "note": "[red]not markup[/red]"})
+    table = streams.stdout.getvalue()
+    assert "status_history" in table and "authorized" in table and "1.00" in table
+    assert "[red]not markup[/red]" in table
+
+
+def test_json_stream_is_written_incrementally_as_one_array(streams: Streams) -> None:
+    out = streams.output(fmt=Format.json)
+
+    def rows() -> Iterator[Txn]:
+        yield txn(1)
+        assert '"t1"' in streams.stdout.getvalue()  # already written before the next row exists
+        yield txn(2)
+
+    assert out.stream(rows(), TXN) == 2
+    assert [row["id"] for row in json.loads(streams.stdout.getvalue())] == ["t1", "t2"]
+
+
+def test_an_empty_json_stream_is_an_empty_array(streams: Streams) -> None:
+    streams.output(fmt=Format.json).stream(iter(()), TXN)
+    assert json.loads(streams.stdout.getvalue()) == []
+
+
+def test_a_stream_that_fails_halfway_leaves_valid_json_and_no_second_document(streams: Streams) -> None:
+    out = streams.output(fmt=Format.json)
+
+    def rows() -> Iterator[Txn]:
+        yield txn(1)
+        raise NotFound("transaction t2 vanished")
+
+    with pytest.raises(NotFound) as caught:
+        out.stream(rows(), TXN)
+    assert out.fail(caught.value) == 5
+    assert [row["id"] for row in json.loads(streams.stdout.getvalue())] == ["t1"]
+    assert streams.stderr.getvalue() == "error: transaction t2 vanished\n"
+
+
+def test_ndjson_flushes_every_object() -> None:
+    class Recording(io.StringIO):
+        flushed: list[str] = []
+
+        def flush(self) -> None:
+            self.flushed.append(self.getvalue())
+
+    stdout = Recording()
+    out = Output(PIPE, fmt=Format.ndjson, stdout=stdout, stderr=io.StringIO())
+    out.stream([txn(1), txn(2)], TXN)
+    assert any(snapshot.count("\n") == 1 for snapshot in Recording.flushed)
+
+
+def test_atomic_write_replaces_the_file_whole(folder: Path) -> None:
+    target = folder / "out.csv"
+    target.write_text("old")
+    target.chmod(0o640)
+    with atomic_write(target) as handle:
+        handle.write("new")
+        assert target.read_text() == "old"  # readers still see the old file
+    assert target.read_text() == "new"
+    assert target.stat().st_mode & 0o777 == 0o640
+    assert os.listdir(folder) == ["out.csv"]
+
+
+def test_atomic_write_leaves_nothing_behind_on_failure(folder: Path) -> None:
+    target = folder / "out.csv"
+    target.write_text("old")
+    with pytest.raises(RuntimeError), atomic_write(target) as handle:
+        handle.write("half a fi")
+        raise RuntimeError("disk on fire")
+    assert target.read_text() == "old"
+    assert os.listdir(folder) == ["out.csv"]
+
+
+def test_a_new_file_gets_the_usual_permissions(tmp_path: Path) -> None:
+    target = tmp_path / "new.json"
+    with atomic_write(target) as handle:
+        handle.write("{}")
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_output_file_gets_the_data_and_stdout_stays_empty(streams: Streams, tmp_path: Path) -> None:
+    target = tmp_path / "rows.csv"
+    streams.output(TTY, path=target).stream([txn(1)], TXN)
+    assert target.read_text().splitlines()[0] == "id,amount,status,created_at,refund_ids"
+    assert streams.stdout.getvalue() == ""
+
+
+def test_a_failed_stream_to_a_file_writes_no_file(streams: Streams, folder: Path) -> None:
+    target = folder / "rows.json"
+
+    def rows() -> Iterator[Txn]:
+        yield txn(1)
+        raise NotFound("gone")
+
+    out = streams.output(path=target)
+    with pytest.raises(NotFound) as caught:
+        out.stream(rows(), TXN)
+    out.fail(caught.value)
+    assert os.listdir(folder) == []
+    assert json.loads(streams.stdout.getvalue()) == {"error": {"type": "not_found", "message": "gone"}}
+
+
+def test_an_unwritable_output_path_is_a_usage_error(streams: Streams, tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=r"cannot write --output .*missing/out.json: No such file or directory"):
+        streams.output(path=tmp_path / "missing" / "out.json").emit(txn(), TXN)
+
+
+@pytest.mark.parametrize("fmt", [Format.json, Format.ndjson])
+def test_failures_print_an_error_document_for_scripts(streams: Streams, fmt: Format) -> None:
+    code = streams.output(fmt=fmt).fail(NotFound("transaction t9 not found", id="t9"))
+    assert code == 5
+    assert json.loads(streams.stdout.getvalue()) == {
+        "error": {"type": "not_found", "message": "transaction t9 not found", "id": "t9"}
+    }
+    assert streams.stderr.getvalue() == "error: transaction t9 not found\n"
+
+
+@pytest.mark.parametrize("fmt", [Format.table, Format.csv])
+def test_failures_in_table_and_csv_leave_stdout_empty(streams: Streams, fmt: Format) -> None:
+    streams.output(fmt=fmt).fail(NotFound("nope"))
+    assert streams.stdout.getvalue() == ""
+
+
+def test_ndjson_failure_after_data_is_one_more_line(streams: Streams) -> None:
+    out = streams.output(fmt=Format.ndjson)
+    out.emit([txn(1)], TXN)
+    out.fail(NotFound("nope"))
+    lines = [json.loads(line) for line in streams.stdout.getvalue().splitlines()]
+    assert lines[0]["id"] == "t1" and lines[1]["error"]["type"] == "not_found"
+
+
+def test_a_decline_prints_the_transaction_not_an_error_object(streams: Streams) -> None:
+    declined = txn(7, status=Status.SETTLED)
+    code = streams.output(fmt=Format.json).fail(Declined("processor declined: 2000 Do Not Honor", declined), TXN)
+    assert code == 3
+    assert json.loads(streams.stdout.getvalue())["id"] == "t7"
+    assert streams.stderr.getvalue() == "error: processor declined: 2000 Do Not Honor\n"
+
+
+def test_tracebacks_only_when_verbose_or_debugging(streams: Streams) -> None:
+    try:
+        raise NotFound("nope")
+    except NotFound as err:
+        streams.output().fail(err)
+        assert "Traceback" not in streams.stderr.getvalue()
+        streams.output(verbose=True).fail(err)
+        assert "Traceback" in streams.stderr.getvalue()
+
+
+def test_notes_go_to_stderr_and_quiet_drops_them_but_not_warnings(streams: Streams) -> None:
+    streams.output().note("wrote 3 rows")
+    streams.output(quiet=True).note("not shown")
+    streams.output(quiet=True).warn("inline key in a readable file")
+    assert streams.stderr.getvalue() == "wrote 3 rows\nwarning: inline key in a readable file\n"
+    assert streams.stdout.getvalue() == ""
+
+
+def test_no_color_removes_colour_codes_on_a_terminal(streams: Streams) -> None:
+    streams.output(TTY).fail(NotFound("coloured"))
+    assert "\x1b[31m" in streams.stderr.getvalue() or "\x1b[1;31m" in streams.stderr.getvalue()
+    plain = Streams()
+    plain.output(Terminal(True, True, True, no_color=True)).fail(NotFound("plain"))
+    assert "31m" not in plain.stderr.getvalue()
+
+
+def test_terminal_detect_reads_no_color_and_force_color() -> None:
+    assert Terminal.detect(env={"NO_COLOR": "1"}).no_color
+    assert not Terminal.detect(env={"NO_COLOR": ""}).no_color
+    assert Terminal.detect(env={}, no_color=True).no_color
+    assert Terminal.detect(env={"FORCE_COLOR": "1"}).force_color
+    assert not Terminal.detect(env={"FORCE_COLOR": "0"}).force_color
+
+
+def test_progress_only_for_a_table_on_a_terminal(streams: Streams) -> None:
+    assert streams.output(TTY).shows_progress
+    assert not streams.output(PIPE, fmt=Format.table).shows_progress
+    assert not streams.output(TTY, fmt=Format.json).shows_progress
+    assert not streams.output(TTY, quiet=True).shows_progress
+    out = streams.output(TTY)
+    with out.progress("Exporting", total=2) as bar:
+        bar.advance()
+        out.emit([txn(1)], TXN)
+        bar.advance()
+    assert "Exporting" not in streams.stdout.getvalue()  # the bar stays on stderr
+
+
+def test_confirm_takes_yes_asks_on_a_terminal_and_refuses_without_one() -> None:
+    assert Streams().output(assume_yes=True).confirm("Refund 10.00?")
+    assert Streams("y\n").output(TTY).confirm("Refund 10.00?")
+    assert not Streams("n\n").output(TTY).confirm("Refund 10.00?")
+    assert not Streams("").output(TTY).confirm("Refund 10.00?")
+    with pytest.raises(UsageError, match=r"no terminal to confirm on \(Refund 10.00\?\); pass --yes"):
+        Streams("y\n").output(PIPE).confirm("Refund 10.00?")
+
+
+def test_a_stream_that_fails_before_any_row_leaves_only_the_error_document(streams: Streams) -> None:
+    out = streams.output(fmt=Format.json)
+
+    def rows() -> Iterator[Txn]:
+        raise NotFound("customer c1 not found")
+        yield txn()  # pragma: no cover
+
+    with pytest.raises(NotFound) as caught:
+        out.stream(rows(), TXN)
+    out.fail(caught.value)
+    assert json.loads(streams.stdout.getvalue()) == {"error": {"type": "not_found", "message": "customer c1 not found"}}
+
+
+def test_an_error_whose_details_cannot_be_rendered_still_gets_its_line(streams: Streams) -> None:
+    code = streams.output(fmt=Format.json).fail(NotFound("odd", thing=object()))
+    assert code == 5 and streams.stderr.getvalue() == "error: odd\n"
