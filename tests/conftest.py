@@ -99,3 +99,81 @@ def write_config(isolated_env: Path) -> Iterator[Callable[..., Path]]:
 
 
 # ---- sandbox (owned by the gateway/sandbox side) -------------------------------------------------------
+# One offline sandbox serves the whole run on an ephemeral loopback port; each test gets its own merchant
+# (so nothing leaks between tests) and a `test` profile that points paycli at it. The real braintree SDK
+# does all the talking: nothing here is mocked.
+
+
+@pytest.fixture(scope="session")
+def sandbox_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from paycli import sandbox
+
+    os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+    running = sandbox.start(tmp_path_factory.mktemp("sandbox") / "sandbox.db", merchants=[])
+    yield running
+    running.stop()
+
+
+@dataclass
+class SandboxAccount:
+    """A fresh merchant on the shared sandbox, the SDK gateway for arranging and checking its state."""
+
+    running: Any
+    merchant: Any
+    sdk: Any
+    profile_name: str = "test"
+
+    @property
+    def url(self) -> str:
+        return self.running.url
+
+    def sale(self, amount: str = "10.00", *, submit: bool = True, settle: bool = False, **params: Any) -> str:
+        """A sale made directly through the SDK, optionally submitted and settled; returns its id."""
+        request = {"amount": amount, "payment_method_nonce": "fake-valid-nonce",
+                   "options": {"submit_for_settlement": submit}, **params}
+        result = self.sdk.transaction.sale(request)
+        txn = result.transaction
+        assert txn is not None, result.message
+        if settle:
+            assert self.sdk.testing.settle_transaction(txn.id).is_success
+        return txn.id
+
+
+def sdk_gateway(url: str, merchant_id: str, public_key: str, private_key: str) -> Any:
+    import braintree
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    port = str(parts.port)
+    environment = braintree.Environment("local", parts.hostname, port, url, False, None, parts.hostname, port)
+    return braintree.BraintreeGateway(braintree.Configuration(
+        environment=environment, merchant_id=merchant_id, public_key=public_key, private_key=private_key,
+        wrap_http_exceptions=True))
+
+
+@pytest.fixture
+def sandbox(sandbox_server: Any, write_config: Callable[..., Path], monkeypatch: pytest.MonkeyPatch) -> SandboxAccount:
+    """A merchant of its own on the shared sandbox, selected as the default profile `test`."""
+    import secrets
+
+    from paycli.sandbox.store import Merchant
+
+    merchant_id = f"m{secrets.token_hex(4)}"
+    merchant = Merchant(merchant_id, f"{merchant_id}_public", f"{merchant_id}_{secrets.token_hex(8)}",
+                        {f"{merchant_id}_usd": "USD", f"{merchant_id}_eur": "EUR"})
+    sandbox_server.store.put_merchant(merchant)
+    monkeypatch.setenv("PAYCLI_TEST_PRIVATE_KEY", merchant.private_key)
+    write_config(f"""
+        default_profile: test
+        profiles:
+          test:
+            environment: local
+            url: {sandbox_server.url}
+            merchant_id: {merchant.id}
+            public_key: {merchant.public_key}
+            private_key_env: PAYCLI_TEST_PRIVATE_KEY
+            merchant_accounts: {{USD: {merchant_id}_usd, EUR: {merchant_id}_eur}}
+            default_merchant_account: {merchant_id}_usd
+    """)
+    sdk = sdk_gateway(sandbox_server.url, merchant.id, merchant.public_key, merchant.private_key)
+    return SandboxAccount(sandbox_server, merchant, sdk)

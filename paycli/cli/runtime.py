@@ -118,7 +118,7 @@ class Invocation:
         if profile.name not in self._gateways:
             from paycli.gateway import connect
 
-            gateway = connect(profile, log=self.output.log if self.verbose else None)
+            gateway = connect(profile, log=self.output.log if self.verbose else None, notify=self.output.note)
             if callable(getattr(gateway, "close", None)):
                 self._cleanup.callback(gateway.close)
             self._gateways[profile.name] = gateway

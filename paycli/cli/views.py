@@ -94,3 +94,65 @@ BY_TYPE: dict[str, View] = {}
 
 def view_for(obj: Any) -> View:
     return BY_TYPE.get(type(obj).__name__, GENERIC)
+
+
+def transaction_row(txn: Any) -> dict[str, Any]:
+    """Design §5's transaction shape; `status_history` stays nested in JSON and is left out of CSV columns."""
+    return {
+        "id": txn.id,
+        "type": txn.type,
+        "status": txn.status,
+        "amount": txn.amount,
+        "currency": txn.currency,
+        "merchant_account_id": txn.merchant_account_id,
+        "order_id": txn.order_id,
+        "created_at": txn.created_at,
+        "updated_at": txn.updated_at,
+        "settled_at": txn.settled_at,
+        "payment_instrument_type": txn.payment_instrument_type,
+        "card_type": txn.card_type,
+        "last_4": txn.last_4,
+        "customer_email": txn.customer_email,
+        "customer_id": txn.customer_id,
+        "processor_response_code": txn.processor_response_code,
+        "processor_response_text": txn.processor_response_text,
+        "gateway_rejection_reason": txn.gateway_rejection_reason,
+        "settlement_batch_id": txn.settlement_batch_id,
+        "refund_ids": list(txn.refund_ids),
+        "refunded_transaction_id": txn.refunded_transaction_id,
+        "refunded_amount": txn.refunded_amount,
+        "refundable_amount": txn.refundable_amount,
+        "custom_fields": dict(txn.custom_fields),
+        "status_history": [
+            {"status": event.status, "timestamp": event.timestamp, "amount": event.amount}
+            for event in txn.status_history
+        ],
+    }
+
+
+TRANSACTION = View(
+    "transaction",
+    columns=(
+        "id", "type", "status", "amount", "currency", "merchant_account_id", "order_id", "created_at",
+        "updated_at", "payment_instrument_type", "card_type", "last_4", "customer_email",
+        "processor_response_code", "processor_response_text", "gateway_rejection_reason", "settlement_batch_id",
+        "refund_ids", "refunded_transaction_id", "refunded_amount", "refundable_amount",
+    ),
+    row=transaction_row,
+)
+BY_TYPE["Transaction"] = TRANSACTION
+
+SMOKE = View(
+    "smoke",
+    columns=("name", "ok", "ms", "detail"),
+    row=lambda report: {
+        "profile": report.profile,
+        "ok": report.ok,
+        "steps": [{"name": s.name, "ok": s.ok, "ms": s.ms, "detail": s.detail} for s in report.steps],
+    },
+)
+SMOKE_STEP = View(
+    "smoke_step",
+    columns=("step", "result", "ms", "detail"),
+    row=lambda s: {"step": s.name, "result": "PASS" if s.ok else "FAIL", "ms": s.ms, "detail": s.detail},
+)

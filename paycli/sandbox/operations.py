@@ -23,73 +23,14 @@ from zoneinfo import ZoneInfo
 from paycli.sandbox import rules, schema, xmlcodec
 from paycli.sandbox.search import matches, narrowing
 from paycli.sandbox.store import Merchant, Store
+from paycli.sandbox.common import (  # noqa: F401 - Reply and NOT_FOUND are server.py's names
+    NOT_FOUND, Invalid, Reply, auth_code as _auth_code, card_doc as _card_doc, echo as _echo, expiration as _expiration,
+    new_id as _new_id, new_numeric_id as _new_numeric_id, now, raw_card as _raw_card, render as _render, stamp,
+    text as _text)
 
 PAGE_SIZE = 50
 MAX_API_REQUEST_KEY = 255
-_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    body: bytes = b""
-
-
-NOT_FOUND = Reply(404)
-
-
-def now() -> datetime:
-    """The sandbox clock; read through datetime so freezegun reaches an in-process sandbox."""
-    return datetime.now(timezone.utc).replace(microsecond=0)
-
-
-def stamp(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _new_id() -> str:
-    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(8))
-
-
-def _render(status: int, root: str, value: Any) -> Reply:
-    return Reply(status, xmlcodec.render(root, value))
-
-
-class Invalid(Exception):
-    """Validation errors for one request: (object path, code, attribute) triples."""
-
-    def __init__(self, root: str, *errors: tuple[str, str, str], names: str = "") -> None:
-        super().__init__(root)
-        self.root = root
-        self.errors = list(errors)
-        self.names = names
-
-    def reply(self, params: dict[str, Any]) -> Reply:
-        by_object: dict[str, list[tuple[str, str, str]]] = {}
-        for path, code, attribute in self.errors:
-            by_object.setdefault(path, []).append((code, attribute, rules.message(code, names=self.names)))
-        messages = [text for items in by_object.values() for _, _, text in items]
-        return _render(422, "api_error_response", {
-            "errors": schema.errors(self.root, by_object),
-            "params": {self.root: _echo(params)},
-            "message": "\n".join(messages),
-        })
-
-
-def _echo(params: dict[str, Any]) -> dict[str, Any]:
-    """The request as Braintree echoes it: card number and CVV removed."""
-    echoed = {key: value for key, value in params.items() if key != "api_request_key"}
-    card = echoed.get("credit_card")
-    if isinstance(card, dict):
-        echoed["credit_card"] = {k: v for k, v in card.items() if k not in ("number", "cvv")}
-    return echoed
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    return str(value).strip() or None
 
 
 class Sandbox:
@@ -369,37 +310,7 @@ class Sandbox:
         if card is None:
             problems.append(("", "91508", "base"))
             return rules.Instrument(), {}
-        return self._raw_card(card, problems)
-
-    @staticmethod
-    def _raw_card(card: dict[str, Any], problems: list[tuple[str, str, str]]) -> tuple[rules.Instrument, dict[str, Any]]:
-        number = re.sub(r"[\s-]", "", str(card.get("number") or ""))
-        if not number:
-            problems.append(("credit_card", "81714", "number"))
-        elif not number.isdigit():
-            problems.append(("credit_card", "81715", "number"))
-        elif not 12 <= len(number) <= 19:
-            problems.append(("credit_card", "81716", "number"))
-        elif not rules.luhn_valid(number):
-            problems.append(("credit_card", "81715", "number"))
-        month, year = _expiration(card)
-        if month is None and year is None:
-            problems.append(("credit_card", "81709", "expiration_date"))
-        elif month is None or year is None:
-            problems.append(("credit_card", "81710", "expiration_date"))
-        cvv = _text(card.get("cvv"))
-        brand = rules.card_type(number) if number else "Unknown"
-        if cvv and (not cvv.isdigit() or len(cvv) != (4 if brand == "American Express" else 3)):
-            problems.append(("credit_card", "81707", "cvv"))
-        if any(path == "credit_card" for path, _, _ in problems):
-            return rules.Instrument(), {}
-        rejection = {rules.FRAUD_CARD: "fraud", rules.RISK_THRESHOLD_CARD: "risk_threshold"}.get(number)
-        base = rules.Card(number[:6], number[-4:], brand, month or "", year or "",
-                          cardholder_name=_text(card.get("cardholder_name")),
-                          indicators=rules.card_indicators(number))
-        doc = _card_doc(base, card)
-        doc["unique_number_identifier"] = hashlib.sha256(number.encode()).hexdigest()[:32]
-        return rules.Instrument(card=base, rejection=rejection), doc
+        return _raw_card(card, problems)
 
     # transactions: read ------------------------------------------------------------------
 
@@ -646,6 +557,24 @@ class Sandbox:
             records.append(record)
         return _render(200, "settlement_batch_summary", {"records": xmlcodec.Items("record", records)})
 
+    # paycli's own sandbox controls (not Braintree API: `paycli sandbox reset|status`) ---------
+
+    def reset(self, merchant: Merchant) -> Reply:
+        self.store.reset(merchant.id)
+        return _render(200, "sandbox_status", self._status_body(merchant))
+
+    def status(self, merchant: Merchant) -> Reply:
+        self.settle_due(merchant)
+        return _render(200, "sandbox_status", self._status_body(merchant))
+
+    def _status_body(self, merchant: Merchant) -> dict[str, Any]:
+        counts = self.store.counts(merchant.id)
+        return {"merchant_id": merchant.id, "merchant_accounts": xmlcodec.Items("merchant-account", [
+                    {"id": account, "currency": currency} for account, currency in merchant.accounts.items()]),
+                "timezone": merchant.timezone, "nightly_settlement": merchant.nightly_settlement,
+                "search_cap": self.search_cap, "transactions": sum(counts.values()),
+                "statuses": xmlcodec.Items("status", [{"status": k, "count": v} for k, v in sorted(counts.items())])}
+
     # status bookkeeping ------------------------------------------------------------------
 
     @staticmethod
@@ -676,38 +605,3 @@ def _summary_card_type(doc: dict[str, Any]) -> str:
     if doc.get("payment_instrument_type") == rules.PAYPAL:
         return "PayPal"
     return (doc.get("credit_card") or {}).get("card_type") or "Unknown"
-
-
-def _expiration(card: dict[str, Any]) -> tuple[str | None, str | None]:
-    raw = _text(card.get("expiration_date"))
-    month, year = _text(card.get("expiration_month")), _text(card.get("expiration_year"))
-    if raw:
-        match = re.fullmatch(r"(\d{1,2})/(\d{2}|\d{4})", raw)
-        if not match:
-            return None, "invalid"
-        month, year = match.groups()
-    if month and not (month.isdigit() and 1 <= int(month) <= 12):
-        return None, year or "invalid"
-    if year and not year.isdigit():
-        return month or "invalid", None
-    if year and len(year) == 2:
-        year = "20" + year
-    return (month.zfill(2) if month else None), year
-
-
-def _card_doc(card: rules.Card, given: dict[str, Any]) -> dict[str, Any]:
-    doc = {"bin": card.bin, "last_4": card.last_4, "card_type": card.card_type,
-           "expiration_month": card.expiration_month, "expiration_year": card.expiration_year,
-           "cardholder_name": _text(given.get("cardholder_name")) or card.cardholder_name,
-           "customer_location": card.customer_location, "token": None,
-           "unique_number_identifier": hashlib.sha256(f"{card.bin}{card.last_4}".encode()).hexdigest()[:32]}
-    doc.update(card.indicators or {})
-    return doc
-
-
-def _auth_code() -> str:
-    return "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789") for _ in range(6))
-
-
-def _new_numeric_id() -> str:
-    return str(secrets.randbelow(10**9)).zfill(9)

@@ -151,16 +151,37 @@ def _wallet_card(card: dict[str, Any] | None, android: bool = False) -> dict[str
             "source_description": "AmEx 41002", "token": None, "image_url": None}
 
 
-def customer(doc: dict[str, Any]) -> dict[str, Any]:
+def customer(doc: dict[str, Any], cards: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     body = _pick(doc, _CUSTOMER_FIELDS)
     body.update(
         merchant_id=doc.get("merchant_id"),
         created_at=instant(doc["created_at"]), updated_at=instant(doc["updated_at"]),
         custom_fields=dict(doc["custom_fields"]) if doc.get("custom_fields") else "",
-        credit_cards=[], addresses=[], paypal_accounts=[], apple_pay_cards=[], android_pay_cards=[],
+        credit_cards=Items("credit-card", [vaulted_card(card) for card in cards or []]),
+        addresses=Items("address", [address(item) for item in doc.get("addresses", [])]), paypal_accounts=[], apple_pay_cards=[], android_pay_cards=[],
         venmo_accounts=[], us_bank_accounts=[], visa_checkout_cards=[], samsung_pay_cards=[],
         sepa_debit_accounts=[], payment_methods=[], global_id=doc.get("global_id"),
     )
+    return body
+
+
+def address(doc: dict[str, Any]) -> dict[str, Any]:
+    body = _pick(doc, _ADDRESS_FIELDS)
+    body.update(customer_id=doc.get("customer_id"), created_at=instant(doc.get("created_at")),
+                updated_at=instant(doc.get("updated_at")))
+    return body
+
+
+def vaulted_card(card: dict[str, Any]) -> dict[str, Any]:
+    """A `<credit-card>` from the vault: the transaction's card shape plus ownership and dates."""
+    body = _credit_card(card)
+    body.pop("bin_extended", None)
+    body.update(customer_id=card.get("customer_id"), default=bool(card.get("default")),
+                created_at=instant(card.get("created_at")), updated_at=instant(card.get("updated_at")),
+                subscriptions=[], verifications=[], global_id=card.get("global_id"),
+                is_network_tokenized=False)
+    if card.get("billing_address"):
+        body["billing_address"] = address(card["billing_address"])
     return body
 
 

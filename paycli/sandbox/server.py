@@ -57,6 +57,9 @@ ROUTES = (
     _route("POST", "customers", "customer", lambda s, m, p, a, b: s.create_customer(m, p)),
     _route("GET", r"customers/(?P<id>[^/]+)", "customer", lambda s, m, p, a, b: s.find_customer(m, a["id"])),
     _route("DELETE", r"customers/(?P<id>[^/]+)", "customer", lambda s, m, p, a, b: s.delete_customer(m, a["id"])),
+    # paycli's own controls, for `paycli sandbox reset|status` against a served sandbox
+    _route("POST", "paycli_sandbox/reset", "testing", lambda s, m, p, a, b: s.reset(m)),
+    _route("GET", "paycli_sandbox/status", "testing", lambda s, m, p, a, b: s.status(m)),
 )
 
 
@@ -178,7 +181,9 @@ class SandboxServer(ThreadingHTTPServer):
         return f"http://{host}:{port}"
 
     def start_background(self) -> threading.Thread:
-        thread = threading.Thread(target=self.serve_forever, name="paycli-sandbox", daemon=True)
+        # serve_forever polls for shutdown every 0.5 s by default, which every embedded CLI run would pay on exit.
+        thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05},
+                                  name="paycli-sandbox", daemon=True)
         thread.start()
         return thread
 

@@ -44,6 +44,15 @@ CREATE TABLE IF NOT EXISTS customers (
     doc TEXT NOT NULL,
     PRIMARY KEY (merchant_id, id)
 );
+CREATE TABLE IF NOT EXISTS payment_methods (
+    merchant_id TEXT NOT NULL,
+    token TEXT NOT NULL,
+    customer_id TEXT NOT NULL,
+    seq INTEGER NOT NULL DEFAULT 0,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (merchant_id, token)
+);
+CREATE INDEX IF NOT EXISTS payment_methods_customer ON payment_methods (merchant_id, customer_id, seq);
 CREATE TABLE IF NOT EXISTS idempotency (
     merchant_id TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -231,6 +240,33 @@ class Store:
         cursor = db.execute("DELETE FROM customers WHERE merchant_id = ? AND id = ?", (merchant_id, customer_id))
         return cursor.rowcount > 0
 
+    # vaulted payment methods -------------------------------------------------------------
+
+    def payment_method(self, db: sqlite3.Connection, merchant_id: str, token: str) -> dict[str, Any] | None:
+        row = db.execute(
+            "SELECT doc FROM payment_methods WHERE merchant_id = ? AND token = ?", (merchant_id, token)
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def customer_payment_methods(self, db: sqlite3.Connection, merchant_id: str, customer_id: str,
+                                 ) -> list[dict[str, Any]]:
+        rows = db.execute(
+            "SELECT doc FROM payment_methods WHERE merchant_id = ? AND customer_id = ? ORDER BY seq",
+            (merchant_id, customer_id),
+        ).fetchall()
+        return [json.loads(row[0]) for row in rows]
+
+    def put_payment_method(self, db: sqlite3.Connection, merchant_id: str, doc: dict[str, Any]) -> None:
+        db.execute(
+            "INSERT INTO payment_methods (merchant_id, token, customer_id, seq, doc) VALUES (?, ?, ?,"
+            " (SELECT COALESCE(MAX(seq), 0) + 1 FROM payment_methods WHERE merchant_id = ?), ?)"
+            " ON CONFLICT(merchant_id, token) DO UPDATE SET doc = excluded.doc",
+            (merchant_id, doc["token"], doc["customer_id"], merchant_id, json.dumps(doc)),
+        )
+
+    def delete_payment_methods(self, db: sqlite3.Connection, merchant_id: str, customer_id: str) -> None:
+        db.execute("DELETE FROM payment_methods WHERE merchant_id = ? AND customer_id = ?", (merchant_id, customer_id))
+
     # idempotency -------------------------------------------------------------------------
 
     def idempotent_reply(self, db: sqlite3.Connection, merchant_id: str, key: str) -> tuple[str, int, bytes] | None:
@@ -251,7 +287,7 @@ class Store:
     def reset(self, merchant_id: str | None = None) -> None:
         """Forget transactions, customers and idempotency records (merchants stay)."""
         with self.write() as db:
-            for table in ("transactions", "customers", "idempotency"):
+            for table in ("transactions", "customers", "payment_methods", "idempotency"):
                 if merchant_id is None:
                     db.execute(f"DELETE FROM {table}")
                 else:

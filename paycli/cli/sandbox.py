@@ -1,0 +1,135 @@
+"""`paycli sandbox serve|settle|reset|status`: the offline Braintree gateway, for paycli and any other SDK."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from paycli.cli import views
+from paycli.cli.runtime import Invocation, command
+from paycli.errors import UsageError
+
+app = typer.Typer(help="Run and drive the offline Braintree-compatible sandbox.", no_args_is_help=True)
+
+
+def _merchant(spec: str):  # -> paycli.sandbox.store.Merchant, imported lazily
+    from paycli.sandbox.store import Merchant, default_accounts
+
+    parts = spec.split(":")
+    if len(parts) not in (3, 4) or not all(parts[:3]):
+        raise UsageError(f"--merchant '{spec.split(':')[0]}:…' must be ID:PUBLIC_KEY:PRIVATE_KEY[:ACCOUNT=CUR,…]")
+    merchant_id, public_key, private_key = parts[:3]
+    accounts = default_accounts(merchant_id)
+    if len(parts) == 4:
+        accounts = {}
+        for item in parts[3].split(","):
+            account, _, currency = item.partition("=")
+            if not account:
+                raise UsageError(f"--merchant {merchant_id}: empty merchant account in '{parts[3]}'")
+            accounts[account] = (currency or "USD").upper()
+    return Merchant(merchant_id, public_key, private_key, accounts)
+
+
+@command(app, "serve", data=False)
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to bind; loopback unless you mean otherwise.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port (0: any free port).")] = 4567,
+    db: Annotated[Path | None, typer.Option("--db", dir_okay=False, help="State database. Default: the state dir's sandbox.db.")] = None,
+    merchant: Annotated[
+        list[str] | None,
+        typer.Option("--merchant", metavar="ID:PUB:PRIV[:ACCT=CUR,…]", help="A merchant and its keys; repeatable. Default: the built-in local merchant."),
+    ] = None,
+    latency: Annotated[int, typer.Option("--latency", metavar="MS", min=0, help="Delay every request by MS.")] = 0,
+    faults: Annotated[str | None, typer.Option("--faults", metavar="SPEC", help="ROUTE=KIND@RATE,… e.g. refund=drop-after@0.05,*=503@0.03")] = None,
+    fault_seed: Annotated[int | None, typer.Option("--fault-seed", metavar="N", help="Make the fault sequence repeatable.")] = None,
+    search_cap: Annotated[int, typer.Option("--search-cap", metavar="N", min=1, help="Most ids one search returns (Braintree: 50000).")] = 50000,
+    timezone: Annotated[str, typer.Option("--timezone", help="Merchants' timezone for settlement dates.")] = "UTC",
+    nightly_settlement: Annotated[
+        str | None, typer.Option("--nightly-settlement", metavar="HH:MM", help="Settle what was submitted before this local time, nightly.")
+    ] = None,
+) -> None:
+    """Serve the offline gateway until Ctrl-C; prints how to point an SDK at it."""
+    import dataclasses
+    import re
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from paycli import sandbox
+    from paycli.config import state_dir
+    from paycli.sandbox.faults import FaultPlan, FaultSpecError
+
+    run = Invocation.current()
+    try:
+        FaultPlan.parse(faults, fault_seed)
+    except FaultSpecError as err:
+        raise UsageError(f"--faults: {err}") from None
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(f"--timezone '{timezone}' is not an IANA timezone such as America/New_York") from None
+    if nightly_settlement and not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", nightly_settlement):
+        raise UsageError(f"--nightly-settlement '{nightly_settlement}' is not a time like 02:00")
+    merchants = [_merchant(spec) for spec in merchant or []] or [sandbox.local_merchant()]
+    merchants = [dataclasses.replace(m, timezone=timezone, nightly_settlement=nightly_settlement) for m in merchants]
+    path = db or state_dir(run.env) / "sandbox.db"
+    try:
+        running = sandbox.start(path, merchants, host=host, port=port, search_cap=search_cap, latency_ms=latency,
+                                faults=faults, fault_seed=fault_seed, log=run.output.log if run.verbose else None)
+    except OSError as err:
+        raise UsageError(f"cannot serve on {host}:{port}: {err.strerror or err}") from None
+    out = run.output
+    out.note(f"paycli sandbox listening on {running.url} (state: {path})")
+    for m in merchants:
+        out.note(f"  merchant {m.id}: public key {m.public_key}, accounts {', '.join(m.accounts)}")
+    out.note(f'  Python SDK: braintree.Environment("local", "{running.server.server_address[0]}", "{running.port}", '
+             f'"{running.url}", False, None, "{running.server.server_address[0]}", "{running.port}")')
+    out.note(f"  paycli profile: environment: local, url: {running.url}, merchant_id, public_key, private_key_env")
+    out.note("Ctrl-C stops it.")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        out.note("stopped")
+    finally:
+        running.stop()
+
+
+@command(app, "settle")
+def settle(
+    ids: Annotated[list[str] | None, typer.Argument(metavar="ID…", help="Transactions to settle.")] = None,
+    all_waiting: Annotated[bool, typer.Option("--all", help="Settle everything submitted for settlement.")] = False,
+    outcome: Annotated[
+        str, typer.Option("--outcome", help="settled, settlement_confirmed, settlement_declined or settlement_pending.")
+    ] = "settled",
+) -> None:
+    """Settle transactions now, through the profile's gateway (a served sandbox fires its webhooks)."""
+    from paycli import sandbox_admin
+
+    if outcome not in sandbox_admin.OUTCOMES:
+        raise UsageError(f"--outcome '{outcome}' is not one of {', '.join(sandbox_admin.OUTCOMES)}")
+    if bool(ids) == all_waiting:
+        raise UsageError("give transaction IDs or --all (not both)")
+    run = Invocation.current()
+    gateway = run.gateway()
+    targets = sandbox_admin.waiting_ids(gateway) if all_waiting else list(ids or [])
+    count = run.output.stream(sandbox_admin.settle(gateway, targets, outcome), views.TRANSACTION)
+    run.output.note(f"{count} transaction(s) {outcome}")
+
+
+@command(app, "reset")
+def reset() -> None:
+    """Forget every transaction and customer of the profile's sandbox merchant."""
+    from paycli import sandbox_admin
+
+    run = Invocation.current()
+    run.output.emit(sandbox_admin.reset(run.gateway()))
+
+
+@command(app, "status")
+def status() -> None:
+    """Show the sandbox merchant's accounts, settings and transaction counts by status."""
+    from paycli import sandbox_admin
+
+    run = Invocation.current()
+    run.output.emit(sandbox_admin.status(run.gateway()))

@@ -1,0 +1,76 @@
+"""`paycli txn show|search`: find a customer's transactions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from paycli.cli import views
+from paycli.cli.runtime import Invocation, command
+from paycli.errors import UsageError
+
+app = typer.Typer(help="Find and inspect transactions.", no_args_is_help=True)
+
+STATUSES = (
+    "authorization_expired", "authorized", "authorizing", "failed", "gateway_rejected", "processor_declined",
+    "settled", "settlement_confirmed", "settlement_declined", "settlement_failed", "settlement_pending",
+    "settling", "submitted_for_settlement", "voided",
+)
+
+
+@command(app, "show")
+def show(txn_id: Annotated[str, typer.Argument(metavar="ID", help="Transaction id.")]) -> None:
+    """Show one transaction with its status history, refunds and refundable amount."""
+    from paycli import lookup
+
+    run = Invocation.current()
+    run.output.emit(lookup.find_transaction(run.gateway(), txn_id), views.TRANSACTION)
+
+
+@command(app, "search")
+def search(
+    order_id: Annotated[str | None, typer.Option("--order-id", help="Exact order id.")] = None,
+    email: Annotated[str | None, typer.Option("--email", help="Customer e-mail.")] = None,
+    last4: Annotated[str | None, typer.Option("--last4", help="Last 4 digits of the card.")] = None,
+    status: Annotated[list[str] | None, typer.Option("--status", help="A status; repeatable.")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Created at or after (date or ISO time).")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Created at or before (a date includes the day).")] = None,
+    settled_on: Annotated[str | None, typer.Option("--settled-on", help="Settled on this day (profile timezone).")] = None,
+    amount_min: Annotated[str | None, typer.Option("--amount-min", help="Smallest amount.")] = None,
+    amount_max: Annotated[str | None, typer.Option("--amount-max", help="Largest amount.")] = None,
+    customer_id: Annotated[str | None, typer.Option("--customer-id", help="Vault customer id.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Stop after N transactions.")] = None,
+) -> None:
+    """Search transactions; results stream as they arrive."""
+    from paycli import dates, lookup
+    from paycli.models import TransactionQuery
+    from paycli.money import parse_amount
+
+    run = Invocation.current()
+    tz = run.profile.tz
+    unknown = [s for s in status or [] if s not in STATUSES]
+    if unknown:
+        raise UsageError(f"--status {unknown[0]} is not a transaction status; use one of: {', '.join(STATUSES)}")
+    if last4 is not None and not (len(last4) == 4 and last4.isdigit()):
+        raise UsageError(f"--last4 '{last4}' must be exactly 4 digits")
+    settled_from = settled_to = None
+    if settled_on:
+        day = dates.parse_date(settled_on, tz=tz, field="--settled-on")
+        settled_from, settled_to = dates.day_start(day, tz), dates.day_end(day, tz)
+    query = TransactionQuery(
+        order_id=order_id,
+        customer_email=email,
+        customer_id=customer_id,
+        last_4=last4,
+        statuses=tuple(status or ()),
+        created_from=dates.parse_instant(since, tz=tz, field="--since") if since else None,
+        created_to=dates.parse_instant(until, tz=tz, field="--until", end=True) if until else None,
+        settled_from=settled_from,
+        settled_to=settled_to,
+        amount_min=parse_amount(amount_min, field="--amount-min") if amount_min else None,
+        amount_max=parse_amount(amount_max, field="--amount-max") if amount_max else None,
+    )
+    if query.amount_min and query.amount_max and query.amount_min > query.amount_max:
+        raise UsageError(f"--amount-min {query.amount_min} is larger than --amount-max {query.amount_max}")
+    run.output.stream(lookup.search_transactions(run.gateway(), query, limit=limit), views.TRANSACTION)

@@ -1,0 +1,394 @@
+"""The only module that imports braintree: SDK objects and exceptions in, paycli models and errors out.
+
+`connect(profile)` builds one `BraintreeGateway` per profile (the SDK keeps a pooled connection per
+thread, so one gateway serves a whole run and its worker threads). A `local` profile without `url`
+starts the offline sandbox inside this process first.
+
+Retries (design §6): reads, and mutations that carry an `api_request_key`, are retried on connection
+errors, timeouts, 429, 503 and 504 — bounded, with jittered backoff, each retry noted. A mutation
+without a key is never retried: a lost response could otherwise move money twice.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import braintree
+from braintree.exceptions import (
+    AuthenticationError,
+    AuthorizationError,
+    GatewayTimeoutError,
+    NotFoundError,
+    RequestTimeoutError,
+    ServerError,
+    ServiceUnavailableError,
+    TooManyRequestsError,
+    UnexpectedError,
+    UpgradeRequiredError,
+)
+from braintree.exceptions.http import ConnectionError as SdkConnectionError
+from braintree.exceptions.http import TimeoutError as SdkTimeoutError
+from braintree.util.http import Http
+
+from paycli.config import Profile, state_dir
+from paycli.errors import ConfigError, Declined, GatewayRefused, NotFound, PaycliError, Unavailable, UsageError
+from paycli.models import SettlementRecord, StatusEvent, Transaction, TransactionQuery
+
+T = TypeVar("T")
+Log = Callable[[str], None]
+
+MAX_ATTEMPTS = 4
+BACKOFF_BASE_S = 0.25
+TIMEOUT_S = 60  # Braintree's own gateway timeout (sandbox reference §7)
+PAGE_SIZE = 50
+_RETRYABLE = (SdkConnectionError, SdkTimeoutError, TooManyRequestsError, ServiceUnavailableError,
+              GatewayTimeoutError, RequestTimeoutError)
+_TRANSIENT = (*_RETRYABLE, ServerError, UpgradeRequiredError)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """The SDK hands out naive UTC datetimes; paycli's are always aware."""
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def connect(profile: Profile, *, log: Log | None = None, notify: Log | None = None) -> "Gateway":
+    """A gateway for `profile`; `log` gets one line per HTTP request, `notify` each retry."""
+    embedded = None
+    if profile.embedded:
+        from paycli import sandbox
+
+        embedded = sandbox.start(state_dir_for_sandbox(), search_cap=profile.search_cap)
+        environment = _local_environment(embedded.url)
+        merchant_id, public_key, private_key = (sandbox.LOCAL_MERCHANT_ID, sandbox.LOCAL_PUBLIC_KEY,
+                                                sandbox.LOCAL_PRIVATE_KEY)
+    else:
+        if profile.environment == "local":
+            environment = _local_environment(profile.url or "")
+        else:
+            environment = braintree.Environment.All[profile.environment]
+        merchant_id, public_key = profile.merchant_id, profile.public_key
+        private_key = profile.private_key.resolve() if profile.private_key else None
+    strategy = _logging_strategy(log) if log else None
+    config = braintree.Configuration(
+        environment=environment, merchant_id=merchant_id, public_key=public_key, private_key=private_key,
+        timeout=TIMEOUT_S, wrap_http_exceptions=True, **({"http_strategy": strategy} if strategy else {}),
+    )
+    return Gateway(profile, braintree.BraintreeGateway(config), embedded=embedded, notify=notify)
+
+
+def state_dir_for_sandbox() -> Any:
+    import os
+
+    return state_dir(os.environ) / "sandbox.db"
+
+
+def _local_environment(url: str) -> braintree.Environment:
+    parts = urlsplit(url)
+    if parts.scheme != "http" or not parts.hostname or not parts.port:
+        raise ConfigError(f"sandbox url {url!r} must look like http://127.0.0.1:4567")
+    port = str(parts.port)  # the SDK concatenates the port: it must be a str (wire reference §2.1)
+    return braintree.Environment("local", parts.hostname, port, url, False, None, parts.hostname, port)
+
+
+def _logging_strategy(log: Log) -> type:
+    class LoggingHttp(Http):
+        """The SDK's transport, timing each request; headers (and so the credentials) are never logged."""
+
+        def http_do(self, http_verb: str, path: str, headers: Any, request_body: Any) -> Any:
+            started = time.perf_counter()
+            shown = urlsplit(path).path
+            try:
+                status, body = super().http_do(http_verb, path, headers, request_body)
+            except Exception as err:
+                log(f"{http_verb} {shown} failed: {type(err).__name__} "
+                    f"({(time.perf_counter() - started) * 1000:.0f} ms)")
+                raise
+            log(f"{http_verb} {shown} {status} ({(time.perf_counter() - started) * 1000:.0f} ms)")
+            return status, body
+
+    return LoggingHttp
+
+
+class Gateway:
+    """Braintree operations for one profile, in paycli's terms."""
+
+    def __init__(self, profile: Profile, sdk: braintree.BraintreeGateway, *, embedded: Any = None,
+                 notify: Log | None = None) -> None:
+        self.profile = profile
+        self._sdk = sdk
+        self._embedded = embedded
+        self._notify = notify
+
+    @property
+    def merchant_id(self) -> str:
+        return self._sdk.config.merchant_id
+
+    @property
+    def search_cap(self) -> int:
+        return self.profile.search_cap
+
+    def close(self) -> None:
+        self._sdk.config.close()
+        if self._embedded is not None:
+            self._embedded.stop()
+            self._embedded = None
+
+    # the error boundary ------------------------------------------------------------------
+
+    def _call(self, what: str, action: Callable[[], T], *, retry: bool) -> T:
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                return action()
+            except _RETRYABLE as err:
+                if not retry or attempt == MAX_ATTEMPTS:
+                    raise _translate(err, what) from None
+                pause = BACKOFF_BASE_S * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
+                if self._notify:
+                    self._notify(f"{what}: {_describe(err)}; retrying in {pause:.1f} s "
+                                 f"(attempt {attempt + 1} of {MAX_ATTEMPTS})")
+                time.sleep(pause)
+            except braintree.exceptions.braintree_error.BraintreeError as err:
+                raise _translate(err, what) from None
+        raise AssertionError("unreachable")
+
+    # client tokens ------------------------------------------------------------------------
+
+    def generate_client_token(self, *, customer_id: str | None = None, merchant_account_id: str | None = None,
+                              version: int = 2) -> str:
+        params: dict[str, Any] = {"version": version}
+        if customer_id:
+            params["customer_id"] = customer_id
+        if merchant_account_id:
+            params["merchant_account_id"] = merchant_account_id
+
+        def generate() -> str:
+            try:
+                return self._sdk.client_token.generate(params)
+            except ValueError as err:  # the SDK's way of reporting a 422 on client tokens
+                raise GatewayRefused(f"client token refused: {err}") from None
+
+        return self._call("client token", generate, retry=True)
+
+    # transactions -------------------------------------------------------------------------
+
+    def sale(self, params: dict[str, Any]) -> Transaction:
+        """Create a sale; a decline raises Declined with the transaction, a validation error GatewayRefused."""
+        request = {**params, "amount": str(params["amount"])}
+        result = self._call("sale", lambda: self._sdk.transaction.sale(request),
+                            retry=bool(request.get("api_request_key")))
+        return self._outcome(result, "sale")
+
+    def find(self, txn_id: str) -> Transaction:
+        return transaction(self._call(f"find {txn_id}", lambda: self._sdk.transaction.find(txn_id), retry=True))
+
+    def submit_for_settlement(self, txn_id: str, amount: Decimal | None = None) -> Transaction:
+        result = self._call(f"submit {txn_id}", lambda: self._sdk.transaction.submit_for_settlement(
+            txn_id, str(amount) if amount is not None else None), retry=False)
+        return self._outcome(result, "submit for settlement")
+
+    def void(self, txn_id: str, *, api_request_key: str | None = None) -> Transaction:
+        params = {"api_request_key": api_request_key} if api_request_key else None
+        result = self._call(f"void {txn_id}", lambda: self._sdk.transaction.void(txn_id, params),
+                            retry=bool(api_request_key))
+        return self._outcome(result, "void")
+
+    def refund(self, txn_id: str, *, amount: Decimal | None = None, order_id: str | None = None,
+               api_request_key: str | None = None) -> Transaction:
+        options: dict[str, Any] = {"amount": str(amount) if amount is not None else None}
+        if order_id:
+            options["order_id"] = order_id
+        if api_request_key:
+            options["api_request_key"] = api_request_key
+        result = self._call(f"refund {txn_id}", lambda: self._sdk.transaction.refund(txn_id, options),
+                            retry=bool(api_request_key))
+        return self._outcome(result, "refund")
+
+    def _outcome(self, result: Any, what: str) -> Transaction:
+        if result is None:
+            raise Unavailable(f"{what}: the gateway's answer had neither a transaction nor an error")
+        if result.is_success:
+            return transaction(result.transaction)
+        if getattr(result, "transaction", None) is not None:
+            declined = transaction(result.transaction)
+            raise Declined(f"{what} {declined.status}: {result.message}", declined)
+        errors = [{"code": e.code, "attribute": e.attribute, "message": e.message}
+                  for e in result.errors.deep_errors]
+        codes = ", ".join(sorted({e["code"] for e in errors}))
+        raise GatewayRefused(f"{what} refused: {' '.join(result.message.splitlines())} ({codes})", errors=errors)
+
+    # search -------------------------------------------------------------------------------
+
+    def search_ids(self, query: TransactionQuery) -> list[str]:
+        """Phase one of Braintree's search: every matching id (at most the gateway's cap, silently)."""
+        nodes = _criteria(query)
+        collection = self._call("search", lambda: self._sdk.transaction.search(nodes), retry=True)
+        return list(collection.ids)
+
+    def fetch_page(self, query: TransactionQuery, ids: Sequence[str]) -> list[Transaction]:
+        """Phase two: the transactions for up to one page of ids, in the order given."""
+        from braintree.resource_collection import ResourceCollection
+
+        params: dict[str, Any] = {}
+        for node in _criteria(query):  # nodes on one field merge, later ones winning, as in the SDK's search
+            value = node.to_param()
+            params[node.name] = {**params.get(node.name, {}), **value} if isinstance(value, dict) else value
+        params["ids"] = list(ids)
+        path = self._sdk.config.base_merchant_path() + "/transactions/advanced_search"
+
+        def fetch() -> list[Transaction]:
+            response = self._sdk.config.http().post(path, {"search": params})
+            page = response.get("credit_card_transactions")
+            if page is None:
+                raise RequestTimeoutError("search timeout")
+            items = ResourceCollection._extract_as_array(page, "transaction")
+            return [transaction(braintree.Transaction(self._sdk, item)) for item in items]
+
+        found = {t.id: t for t in self._call("search page", fetch, retry=True)}
+        return [found[i] for i in ids if i in found]
+
+    def search(self, query: TransactionQuery) -> Iterator[Transaction]:
+        ids = self.search_ids(query)
+        for start in range(0, len(ids), PAGE_SIZE):
+            yield from self.fetch_page(query, ids[start:start + PAGE_SIZE])
+
+    # settlement ---------------------------------------------------------------------------
+
+    def settlement_summary(self, day: date, group_by_custom_field: str | None = None) -> list[SettlementRecord]:
+        result = self._call(f"settlement summary {day}", lambda: self._sdk.settlement_batch_summary.generate(
+            day.isoformat(), group_by_custom_field), retry=True)
+        if not result.is_success:
+            raise GatewayRefused(f"settlement summary refused: {' '.join(result.message.splitlines())}")
+        records = []
+        for row in result.settlement_batch_summary.records:
+            records.append(SettlementRecord(
+                merchant_account_id=row.get("merchant_account_id", ""), card_type=row.get("card_type", ""),
+                kind=row.get("kind", ""), count=int(row.get("count", 0)),
+                amount_settled=Decimal(str(row.get("amount_settled", "0"))),
+                custom_field=row.get(group_by_custom_field) if group_by_custom_field else None,
+            ))
+        return records
+
+    # the sandbox's testing endpoints (Braintree's sandbox has them too) ------------------------
+
+    def testing_settle(self, txn_id: str, outcome: str = "settled") -> Transaction:
+        if self.profile.production:
+            raise UsageError("settling by hand is a sandbox feature; this is a production profile")
+        method = {"settled": self._sdk.testing.settle_transaction,
+                  "settlement_confirmed": self._sdk.testing.settlement_confirm_transaction,
+                  "settlement_declined": self._sdk.testing.settlement_decline_transaction,
+                  "settlement_pending": self._sdk.testing.settlement_pending_transaction}[outcome]
+        result = self._call(f"settle {txn_id}", lambda: method(txn_id), retry=False)
+        return self._outcome(result, "settle")
+
+
+    def sandbox_control(self, action: str) -> dict[str, Any]:
+        """paycli's own sandbox routes (`reset`, `status`), spoken through the SDK's HTTP client."""
+        if self.profile.environment != "local":
+            raise UsageError(f"sandbox {action} works on local profiles; {self.profile.name} is "
+                             f"{self.profile.environment}")
+        http = self._sdk.config.http()
+        path = f"{self._sdk.config.base_merchant_path()}/paycli_sandbox/{action}"
+        response = self._call(f"sandbox {action}",
+                              lambda: http.post(path) if action == "reset" else http.get(path), retry=False)
+        return response.get("sandbox_status", {})
+
+
+def transaction(t: Any) -> Transaction:
+    """paycli's Transaction from the SDK's; tolerant of fields a gateway leaves out."""
+    card = getattr(t, "credit_card_details", None)
+    customer = getattr(t, "customer_details", None)
+    history = tuple(
+        StatusEvent(e.status, _aware(e.timestamp), Decimal(e.amount) if e.amount is not None else t.amount)
+        for e in getattr(t, "status_history", []) or []
+    )
+    custom = getattr(t, "custom_fields", None)
+    return Transaction(
+        id=t.id, type=t.type, status=t.status, amount=Decimal(t.amount),
+        currency=getattr(t, "currency_iso_code", None),
+        merchant_account_id=getattr(t, "merchant_account_id", None),
+        order_id=getattr(t, "order_id", None) or None,
+        created_at=_aware(t.created_at), updated_at=_aware(t.updated_at),
+        payment_instrument_type=getattr(t, "payment_instrument_type", None),
+        card_type=getattr(card, "card_type", None) if card else None,
+        last_4=getattr(card, "last_4", None) if card else None,
+        customer_email=getattr(customer, "email", None) if customer else None,
+        customer_id=getattr(customer, "id", None) if customer else None,
+        processor_response_code=getattr(t, "processor_response_code", None),
+        processor_response_text=getattr(t, "processor_response_text", None),
+        gateway_rejection_reason=getattr(t, "gateway_rejection_reason", None),
+        settlement_batch_id=getattr(t, "settlement_batch_id", None),
+        refund_ids=tuple(getattr(t, "refund_ids", None) or ()),
+        refunded_transaction_id=getattr(t, "refunded_transaction_id", None),
+        status_history=history,
+        custom_fields=dict(custom) if isinstance(custom, dict) else {},
+    )
+
+
+def _criteria(query: TransactionQuery) -> list[Any]:
+    search = braintree.TransactionSearch
+    nodes: list[Any] = []
+    if query.ids:
+        nodes.append(search.ids.in_list(*query.ids))
+    for field, value in (("order_id", query.order_id), ("customer_email", query.customer_email),
+                         ("customer_id", query.customer_id)):
+        if value:
+            nodes.append(getattr(search, field) == value)
+    if query.last_4:
+        nodes.append(search.credit_card_number.ends_with(query.last_4))
+    for field, values in (("status", query.statuses), ("type", query.types),
+                          ("merchant_account_id", query.merchant_account_ids)):
+        if values:
+            nodes.append(getattr(search, field).in_list(*values))
+    for field, low, high in (("created_at", query.created_from, query.created_to),
+                             ("settled_at", query.settled_from, query.settled_to),
+                             ("amount", query.amount_min, query.amount_max)):
+        node = getattr(search, field)
+        # the SDK sends datetimes as naive UTC (wire reference §4.1), so convert before handing over
+        low, high = (_utc_naive(v) for v in (low, high))
+        if low is not None and high is not None:
+            nodes.append(node.between(low, high))
+        elif low is not None:
+            nodes.append(node >= low)
+        elif high is not None:
+            nodes.append(node <= high)
+    return nodes
+
+
+def _utc_naive(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _describe(err: Exception) -> str:
+    name = {TooManyRequestsError: "429 too many requests", ServiceUnavailableError: "503 service unavailable",
+            GatewayTimeoutError: "504 gateway timeout", SdkConnectionError: "connection failed",
+            RequestTimeoutError: "request timed out"}
+    for cls, text in name.items():
+        if isinstance(err, cls):
+            return text
+    return "timed out" if isinstance(err, SdkTimeoutError) else type(err).__name__
+
+
+def _translate(err: Exception, what: str) -> PaycliError:
+    if isinstance(err, AuthenticationError):
+        return ConfigError(f"{what}: authentication failed: check the profile's merchant_id, public_key and private key")
+    if isinstance(err, AuthorizationError):
+        return ConfigError(f"{what}: not authorized: these API keys lack the permission for this operation")
+    if isinstance(err, NotFoundError):
+        return NotFound(f"{what}: not found (check the id and the profile's merchant)")
+    if isinstance(err, _TRANSIENT):
+        return Unavailable(f"{what}: {_describe(err)}; the gateway may be unreachable or busy, try again later")
+    if isinstance(err, UnexpectedError):
+        return Unavailable(f"{what}: unexpected answer from the gateway ({err})")
+    return Unavailable(f"{what}: {type(err).__name__}")

@@ -1,0 +1,118 @@
+"""paycli's own records of Braintree objects, shared by every layer (SDK objects stop at gateway.py).
+
+Amounts are Decimal, times timezone-aware UTC. Field names follow design §5, which scripts rely on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Mapping
+
+ZERO = Decimal("0.00")
+
+# Statuses in which a sale's money has reached (or is reaching) the merchant: refund, not void.
+SETTLED_STATUSES = frozenset({"settled", "settling", "settlement_confirmed", "settlement_pending"})
+# Statuses in which a sale can still be voided instead of refunded.
+VOIDABLE_STATUSES = frozenset({"authorized", "submitted_for_settlement"})
+# A refund in one of these did not move money back, so it does not count against the sale.
+FAILED_STATUSES = frozenset({"processor_declined", "gateway_rejected", "failed", "voided", "settlement_declined"})
+
+
+@dataclass(frozen=True)
+class StatusEvent:
+    status: str
+    timestamp: datetime
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Transaction:
+    id: str
+    type: str  # sale | credit
+    status: str
+    amount: Decimal
+    currency: str | None
+    merchant_account_id: str | None
+    order_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    payment_instrument_type: str | None
+    card_type: str | None
+    last_4: str | None
+    customer_email: str | None
+    processor_response_code: str | None
+    processor_response_text: str | None
+    gateway_rejection_reason: str | None
+    settlement_batch_id: str | None
+    refund_ids: tuple[str, ...]
+    refunded_transaction_id: str | None
+    status_history: tuple[StatusEvent, ...]
+    customer_id: str | None = None
+    custom_fields: Mapping[str, str] = field(default_factory=dict)
+    # Σ of the refunds that moved money; None until the refunds were looked up (see lookup.py)
+    refunded_amount: Decimal | None = None
+
+    @property
+    def settled_at(self) -> datetime | None:
+        for event in self.status_history:
+            if event.status in ("settled", "settlement_confirmed"):
+                return event.timestamp
+        return None
+
+    @property
+    def refundable_amount(self) -> Decimal | None:
+        """What can still be given back: by refund once settled, by void (in full) before."""
+        if self.type != "sale" or self.status not in SETTLED_STATUSES | VOIDABLE_STATUSES:
+            return ZERO
+        if self.refunded_amount is None:
+            return None if self.refund_ids else self.amount
+        return max(self.amount - self.refunded_amount, ZERO)
+
+    def with_refunds(self, refunds: list["Transaction"]) -> "Transaction":
+        moved = sum((r.amount for r in refunds if r.status not in FAILED_STATUSES), ZERO)
+        return replace(self, refunded_amount=moved)
+
+
+@dataclass(frozen=True)
+class SettlementRecord:
+    """One row of Braintree's settlement batch summary."""
+
+    merchant_account_id: str
+    card_type: str
+    kind: str  # sale | credit
+    count: int
+    amount_settled: Decimal
+    custom_field: str | None = None  # the value of the group-by custom field, when grouping
+
+
+@dataclass(frozen=True)
+class SettlementSummary:
+    date: date
+    profile: str
+    records: tuple[SettlementRecord, ...]
+    group_by_custom_field: str | None = None
+
+
+@dataclass(frozen=True)
+class TransactionQuery:
+    """A transaction search in paycli's terms; gateway.py turns it into Braintree search nodes.
+
+    Time bounds are aware datetimes, inclusive; `created_*` and `settled_*` narrow on those instants.
+    """
+
+    ids: tuple[str, ...] = ()
+    order_id: str | None = None
+    customer_email: str | None = None
+    customer_id: str | None = None
+    last_4: str | None = None
+    statuses: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    merchant_account_ids: tuple[str, ...] = ()
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    settled_from: datetime | None = None
+    settled_to: datetime | None = None
+    amount_min: Decimal | None = None
+    amount_max: Decimal | None = None

@@ -1,0 +1,141 @@
+"""Pieces every operations module shares: replies and validation errors, the clock, ids, raw cards."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from paycli.sandbox import rules, schema, xmlcodec
+
+_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: bytes = b""
+
+
+NOT_FOUND = Reply(404)
+
+
+def now() -> datetime:
+    """The sandbox clock; read through datetime so freezegun reaches an in-process sandbox."""
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def stamp(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def new_id() -> str:
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(8))
+
+
+def render(status: int, root: str, value: Any) -> Reply:
+    return Reply(status, xmlcodec.render(root, value))
+
+
+class Invalid(Exception):
+    """Validation errors for one request: (object path, code, attribute) triples."""
+
+    def __init__(self, root: str, *errors: tuple[str, str, str], names: str = "") -> None:
+        super().__init__(root)
+        self.root = root
+        self.errors = list(errors)
+        self.names = names
+
+    def reply(self, params: dict[str, Any]) -> Reply:
+        by_object: dict[str, list[tuple[str, str, str]]] = {}
+        for path, code, attribute in self.errors:
+            by_object.setdefault(path, []).append((code, attribute, rules.message(code, names=self.names)))
+        messages = [text for items in by_object.values() for _, _, text in items]
+        return render(422, "api_error_response", {
+            "errors": schema.errors(self.root, by_object),
+            "params": {self.root: echo(params)},
+            "message": "\n".join(messages),
+        })
+
+
+def echo(params: dict[str, Any]) -> dict[str, Any]:
+    """The request as Braintree echoes it: card number and CVV removed."""
+    echoed = {key: value for key, value in params.items() if key != "api_request_key"}
+    card = echoed.get("credit_card")
+    if isinstance(card, dict):
+        echoed["credit_card"] = {k: v for k, v in card.items() if k not in ("number", "cvv")}
+    return echoed
+
+
+def text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return str(value).strip() or None
+
+
+def expiration(card: dict[str, Any]) -> tuple[str | None, str | None]:
+    raw = text(card.get("expiration_date"))
+    month, year = text(card.get("expiration_month")), text(card.get("expiration_year"))
+    if raw:
+        match = re.fullmatch(r"(\d{1,2})/(\d{2}|\d{4})", raw)
+        if not match:
+            return None, "invalid"
+        month, year = match.groups()
+    if month and not (month.isdigit() and 1 <= int(month) <= 12):
+        return None, year or "invalid"
+    if year and not year.isdigit():
+        return month or "invalid", None
+    if year and len(year) == 2:
+        year = "20" + year
+    return (month.zfill(2) if month else None), year
+
+
+def card_doc(card: rules.Card, given: dict[str, Any]) -> dict[str, Any]:
+    doc = {"bin": card.bin, "last_4": card.last_4, "card_type": card.card_type,
+           "expiration_month": card.expiration_month, "expiration_year": card.expiration_year,
+           "cardholder_name": text(given.get("cardholder_name")) or card.cardholder_name,
+           "customer_location": card.customer_location, "token": None,
+           "unique_number_identifier": hashlib.sha256(f"{card.bin}{card.last_4}".encode()).hexdigest()[:32]}
+    doc.update(card.indicators or {})
+    return doc
+
+
+def auth_code() -> str:
+    return "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789") for _ in range(6))
+
+
+def new_numeric_id() -> str:
+    return str(secrets.randbelow(10**9)).zfill(9)
+
+
+def raw_card(card: dict[str, Any], problems: list[tuple[str, str, str]]) -> tuple[rules.Instrument, dict[str, Any]]:
+    number = re.sub(r"[\s-]", "", str(card.get("number") or ""))
+    if not number:
+        problems.append(("credit_card", "81714", "number"))
+    elif not number.isdigit():
+        problems.append(("credit_card", "81715", "number"))
+    elif not 12 <= len(number) <= 19:
+        problems.append(("credit_card", "81716", "number"))
+    elif not rules.luhn_valid(number):
+        problems.append(("credit_card", "81715", "number"))
+    month, year = expiration(card)
+    if month is None and year is None:
+        problems.append(("credit_card", "81709", "expiration_date"))
+    elif month is None or year is None:
+        problems.append(("credit_card", "81710", "expiration_date"))
+    cvv = text(card.get("cvv"))
+    brand = rules.card_type(number) if number else "Unknown"
+    if cvv and (not cvv.isdigit() or len(cvv) != (4 if brand == "American Express" else 3)):
+        problems.append(("credit_card", "81707", "cvv"))
+    if any(path == "credit_card" for path, _, _ in problems):
+        return rules.Instrument(), {}
+    rejection = {rules.FRAUD_CARD: "fraud", rules.RISK_THRESHOLD_CARD: "risk_threshold"}.get(number)
+    base = rules.Card(number[:6], number[-4:], brand, month or "", year or "",
+                      cardholder_name=text(card.get("cardholder_name")),
+                      indicators=rules.card_indicators(number))
+    doc = card_doc(base, card)
+    doc["unique_number_identifier"] = hashlib.sha256(number.encode()).hexdigest()[:32]
+    return rules.Instrument(card=base, rejection=rejection), doc

@@ -1,0 +1,46 @@
+"""Plain helpers over the real SDK, shared by the sandbox tests (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import braintree
+
+from paycli.sandbox import Merchant, RunningSandbox
+
+
+def new_merchant(**settings: Any) -> Merchant:
+    merchant_id = "m" + secrets.token_hex(6)
+    accounts = {f"{merchant_id}_usd": "USD", f"{merchant_id}_eur": "EUR"}
+    return Merchant(merchant_id, "pub_" + secrets.token_hex(6), "priv_" + secrets.token_hex(12), accounts, **settings)
+
+
+def gateway_for(running: RunningSandbox, merchant: Merchant, *, private_key: str | None = None,
+                timeout: int = 60) -> braintree.BraintreeGateway:
+    port = str(running.port)
+    environment = braintree.Environment("local", "127.0.0.1", port, running.url, False, None, "127.0.0.1", port)
+    return braintree.BraintreeGateway(braintree.Configuration(
+        environment=environment, merchant_id=merchant.id, public_key=merchant.public_key,
+        private_key=private_key or merchant.private_key, timeout=timeout, wrap_http_exceptions=True,
+    ))
+
+
+def sale(gateway: braintree.BraintreeGateway, amount: str = "10.00", *, submit: bool = False,
+         nonce: str = "fake-valid-nonce", **params: Any) -> Any:
+    request: dict[str, Any] = {"amount": amount, "payment_method_nonce": nonce, **params}
+    if submit:
+        request.setdefault("options", {})["submit_for_settlement"] = True
+    return gateway.transaction.sale(request)
+
+
+def error_codes(result: Any) -> list[str]:
+    return [error.code for error in result.errors.deep_errors]
+
+
+def only_error(result: Any) -> Any:
+    """The single validation error of a failed result (and that it is the only one)."""
+    assert not result.is_success
+    errors = result.errors.deep_errors
+    assert len(errors) == 1, [(e.code, e.message) for e in errors]
+    return errors[0]

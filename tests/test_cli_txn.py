@@ -1,0 +1,112 @@
+"""`paycli txn show|search` against the sandbox: shapes, formats, filters and streaming."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from paycli.cli.views import TRANSACTION
+
+
+def test_show_has_the_design_shape_with_refunds_resolved(invoke, sandbox) -> None:
+    sale = sandbox.sale("30.00", settle=True)
+    sandbox.sdk.transaction.refund(sale, "10.00")
+    txn = invoke("txn", "show", sale).json()
+    for key in ("id", "type", "status", "amount", "currency", "merchant_account_id", "order_id", "created_at",
+                "updated_at", "payment_instrument_type", "card_type", "last_4", "customer_email",
+                "processor_response_code", "processor_response_text", "gateway_rejection_reason",
+                "settlement_batch_id", "refund_ids", "refunded_transaction_id", "refunded_amount",
+                "refundable_amount", "status_history"):
+        assert key in txn
+    assert (txn["status"], txn["refunded_amount"], txn["refundable_amount"]) == ("settled", "10.00", "20.00")
+    assert len(txn["refund_ids"]) == 1
+    assert txn["created_at"].endswith("Z") and txn["settlement_batch_id"].endswith(f"_{sandbox.merchant.id}_usd")
+    assert [e["status"] for e in txn["status_history"]] == ["authorized", "submitted_for_settlement", "settled"]
+    assert all(e["amount"] == "30.00" for e in txn["status_history"])
+
+
+def test_show_a_refund_credit(invoke, sandbox) -> None:
+    sale = sandbox.sale("12.00", settle=True)
+    credit = sandbox.sdk.transaction.refund(sale).transaction
+    txn = invoke("txn", "show", credit.id).json()
+    assert (txn["type"], txn["refunded_transaction_id"], txn["refundable_amount"]) == ("credit", sale, "0.00")
+
+
+def test_show_unknown_id_exits_5(invoke, sandbox) -> None:
+    run = invoke("txn", "show", "nosuchid", code=5)
+    assert run.stderr.count("\n") == 1 and "not found" in run.stderr
+    assert run.json()["error"]["type"] == "not_found"
+
+
+@pytest.mark.parametrize("bad", ["bad.id", "a b", "x" * 65, "ü"])
+def test_show_malformed_id_exits_2(invoke, sandbox, bad: str) -> None:
+    assert "malformed" in invoke("txn", "show", bad, code=2).stderr
+
+
+def test_show_as_a_table_on_a_terminal(invoke, sandbox, tty) -> None:
+    sale = sandbox.sale("8.00")
+    run = invoke("txn", "show", sale)
+    assert sale in run.stdout and "submitted_for_settlement" in run.stdout and "status_history" in run.stdout
+
+
+def test_search_filters_by_order_id_status_and_amount(invoke, sandbox) -> None:
+    a = sandbox.sale("10.00", order_id="o-a")
+    b = sandbox.sale("20.00", order_id="o-b", submit=False)
+    assert [t["id"] for t in invoke("txn", "search", "--order-id", "o-a").json()] == [a]
+    assert [t["id"] for t in invoke("txn", "search", "--status", "authorized").json()] == [b]
+    both = invoke("txn", "search", "--amount-min", "5", "--amount-max", "25").json()
+    assert sorted(t["id"] for t in both) == sorted([a, b])
+    assert invoke("txn", "search", "--amount-min", "15").json()[0]["id"] == b
+
+
+def test_search_by_email_last4_and_dates(invoke, sandbox) -> None:
+    sale = sandbox.sale("11.00", customer={"email": "zoe@example.com"})
+    assert [t["id"] for t in invoke("txn", "search", "--email", "zoe@example.com").json()] == [sale]
+    assert [t["id"] for t in invoke("txn", "search", "--last4", "1881").json()] == [sale]
+    assert invoke("txn", "search", "--last4", "1111").json() == []
+    assert [t["id"] for t in invoke("txn", "search", "--since", "today", "--until", "today").json()] == [sale]
+    assert invoke("txn", "search", "--until", "2000-01-01").json() == []
+
+
+def test_search_settled_on_a_day(invoke, sandbox) -> None:
+    settled = sandbox.sale("9.00", settle=True)
+    sandbox.sale("9.00")
+    day = sandbox.sdk.transaction.find(settled).settlement_batch_id[:10]
+    assert [t["id"] for t in invoke("txn", "search", "--settled-on", day).json()] == [settled]
+
+
+def test_search_streams_ndjson_and_respects_limit(invoke, sandbox) -> None:
+    for _ in range(3):
+        sandbox.sale("1.00")
+    rows = invoke("txn", "search", "-f", "ndjson", "--limit", "2").ndjson()
+    assert len(rows) == 2 and all(r["amount"] == "1.00" for r in rows)
+
+
+def test_search_csv_has_the_fixed_columns(invoke, sandbox) -> None:
+    sandbox.sale("3.00")
+    text = invoke("txn", "search", "--format", "csv").stdout
+    rows = list(csv.reader(io.StringIO(text)))
+    assert tuple(rows[0]) == TRANSACTION.columns and len(rows) == 2
+
+
+def test_search_pages_beyond_fifty(invoke, sandbox) -> None:
+    ids = {sandbox.sale("1.00", order_id="bulk") for _ in range(55)}
+    assert {t["id"] for t in invoke("txn", "search", "--order-id", "bulk").json()} == ids
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--status", "paid"], "--status paid is not a transaction status"),
+        (["--last4", "12"], "--last4 '12' must be exactly 4 digits"),
+        (["--since", "last tuesday"], "--since"),
+        (["--amount-min", "1.001"], "--amount-min"),
+        (["--amount-min", "20", "--amount-max", "10"], "larger than --amount-max"),
+        (["--settled-on", "2026-02-30"], "--settled-on"),
+    ],
+)
+def test_search_bad_filters_exit_2(invoke, sandbox, args: list[str], message: str) -> None:
+    run = invoke("txn", "search", *args, code=2)
+    assert message in run.stderr and len(run.stderr.strip().splitlines()) == 1

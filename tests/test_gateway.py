@@ -1,0 +1,121 @@
+"""gateway.py's error boundary and retries, against real sandboxes (faults injected server-side)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from paycli import sandbox as offline
+from paycli.config import PrivateKey, Profile
+from paycli.errors import ConfigError, Declined, GatewayRefused, NotFound, Unavailable
+from paycli.gateway import Gateway, connect
+from paycli.sandbox.store import Merchant
+
+MERCHANT = Merchant("gw", "gw_public", "gw_private", {"gw_usd": "USD"})
+
+
+@pytest.fixture(autouse=True)
+def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("paycli.gateway.BACKOFF_BASE_S", 0.01)
+
+
+def profile_for(url: str, key: str = "gw_private") -> Profile:
+    return Profile(name="t", environment="local", merchant_id="gw", public_key="gw_public", url=url,
+                   private_key=PrivateKey("inline", "test", inline=key, profile="t"))
+
+
+@pytest.fixture
+def faulty(tmp_path) -> Iterator[Any]:
+    def start(faults: str, seed: int = 1) -> Any:
+        running = offline.start(tmp_path / "f.db", [MERCHANT], faults=faults, fault_seed=seed)
+        started.append(running)
+        return running
+
+    started: list[Any] = []
+    yield start
+    for running in started:
+        running.stop()
+
+
+def gateway_for(running: Any, notes: list[str] | None = None, key: str = "gw_private") -> Gateway:
+    return connect(profile_for(running.url, key), notify=notes.append if notes is not None else None)
+
+
+def test_wrong_private_key_is_a_config_error(faulty) -> None:
+    gateway = gateway_for(faulty(""), key="wrong")
+    with pytest.raises(ConfigError, match="authentication failed"):
+        gateway.generate_client_token()
+
+
+def test_unreachable_gateway_is_unavailable_after_retries(tmp_path) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    notes: list[str] = []
+    gateway = connect(profile_for(f"http://127.0.0.1:{port}"), notify=notes.append)
+    with pytest.raises(Unavailable, match="connection failed"):
+        gateway.find("abcdef")
+    assert len(notes) == 3 and all("retrying" in note for note in notes)
+
+
+def test_reads_are_retried_through_503s(faulty) -> None:
+    running = faulty("find=503@0.5", seed=3)
+    notes: list[str] = []
+    gateway = gateway_for(running, notes)
+    sale = gateway.sale({"amount": Decimal("5.00"), "payment_method_nonce": "fake-valid-nonce"})
+    for _ in range(6):
+        assert gateway.find(sale.id).id == sale.id
+    assert any("503 service unavailable" in note for note in notes)
+
+
+def test_sale_without_idempotency_key_is_not_retried(faulty) -> None:
+    gateway = gateway_for(faulty("sale=503@1"), [])
+    with pytest.raises(Unavailable, match="503"):
+        gateway.sale({"amount": Decimal("5.00"), "payment_method_nonce": "fake-valid-nonce"})
+
+
+def test_refund_with_key_survives_a_lost_answer_and_refunds_once(faulty) -> None:
+    running = faulty("refund=drop-after@0.5", seed=11)
+    gateway = gateway_for(running, [])
+    sale = gateway.sale({"amount": Decimal("40.00"), "payment_method_nonce": "fake-valid-nonce",
+                         "options": {"submit_for_settlement": True}})
+    gateway.testing_settle(sale.id)
+    credits = [gateway.refund(sale.id, amount=Decimal("10.00"), api_request_key=f"k-{sale.id}-{i}") for i in range(4)]
+    assert len({c.id for c in credits}) == 4
+    assert len(gateway.find(sale.id).refund_ids) == 4
+
+
+def test_not_found_and_refusals(faulty) -> None:
+    gateway = gateway_for(faulty(""))
+    with pytest.raises(NotFound):
+        gateway.find("missing1")
+    with pytest.raises(Declined) as declined:
+        gateway.sale({"amount": Decimal("2001.00"), "payment_method_nonce": "fake-valid-nonce"})
+    assert declined.value.transaction.processor_response_text == "Insufficient Funds"
+    with pytest.raises(GatewayRefused, match="91565") as refused:
+        gateway.sale({"amount": Decimal("1.00"), "payment_method_nonce": "nope"})
+    assert refused.value.details["errors"][0]["code"] == "91565"
+
+
+def test_embedded_local_profile_starts_and_stops_its_own_sandbox(isolated_env) -> None:
+    gateway = connect(Profile(name="local", environment="local"))
+    try:
+        assert gateway.merchant_id == offline.LOCAL_MERCHANT_ID
+        sale = gateway.sale({"amount": Decimal("3.00"), "payment_method_nonce": "fake-valid-nonce"})
+        assert gateway.find(sale.id).status == "authorized"
+    finally:
+        gateway.close()
+    assert (isolated_env / ".local" / "state" / "paycli" / "sandbox.db").exists()
+
+
+def test_verbose_log_names_requests_without_credentials(faulty) -> None:
+    running = faulty("")
+    lines: list[str] = []
+    gateway = connect(profile_for(running.url), log=lines.append)
+    gateway.generate_client_token()
+    assert lines and lines[0].startswith("POST /merchants/gw/client_token 201")
+    assert not any("gw_private" in line or "Basic" in line for line in lines)
