@@ -93,6 +93,7 @@ class SettlementSummary:
     profile: str
     records: tuple[SettlementRecord, ...]
     group_by_custom_field: str | None = None
+    totals: tuple[SettlementTotal, ...] = ()  # per merchant account, from the records
 
 
 @dataclass(frozen=True)
@@ -116,3 +117,57 @@ class TransactionQuery:
     settled_to: datetime | None = None
     amount_min: Decimal | None = None
     amount_max: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class SettlementTotal:
+    """What one merchant account settled on a date: sales in, credits (refunds) out, and the net."""
+
+    merchant_account_id: str
+    sales_count: int
+    sales_amount: Decimal
+    credits_count: int
+    credits_amount: Decimal
+
+    @property
+    def net_amount(self) -> Decimal:
+        return self.sales_amount - self.credits_amount
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementRow:
+    """One settled transaction of an export; fields in design §5's column order (slots: exports hold many)."""
+
+    profile: str
+    id: str
+    type: str
+    status: str
+    amount: Decimal
+    currency: str | None
+    merchant_account_id: str | None
+    order_id: str | None
+    card_type: str | None
+    last_4: str | None
+    customer_email: str | None
+    created_at: datetime
+    settled_at: datetime
+    settlement_batch_id: str
+    refunded_transaction_id: str | None
+
+    @property
+    def settlement_date(self) -> date:
+        """The batch date: the first 10 characters of the batch id (sandbox reference §5.2)."""
+        return date.fromisoformat(self.settlement_batch_id[:10])
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """An export total that disagrees with the settlement batch summary for one date, account and kind."""
+
+    date: date
+    merchant_account_id: str
+    kind: str  # sale | credit
+    summary_count: int
+    summary_amount: Decimal
+    export_count: int
+    export_amount: Decimal

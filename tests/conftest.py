@@ -54,17 +54,20 @@ class Run:
 
 @pytest.fixture
 def invoke() -> Callable[..., Run]:
-    """`invoke(*args, code=0, input=None)`: run paycli in-process, assert the exit code, return its streams.
+    """`invoke(*args, code=0, input=None)`: run paycli in-process, assert the exit code (or one of a tuple of
+    codes), return its streams.
 
     `app=` runs another Typer root instead (tests of the command machinery build their own).
     """
     from paycli.cli.app import app as paycli
 
-    def run(*args: object, code: int = 0, input: str | None = None, app: typer.Typer | None = None) -> Run:
+    def run(*args: object, code: int | tuple[int, ...] = 0, input: str | None = None,
+            app: typer.Typer | None = None) -> Run:
         result = CliRunner().invoke(app or paycli, [str(arg) for arg in args], input=input, prog_name="paycli")
         outcome = Run(result.exit_code, result.stdout, result.stderr)
         crashed = result.exception is not None and not isinstance(result.exception, SystemExit)
-        assert result.exit_code == code and not crashed, (
+        expected = code if isinstance(code, tuple) else (code,)
+        assert result.exit_code in expected and not crashed, (
             f"paycli {' '.join(map(str, args))}: exit {result.exit_code}, expected {code}\n"
             f"--- stdout\n{result.stdout}--- stderr\n{result.stderr}--- exception\n{result.exception!r}"
         )
@@ -149,6 +152,12 @@ def sdk_gateway(url: str, merchant_id: str, public_key: str, private_key: str) -
     return braintree.BraintreeGateway(braintree.Configuration(
         environment=environment, merchant_id=merchant_id, public_key=public_key, private_key=private_key,
         wrap_http_exceptions=True))
+
+
+@pytest.fixture
+def sdk_for() -> Callable[..., Any]:
+    """`sdk_for(url, merchant_id, public_key, private_key)`: a real SDK gateway for a sandbox of a test's own."""
+    return sdk_gateway
 
 
 @pytest.fixture

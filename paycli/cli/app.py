@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from paycli.cli import checkout, nonces, profiles, sandbox, smoke, token, txn
+from paycli.cli import audit, checkout, nonces, profiles, refund, sandbox, settlement, smoke, token, txn, webhook
 from paycli.cli.options import (
     ConfigOpt,
     FormatOpt,
@@ -61,11 +61,15 @@ def configure(
 # groups are mounted with a name, single-command modules without one
 app.add_typer(profiles.app, name="profiles")
 app.add_typer(txn.app, name="txn")
+app.add_typer(settlement.app, name="settlement")
 app.add_typer(sandbox.app, name="sandbox")
+app.add_typer(webhook.app, name="webhook")
 app.add_typer(smoke.app)
 app.add_typer(token.app)
 app.add_typer(checkout.app)
 app.add_typer(nonces.app)
+app.add_typer(refund.app)
+app.add_typer(audit.app)
 
 
 def main() -> None:

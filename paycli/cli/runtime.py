@@ -67,6 +67,7 @@ class Invocation:
         )
         self._profiles: Profiles | None = None
         self._gateways: dict[str, Any] = {}
+        self._journal: Any = None
         self._cleanup = ExitStack()
 
     @classmethod
@@ -123,6 +124,16 @@ class Invocation:
                 self._cleanup.callback(gateway.close)
             self._gateways[profile.name] = gateway
         return self._gateways[profile.name]
+
+    def journal(self) -> Any:
+        """The money-moving journal under the state directory, opened on first use."""
+        if self._journal is None:
+            from paycli.config import state_dir
+            from paycli.journal import Journal
+
+            self._journal = Journal(state_dir(self.env) / "journal.db")
+            self._cleanup.callback(self._journal.close)
+        return self._journal
 
     def confirm(self, prompt: str) -> bool:
         return self.output.confirm(prompt)

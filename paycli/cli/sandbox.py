@@ -33,6 +33,17 @@ def _merchant(spec: str):  # -> paycli.sandbox.store.Merchant, imported lazily
     return Merchant(merchant_id, public_key, private_key, accounts)
 
 
+def _http_url(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    try:
+        parts.port
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
 @command(app, "serve", data=False)
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to bind; loopback unless you mean otherwise.")] = "127.0.0.1",
@@ -49,6 +60,12 @@ def serve(
     timezone: Annotated[str, typer.Option("--timezone", help="Merchants' timezone for settlement dates.")] = "UTC",
     nightly_settlement: Annotated[
         str | None, typer.Option("--nightly-settlement", metavar="HH:MM", help="Settle what was submitted before this local time, nightly.")
+    ] = None,
+    webhook_url: Annotated[
+        str | None,
+        typer.Option("--webhook-url", metavar="URL", help="POST signed transaction_settled, transaction_settlement_declined "
+                     "and transaction_disbursed notifications here as transactions settle (for every payment method; "
+                     "Braintree's own sandbox sends them only for ACH/SEPA), e.g. to `paycli webhook listen`."),
     ] = None,
 ) -> None:
     """Serve the offline gateway until Ctrl-C; prints how to point an SDK at it."""
@@ -69,6 +86,8 @@ def serve(
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise UsageError(f"--timezone '{timezone}' is not an IANA timezone such as America/New_York") from None
+    if webhook_url and not _http_url(webhook_url):
+        raise UsageError(f"--webhook-url '{webhook_url}' is not an http(s) URL such as http://127.0.0.1:4568/")
     if nightly_settlement and not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", nightly_settlement):
         raise UsageError(f"--nightly-settlement '{nightly_settlement}' is not a time like 02:00")
     merchants = [_merchant(spec) for spec in merchant or []] or [sandbox.local_merchant()]
@@ -76,7 +95,8 @@ def serve(
     path = db or state_dir(run.env) / "sandbox.db"
     try:
         running = sandbox.start(path, merchants, host=host, port=port, search_cap=search_cap, latency_ms=latency,
-                                faults=faults, fault_seed=fault_seed, log=run.output.log if run.verbose else None)
+                                faults=faults, fault_seed=fault_seed, log=run.output.log if run.verbose else None,
+                                webhook_url=webhook_url, webhook_log=run.output.note)
     except OSError as err:
         raise UsageError(f"cannot serve on {host}:{port}: {err.strerror or err}") from None
     out = run.output
@@ -86,6 +106,8 @@ def serve(
     out.note(f'  Python SDK: braintree.Environment("local", "{running.server.server_address[0]}", "{running.port}", '
              f'"{running.url}", False, None, "{running.server.server_address[0]}", "{running.port}")')
     out.note(f"  paycli profile: environment: local, url: {running.url}, merchant_id, public_key, private_key_env")
+    if webhook_url:
+        out.note(f"  webhooks: settlements are posted to {webhook_url}, signed with each merchant's keys")
     out.note("Ctrl-C stops it.")
     try:
         threading.Event().wait()

@@ -156,3 +156,233 @@ SMOKE_STEP = View(
     columns=("step", "result", "ms", "detail"),
     row=lambda s: {"step": s.name, "result": "PASS" if s.ok else "FAIL", "ms": s.ms, "detail": s.detail},
 )
+
+
+def refund_plan_row(plan: Any) -> dict[str, Any]:
+    txn = plan.transaction
+    return {
+        "dry_run": True,
+        "action": plan.action,
+        "transaction_id": txn.id,
+        "status": txn.status,
+        "amount": plan.amount,
+        "currency": txn.currency,
+        "sale_amount": txn.amount,
+        "refundable_before": txn.refundable_amount,
+        "remaining_after": plan.remaining_after,
+        "order_id": plan.order_id,
+        "reason": plan.reason,
+    }
+
+
+REFUND_PLAN = View(
+    "refund_plan",
+    columns=("action", "transaction_id", "status", "amount", "currency", "refundable_before", "remaining_after"),
+    row=refund_plan_row,
+)
+
+
+def refund_outcome_row(outcome: Any) -> dict[str, Any]:
+    """The new credit (refund) or the voided sale, plus what the sale has left (design §5 + added keys)."""
+    plan = outcome.plan
+    row = transaction_row(outcome.result)
+    refunded_before = plan.transaction.refunded_amount or 0
+    row.update(
+        action=plan.action,
+        sale_id=plan.transaction.id,
+        sale_refunded_amount=refunded_before + plan.amount if plan.action == "refund" else refunded_before,
+        sale_refundable_amount=plan.remaining_after if plan.action == "refund" else 0,
+        resumed=outcome.resumed,
+        journal_id=outcome.journal_id,
+    )
+    return row
+
+
+REFUND_OUTCOME = View(
+    "refund",
+    columns=("action", "id", "type", "status", "amount", "currency", "sale_id", "sale_refunded_amount",
+             "sale_refundable_amount", "refunded_transaction_id"),
+    row=refund_outcome_row,
+)
+
+BATCH_RESULT = View(
+    "batch_refund_result",
+    columns=("row", "transaction_id", "amount", "action", "outcome", "refund_id", "message"),
+)
+
+AUDIT = View(
+    "audit",
+    columns=("id", "created_at", "operator", "profile", "environment", "merchant_id", "kind", "transaction_id",
+             "amount", "state", "result_id", "error", "api_request_key", "batch", "batch_row"),
+)
+
+
+# webhooks (paycli/cli/webhook.py) ---------------------------------------------------------------------------
+
+WEBHOOK_KIND = View("webhook_kind", columns=("kind", "group", "sandbox_sends", "description"))
+
+WEBHOOK_SAMPLE = View(
+    "webhook_sample",
+    columns=("bt_signature", "bt_payload"),
+    row=lambda signed: {"bt_signature": signed.bt_signature, "bt_payload": signed.bt_payload},
+)
+
+
+def webhook_notification_row(notification: Any) -> dict[str, Any]:
+    return {
+        "kind": notification.kind,
+        "timestamp": notification.timestamp,
+        "subject": notification.subject,
+        "subject_id": notification.subject_id,
+        "source_merchant_id": notification.source_merchant_id,
+        "details": dict(notification.details),
+    }
+
+
+def webhook_notification_detail(notification: Any) -> Iterator[Mapping[str, Any]]:
+    row = webhook_notification_row(notification)
+    details = row.pop("details")
+    for name, value in row.items():
+        yield {"field": name, "value": value}
+    for name, value in details.items():
+        yield {"field": f"{row['subject'] or 'subject'}.{name}", "value": value}
+
+
+WEBHOOK_NOTIFICATION = View(
+    "webhook_notification",
+    columns=("kind", "timestamp", "subject", "subject_id", "source_merchant_id"),
+    row=webhook_notification_row,
+    detail=webhook_notification_detail,
+    detail_columns=("field", "value"),
+)
+
+WEBHOOK_DELIVERY = View(
+    "webhook_delivery",
+    columns=("url", "kind", "id", "status", "reason", "ok", "ms", "response"),
+    row=lambda d: {"url": d.url, "kind": d.kind, "id": d.subject_id, "status": d.status, "reason": d.reason,
+                   "ok": d.ok, "ms": d.ms, "response": d.response},
+)
+
+
+def webhook_received_row(record: Any) -> dict[str, Any]:
+    notification = record.notification
+    details = dict(notification.details) if notification else {}
+    return {
+        "received_at": record.received_at,
+        "verified": record.verified,
+        "reply_status": record.reply_status,
+        "kind": notification.kind if notification else None,
+        "timestamp": notification.timestamp if notification else None,
+        "subject": notification.subject if notification else None,
+        "subject_id": notification.subject_id if notification else None,
+        "status": details.get("status"),
+        "amount": details.get("amount"),
+        "source_merchant_id": notification.source_merchant_id if notification else None,
+        "details": details,
+        "error": record.error,
+        "forward_url": record.forward_url,
+        "forward_status": record.forward_status,
+        "forward_error": record.forward_error,
+    }
+
+
+WEBHOOK_RECEIVED = View(
+    "webhook_received",
+    columns=("received_at", "verified", "kind", "subject", "subject_id", "status", "amount", "reply_status",
+             "forward_status", "error"),
+    row=webhook_received_row,
+)
+
+
+def webhook_received_line(record: Any) -> str:
+    """`listen`'s one line per notification on a terminal: time, kind, subject, status, and what went wrong."""
+    from paycli.output import flat
+
+    row = webhook_received_row(record)
+    if not record.verified:
+        parts = [row["received_at"], "REJECTED", f"({row['reply_status']})", row["error"]]
+    else:
+        subject = " ".join(str(part) for part in (row["subject"], row["subject_id"]) if part)
+        parts = [row["received_at"], row["kind"], subject, row["status"], row["amount"]]
+    if record.forward_url:
+        parts.append(f"→ {record.forward_status if record.forward_status is not None else record.forward_error}")
+    return "  ".join(flat(part) for part in parts if part not in (None, ""))
+
+
+# settlement (issue 5) ---------------------------------------------------------------------------------------
+
+SETTLEMENT_RECORD_KEYS = ("merchant_account_id", "card_type", "kind", "count", "amount_settled")
+
+
+def settlement_record_row(record: Any, summary: Any, *, tagged: bool = False) -> dict[str, Any]:
+    """A summary record (design §5) plus its custom field's value; `tagged` (--all-profiles, CSV) adds date and profile."""
+    row: dict[str, Any] = {"date": summary.date, "profile": summary.profile} if tagged else {}
+    row.update(merchant_account_id=record.merchant_account_id, card_type=record.card_type, kind=record.kind,
+               count=record.count, amount_settled=record.amount_settled)
+    if summary.group_by_custom_field:
+        row[summary.group_by_custom_field] = record.custom_field
+    return row
+
+
+def settlement_total_row(total: Any, summary: Any, *, tagged: bool = False) -> dict[str, Any]:
+    row: dict[str, Any] = {"date": summary.date, "profile": summary.profile} if tagged else {}
+    row.update(merchant_account_id=total.merchant_account_id, sales_count=total.sales_count,
+               sales_amount=total.sales_amount, credits_count=total.credits_count,
+               credits_amount=total.credits_amount, net_amount=total.net_amount)
+    return row
+
+
+def settlement_summary_row(summary: Any, *, tagged: bool = False) -> dict[str, Any]:
+    """`{"date", "profile", "records", "totals"}`; `tagged` (--all-profiles) puts date and profile on every row."""
+    return {
+        "date": summary.date,
+        "profile": summary.profile,
+        "group_by_custom_field": summary.group_by_custom_field,
+        "records": [settlement_record_row(record, summary, tagged=tagged) for record in summary.records],
+        "totals": [settlement_total_row(total, summary, tagged=tagged) for total in summary.totals],
+    }
+
+
+@dataclass(frozen=True)
+class SettlementReport:
+    """The summaries of an --all-profiles run, and the profiles that failed, as one document."""
+
+    summaries: tuple[Any, ...]
+    failures: tuple[tuple[str, Any], ...] = ()  # (profile name, PaycliError)
+
+
+def settlement_report_row(report: SettlementReport) -> dict[str, Any]:
+    days = {summary.date for summary in report.summaries}
+    return {
+        "date": next(iter(days)) if len(days) == 1 else None,  # each profile's "yesterday" can differ
+        "profile": None,
+        "profiles": [summary.profile for summary in report.summaries],
+        "records": [settlement_record_row(record, summary, tagged=True) for summary in report.summaries
+                    for record in summary.records],
+        "totals": [settlement_total_row(total, summary, tagged=True) for summary in report.summaries
+                   for total in summary.totals],
+        "errors": [{"profile": name, **err.to_json()} for name, err in report.failures],
+    }
+
+
+SETTLEMENT_SUMMARY = View("settlement_summary", row=settlement_summary_row)
+SETTLEMENT_SUMMARY_TAGGED = View("settlement_summary", row=lambda s: settlement_summary_row(s, tagged=True))
+SETTLEMENT_REPORT = View("settlement_report", row=settlement_report_row)
+
+
+def settlement_records_view(custom_field: str | None) -> View:
+    """CSV rows of a summary: one per record, with its date and profile; items are (summary, record) pairs."""
+    columns = ("date", "profile", *SETTLEMENT_RECORD_KEYS, *((custom_field,) if custom_field else ()))
+    return View("settlement_record", columns=columns,
+                row=lambda pair: settlement_record_row(pair[1], pair[0], tagged=True))
+
+
+SETTLEMENT_EXPORT_COLUMNS = (
+    "profile", "id", "type", "status", "amount", "currency", "merchant_account_id", "order_id", "card_type",
+    "last_4", "customer_email", "created_at", "settled_at", "settlement_batch_id", "refunded_transaction_id",
+)
+SETTLEMENT_EXPORT = View(
+    "settlement_export",
+    columns=SETTLEMENT_EXPORT_COLUMNS,
+    row=lambda r: {column: getattr(r, column) for column in SETTLEMENT_EXPORT_COLUMNS},
+)

@@ -14,6 +14,7 @@ from paycli.sandbox.faults import FaultPlan
 from paycli.sandbox.operations import Sandbox
 from paycli.sandbox.server import SandboxServer, ServerOptions
 from paycli.sandbox.store import Merchant, Store, default_accounts
+from paycli.sandbox.webhooks import WebhookSender
 
 # The built-in `local` profile's merchant: no secret worth hiding, it only opens a loopback sandbox.
 LOCAL_MERCHANT_ID = "local"
@@ -30,6 +31,7 @@ def local_merchant() -> Merchant:
 class RunningSandbox:
     server: SandboxServer
     store: Store
+    webhooks: WebhookSender | None = None  # with `webhook_url`: posts notifications as transactions settle
 
     @property
     def url(self) -> str:
@@ -45,6 +47,8 @@ class RunningSandbox:
 
     def stop(self) -> None:
         self.server.stop()
+        if self.webhooks is not None:
+            self.webhooks.stop()
 
     def __enter__(self) -> "RunningSandbox":
         return self
@@ -55,12 +59,19 @@ class RunningSandbox:
 
 def start(db_path: Path | str, merchants: list[Merchant] | None = None, *, host: str = "127.0.0.1",
           port: int = 0, search_cap: int = DEFAULT_SEARCH_CAP, latency_ms: int = 0,
-          faults: str | None = None, fault_seed: int | None = None, log=None) -> RunningSandbox:
-    """Open the store, register merchants, and serve in a background thread."""
+          faults: str | None = None, fault_seed: int | None = None, log=None,
+          webhook_url: str | None = None, webhook_log=None) -> RunningSandbox:
+    """Open the store, register merchants, and serve in a background thread.
+
+    With `webhook_url`, settlements are announced there as Braintree webhooks (see `sandbox/webhooks.py`);
+    `webhook_log` gets a line per delivery attempt.
+    """
     store = Store(db_path)
     for merchant in merchants if merchants is not None else [local_merchant()]:
         store.put_merchant(merchant)
     options = ServerOptions(latency_ms=latency_ms, faults=FaultPlan.parse(faults, fault_seed), log=log)
+    webhooks = WebhookSender(webhook_url, store, log=webhook_log) if webhook_url else None  # a bad url: before binding
     server = SandboxServer(Sandbox(store, search_cap=search_cap), host, port, options)
+    server.sandbox.webhooks = webhooks
     server.start_background()
-    return RunningSandbox(server, store)
+    return RunningSandbox(server, store, webhooks)

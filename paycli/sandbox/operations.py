@@ -23,6 +23,8 @@ from zoneinfo import ZoneInfo
 from paycli.sandbox import rules, schema, xmlcodec
 from paycli.sandbox.search import matches, narrowing
 from paycli.sandbox.store import Merchant, Store
+from paycli.sandbox.sale import Sales
+from paycli.sandbox.vault import global_id
 from paycli.sandbox.common import (  # noqa: F401 - Reply and NOT_FOUND are server.py's names
     NOT_FOUND, Invalid, Reply, auth_code as _auth_code, card_doc as _card_doc, echo as _echo, expiration as _expiration,
     new_id as _new_id, new_numeric_id as _new_numeric_id, now, raw_card as _raw_card, render as _render, stamp,
@@ -33,8 +35,10 @@ MAX_API_REQUEST_KEY = 255
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", re.IGNORECASE)
 
 
-class Sandbox:
+class Sandbox(Sales):
     """The gateway's behaviour for every merchant in one store."""
+
+    webhooks: Any = None  # a sandbox.webhooks.WebhookSender (`serve --webhook-url`), told of every settlement
 
     def __init__(self, store: Store, *, search_cap: int = 50000) -> None:
         self.store = store
@@ -118,200 +122,6 @@ class Sandbox:
         value = text if version == 1 else base64.b64encode(text.encode()).decode()
         return _render(201, "client_token", {"value": value})
 
-    # customers ----------------------------------------------------------------------------
-
-    def create_customer(self, merchant: Merchant, params: dict[str, Any]) -> Reply:
-        def action(db: sqlite3.Connection) -> Reply:
-            customer_id = _text(params.get("id")) or _new_numeric_id()
-            problems = []
-            if not re.fullmatch(r"[\w-]{1,36}", customer_id):
-                problems.append(("", "91610", "id"))
-            elif self.store.customer(db, merchant.id, customer_id) is not None:
-                problems.append(("", "91609", "id"))
-            email = _text(params.get("email"))
-            if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
-                problems.append(("", "81604", "email"))
-            if problems:
-                return Invalid("customer", *problems).reply(params)
-            moment = stamp(now())
-            doc = {name: _text(params.get(name)) for name in
-                   ("first_name", "last_name", "company", "email", "website", "phone", "fax")}
-            doc.update(id=customer_id, merchant_id=merchant.id, created_at=moment, updated_at=moment,
-                       custom_fields=params.get("custom_fields") or {},
-                       global_id=base64.urlsafe_b64encode(f"customer_{customer_id}".encode()).decode().rstrip("="))
-            self.store.put_customer(db, merchant.id, doc)
-            return _render(201, "customer", schema.customer(doc))
-        return self._mutate(merchant, "customer.create", params, "customer", action)
-
-    def find_customer(self, merchant: Merchant, customer_id: str) -> Reply:
-        doc = self.store.customer(self.store.read(), merchant.id, customer_id)
-        return _render(200, "customer", schema.customer(doc)) if doc else NOT_FOUND
-
-    def delete_customer(self, merchant: Merchant, customer_id: str) -> Reply:
-        with self.store.write() as db:
-            return Reply(200) if self.store.delete_customer(db, merchant.id, customer_id) else NOT_FOUND
-
-    # transactions: create ------------------------------------------------------------------
-
-    def create_transaction(self, merchant: Merchant, params: dict[str, Any]) -> Reply:
-        return self._mutate(merchant, "transaction.create", params, "transaction",
-                            lambda db: self._create(db, merchant, params))
-
-    def _create(self, db: sqlite3.Connection, merchant: Merchant, params: dict[str, Any]) -> Reply:
-        try:
-            doc, authorization = self._build_transaction(db, merchant, params)
-        except Invalid as invalid:
-            return invalid.reply(params)
-        self.store.insert_transaction(db, merchant.id, doc)
-        body = schema.transaction(doc)
-        if authorization.ok:
-            return _render(201, "transaction", body)
-        if authorization.status == "gateway_rejected":
-            text = f"Gateway Rejected: {authorization.rejection}"
-        else:
-            text = authorization.text or "Declined"
-        return _render(422, "api_error_response", {
-            "errors": {"errors": xmlcodec.Items("error", [])},
-            "params": {"transaction": _echo(params)}, "message": text, "transaction": body,
-        })
-
-    def _build_transaction(self, db: sqlite3.Connection, merchant: Merchant, params: dict[str, Any],
-                           ) -> tuple[dict[str, Any], rules.Authorization]:
-        problems: list[tuple[str, str, str]] = []
-        kind = params.get("type")
-        if not kind:
-            problems.append(("", "91524", "type"))
-        elif kind not in ("sale", "credit"):
-            problems.append(("", "91523", "type"))
-        amount_code = rules.amount_error(params.get("amount"))
-        if amount_code:
-            problems.append(("", amount_code, "amount"))
-        account = _text(params.get("merchant_account_id")) or merchant.default_account
-        if account not in merchant.accounts:
-            problems.append(("", "91513", "merchant_account_id"))
-        order_id = _text(params.get("order_id"))
-        if order_id and len(order_id) > 255:
-            problems.append(("", "91501", "order_id"))
-        custom = params.get("custom_fields") or {}
-        if not isinstance(custom, dict):
-            custom = {}
-        too_long = [name for name, value in custom.items() if value is not None and len(str(value)) > 255]
-        if too_long:
-            problems.append(("", "81527", "custom_fields"))
-        customer_params = params.get("customer") if isinstance(params.get("customer"), dict) else {}
-        email = _text(customer_params.get("email"))
-        if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
-            problems.append(("customer", "81604", "email"))
-        vault_customer = None
-        customer_id = _text(params.get("customer_id"))
-        if customer_id:
-            vault_customer = self.store.customer(db, merchant.id, customer_id)
-            if vault_customer is None:
-                problems.append(("", "91510", "customer_id"))
-        instrument, card_doc = self._payment_method(params, account, problems)
-        if problems:
-            raise Invalid("transaction", *problems, names=", ".join(too_long))
-
-        amount = rules.to_amount(params["amount"])
-        options = params.get("options") if isinstance(params.get("options"), dict) else {}
-        partial_ok = options.get("accept_partial_authorization") in (True, "true")
-        moment = now()
-        card = params.get("credit_card") if isinstance(params.get("credit_card"), dict) else {}
-        billing = params.get("billing") if isinstance(params.get("billing"), dict) else {}
-        if kind == "credit":
-            authorization = rules.Authorization("authorized", *rules.APPROVED)
-        else:
-            authorization = rules.authorize(amount, rejection=instrument.rejection, partial_ok=partial_ok)
-        avs_error, avs_postal, avs_street = rules.avs_responses(_text(billing.get("postal_code")),
-                                                                _text(billing.get("street_address")))
-        txn_id = _new_id()
-        while self.store.transaction_exists(db, txn_id):
-            txn_id = _new_id()
-        customer = {name: _text(customer_params.get(name)) for name in
-                    ("first_name", "last_name", "company", "email", "website", "phone", "fax")}
-        if vault_customer:
-            customer = {name: vault_customer.get(name) for name in customer}
-            customer["id"] = vault_customer["id"]
-        doc: dict[str, Any] = {
-            "id": txn_id, "type": kind, "status": authorization.status, "amount": str(amount),
-            "currency_iso_code": merchant.accounts.get(account, "USD"), "merchant_account_id": account,
-            "order_id": order_id, "created_at": stamp(moment), "updated_at": stamp(moment),
-            "customer": customer, "customer_id": customer_id,
-            "billing": {k: _text(v) for k, v in billing.items() if not isinstance(v, dict)},
-            "shipping": {k: _text(v) for k, v in (params.get("shipping") or {}).items() if not isinstance(v, dict)}
-            if isinstance(params.get("shipping"), dict) else {},
-            "custom_fields": {k: "" if v is None else str(v).lower() if isinstance(v, bool) else str(v)
-                              for k, v in custom.items()},
-            "payment_instrument_type": instrument.kind, "credit_card": card_doc,
-            "processor_response_code": authorization.code, "processor_response_text": authorization.text,
-            "processor_response_type": authorization.response_type,
-            "additional_processor_response": authorization.additional,
-            "gateway_rejection_reason": authorization.rejection,
-            "processor_authorization_code": _auth_code() if authorization.ok else None,
-            "network_response_code": "XX" if authorization.ok else None,
-            "network_response_text": "sample network response text" if authorization.ok else None,
-            "network_transaction_id": moment.strftime("0%Y%m%d%H%M%S") if authorization.ok else None,
-            "avs_error_response_code": avs_error, "avs_postal_code_response_code": avs_postal,
-            "avs_street_address_response_code": avs_street,
-            "cvv_response_code": rules.cvv_response(_text(card.get("cvv"))),
-            "refund_ids": [], "status_history": [],
-            "authorized_amount": str(amount),
-            "purchase_order_number": _text(params.get("purchase_order_number")),
-            "tax_amount": _text(params.get("tax_amount")), "tax_exempt": bool(params.get("tax_exempt")),
-            "channel": _text(params.get("channel")),
-            "descriptor": params.get("descriptor") if isinstance(params.get("descriptor"), dict) else {},
-            "global_id": base64.urlsafe_b64encode(f"transaction_{txn_id}".encode()).decode().rstrip("="),
-        }
-        if instrument.kind == rules.PAYPAL:
-            doc["paypal"] = {"payer_email": "payer@example.com", "payment_id": f"PAY-{txn_id.upper()}",
-                             "authorization_id": f"AUTH-{txn_id.upper()}", "token": None, "image_url": None,
-                             "debug_id": None, "payee_email": None, "payer_id": "PAYER", "payer_first_name": "Some",
-                             "payer_last_name": "Buyer", "payer_status": "VERIFIED", "seller_protection_status": None,
-                             "capture_id": None, "refund_id": None, "transaction_fee_amount": None,
-                             "transaction_fee_currency_iso_code": None, "description": None,
-                             "custom_field": None, "shipping_option_id": None, "cobranded_card_label": None,
-                             "implicitly_vaulted_payment_method_token": None,
-                             "implicitly_vaulted_payment_method_global_id": None,
-                             "refund_from_transaction_fee_amount": None,
-                             "refund_from_transaction_fee_currency_iso_code": None}
-        elif instrument.kind == rules.VENMO:
-            doc["venmo_account"] = {"username": "venmojoe", "venmo_user_id": "1234567891234567891",
-                                    "token": None, "image_url": None, "source_description": "Venmo Account: venmojoe"}
-        self._append_status(doc, authorization.status, amount, moment)
-        if kind == "credit" or (authorization.ok and options.get("submit_for_settlement") in (True, "true")):
-            self._submit(doc, amount, moment)
-        return doc, authorization
-
-    def _payment_method(self, params: dict[str, Any], account: str, problems: list[tuple[str, str, str]],
-                        ) -> tuple[rules.Instrument, dict[str, Any]]:
-        nonce = _text(params.get("payment_method_nonce"))
-        card = params.get("credit_card") if isinstance(params.get("credit_card"), dict) else None
-        token = _text(params.get("payment_method_token"))
-        given = [name for name, value in (("nonce", nonce), ("card", card and card.get("number")), ("token", token))
-                 if value]
-        if len(given) > 1:
-            problems.append(("", "91549", "base"))
-            return rules.Instrument(), {}
-        if nonce:
-            try:
-                instrument = rules.instrument_for_nonce(nonce)
-            except rules.NonceError as err:
-                problems.append(("", err.code, "payment_method_nonce"))
-                return rules.Instrument(), {}
-            if instrument.validation:
-                problems.append(("credit_card", instrument.validation, "number"))
-            if instrument.needs_account and instrument.needs_account not in account:
-                problems.append(("", "91577", "base"))
-            card_doc = _card_doc(instrument.card, card or {}) if instrument.card else {}
-            return instrument, card_doc
-        if token:
-            problems.append(("", "91518", "payment_method_token"))
-            return rules.Instrument(), {}
-        if card is None:
-            problems.append(("", "91508", "base"))
-            return rules.Instrument(), {}
-        return _raw_card(card, problems)
-
     # transactions: read ------------------------------------------------------------------
 
     def find_transaction(self, merchant: Merchant, txn_id: str) -> Reply:
@@ -355,6 +165,53 @@ class Sandbox:
             return _render(200, "transaction", schema.transaction(doc))
         return self._lifecycle(merchant, txn_id, "submit", params, change)
 
+    def submit_for_partial_settlement(self, merchant: Merchant, txn_id: str, params: dict[str, Any]) -> Reply:
+        """A child sale captures part of an authorization; the parent waits in settlement_pending
+        until a capture marked final_capture (or one reaching the authorized amount) closes it."""
+        def change(db: sqlite3.Connection, parent: dict[str, Any]) -> Reply:
+            if parent["type"] != "sale" or parent.get("authorized_transaction_id") or parent.get("final_captured") \
+                    or parent["status"] not in ("authorized", "settlement_pending"):
+                return Invalid("transaction", ("", "915103", "base")).reply(params)
+            code = rules.amount_error(params.get("amount"))
+            if code:
+                return Invalid("transaction", ("", code, "amount")).reply(params)
+            amount = rules.to_amount(params["amount"])
+            captured = sum((Decimal(child["amount"]) for child in self.store.transactions_by_ids(
+                merchant.id, parent.get("partial_settlement_transaction_ids", []))), Decimal("0"))
+            if captured + amount > Decimal(parent.get("authorized_amount", parent["amount"])):
+                return Invalid("transaction", ("", "91522", "amount")).reply(params)
+            moment = now()
+            child_id = _new_id()
+            while self.store.transaction_exists(db, child_id):
+                child_id = _new_id()
+            child = {key: value for key, value in parent.items() if key not in (
+                "partial_settlement_transaction_ids", "refund_ids", "status_history", "final_captured")}
+            child.update(id=child_id, amount=str(amount), authorized_transaction_id=parent["id"], refund_ids=[],
+                         status_history=[], created_at=stamp(moment), global_id=global_id("transaction", child_id))
+            for name in ("order_id", "purchase_order_number", "tax_amount", "shipping_amount", "discount_amount"):
+                if _text(params.get(name)):
+                    child[name] = _text(params.get(name))
+            if isinstance(params.get("descriptor"), dict):
+                child["descriptor"] = params["descriptor"]
+            self._submit(child, amount, moment)
+            self.store.insert_transaction(db, merchant.id, child)
+            parent["partial_settlement_transaction_ids"] = [*parent.get("partial_settlement_transaction_ids", []),
+                                                           child_id]
+            if params.get("final_capture") in (True, "true") or captured + amount == Decimal(parent["amount"]):
+                parent["final_captured"] = True
+            if parent["status"] != "settlement_pending":
+                self._append_status(parent, "settlement_pending", Decimal(parent["amount"]), moment)
+            parent["updated_at"] = stamp(moment)
+            self.store.update_transaction(db, merchant.id, parent)
+            return _render(201, "transaction", schema.transaction(child))
+        return self._lifecycle(merchant, txn_id, "partial", params, change)
+
+    def line_items(self, merchant: Merchant, txn_id: str) -> Reply:
+        doc = self.store.transaction(self.store.read(), merchant.id, txn_id)
+        if doc is None:
+            return NOT_FOUND
+        return _render(200, "line_items", xmlcodec.Items("line-item", doc.get("line_items", [])))
+
     def void(self, merchant: Merchant, txn_id: str, params: dict[str, Any]) -> Reply:
         def change(db: sqlite3.Connection, doc: dict[str, Any]) -> Reply:
             if not rules.can_void(doc["status"], doc.get("payment_instrument_type", "")):
@@ -385,6 +242,9 @@ class Sandbox:
                     return Invalid("transaction", ("", "91521", "amount")).reply(params)
             else:
                 amount = remaining
+            account = _text(params.get("merchant_account_id")) or original.get("merchant_account_id")
+            if account not in merchant.accounts:
+                return Invalid("transaction", ("", "91513", "merchant_account_id")).reply(params)
             authorization = rules.refund_authorization(amount)
             moment = now()
             refund_id = _new_id()
@@ -398,6 +258,7 @@ class Sandbox:
                 "order_id": _text(params.get("order_id")) or original.get("order_id"),
                 "created_at": stamp(moment), "updated_at": stamp(moment),
                 "refunded_transaction_id": original["id"], "refund_ids": [], "status_history": [],
+                "merchant_account_id": account,
                 "processor_response_code": authorization.code, "processor_response_text": authorization.text,
                 "processor_response_type": authorization.response_type,
                 "additional_processor_response": "2046 : Declined" if authorization.code == "1005"
@@ -598,7 +459,10 @@ class Sandbox:
             local_day = moment.astimezone(ZoneInfo(merchant.timezone)).date()
             doc["settlement_batch_id"] = f"{local_day.isoformat()}_{doc.get('merchant_account_id')}"
             doc["settled_at"] = stamp(moment)
+            doc["disbursement_date"] = local_day.isoformat()  # disbursed as it settles: see sandbox/webhooks.py
         self._append_status(doc, target, Decimal(doc["amount"]), moment)
+        if self.webhooks is not None:
+            self.webhooks.transaction_settled(merchant, doc, target, moment)
 
 
 def _summary_card_type(doc: dict[str, Any]) -> str:

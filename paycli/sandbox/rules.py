@@ -328,12 +328,15 @@ def processor_response(code: int) -> tuple[str, str, str]:
     return str(code), text, _TYPES[kind]
 
 
-def authorize(amount: Decimal, *, rejection: str | None = None, partial_ok: bool = False) -> Authorization:
+def authorize(amount: Decimal, *, rejection: str | None = None, partial_ok: bool = False,
+              instrument_kind: str = CREDIT_CARD) -> Authorization:
     """The amount table of §2.1: the integer part picks the processor response."""
     if rejection:
         return Authorization("gateway_rejected", None, None, None, rejection)
     if amount == Decimal("5001.00"):
         return Authorization("gateway_rejected", None, None, None, "application_incomplete")
+    if amount == Decimal("5001.01") and instrument_kind == PAYPAL:  # 2038 in the mocked PayPal flow only
+        return Authorization("processor_declined", *processor_response(2038))
     whole = int(amount)
     if 2000 <= whole <= 2999:
         return Authorization("processor_declined", *processor_response(whole))

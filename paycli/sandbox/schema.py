@@ -47,6 +47,8 @@ def _credit_card(card: dict[str, Any] | None) -> dict[str, Any]:
     }
     for name in _INDICATORS:
         body[name] = card.get(name, "Unknown") if card else None
+    if card.get("bin_extended"):  # the SDK masks with it when present, so never send it empty
+        body["bin_extended"] = card["bin_extended"]
     if card.get("bin"):
         body["global_id"] = None
     return body
@@ -66,9 +68,9 @@ def transaction(doc: dict[str, Any]) -> dict[str, Any]:
         "merchant_account_id": doc.get("merchant_account_id"), "sub_merchant_account_id": None,
         "master_merchant_account_id": None, "order_id": doc.get("order_id"),
         "created_at": instant(doc["created_at"]), "updated_at": instant(doc["updated_at"]),
-        "customer": _pick(doc.get("customer"), _CUSTOMER_FIELDS),
-        "billing": _pick(doc.get("billing"), _ADDRESS_FIELDS),
-        "shipping": _pick(doc.get("shipping"), _ADDRESS_FIELDS),
+        "customer": _pick(doc.get("customer"), (*_CUSTOMER_FIELDS, "international_phone")),
+        "billing": _pick(doc.get("billing"), (*_ADDRESS_FIELDS, "international_phone")),
+        "shipping": _pick(doc.get("shipping"), (*_ADDRESS_FIELDS, "international_phone")),
         "refund_id": (doc.get("refund_ids") or [None])[-1],
         "refund_ids": list(doc.get("refund_ids", [])),
         "refunded_transaction_id": doc.get("refunded_transaction_id"),
@@ -121,7 +123,9 @@ def transaction(doc: dict[str, Any]) -> dict[str, Any]:
         "sca_exemption_requested": None,
         "merchant_advice_code": None, "merchant_advice_code_text": None,
         "debit_network": None, "upcoming_retry_date": None,
-        "foreign_retailer": None, "ach_return_code": None,
+        "foreign_retailer": doc.get("foreign_retailer"), "ach_return_code": None,
+        "authorization_expires_at": instant(doc.get("authorization_expires_at")),
+        "installment_count": None, "retrieval_reference_number": None,
     }
     if kind == "paypal_account":
         body["paypal"] = dict(doc.get("paypal") or {})

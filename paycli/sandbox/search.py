@@ -52,6 +52,7 @@ TEXT: dict[str, Callable[[Doc], Any]] = {
     "paypal_payer_email": _path("paypal", "payer_email"), "paypal_payment_id": _path("paypal", "payment_id"),
     "paypal_authorization_id": _path("paypal", "authorization_id"),
     "credit_card_expiration_date": _expiration,
+    "acquirer_reference_number": _path("acquirer_reference_number"),
 }
 for _name in ("email", "first_name", "last_name", "company", "phone", "fax", "website"):
     TEXT[f"customer_{_name}"] = _path("customer", _name)
@@ -60,10 +61,17 @@ for _side in ("billing", "shipping"):
                   "postal_code", "region", "street_address"):
         TEXT[f"{_side}_{_name}"] = _path(_side, _name)
 
+# Search takes the instrument's detail class name (CreditCardDetail…) as well as the response value.
+_DETAIL_NAMES = {"credit_card": "CreditCardDetail", "paypal_account": "PayPalDetail",
+                 "apple_pay_card": "ApplePayDetail", "android_pay_card": "AndroidPayCardDetail",
+                 "venmo_account": "VenmoAccountDetail", "us_bank_account": "UsBankAccountDetail",
+                 "local_payment": "LocalPaymentDetail", "sepa_debit_account": "SEPADebitAccountDetail"}
+
 MULTIPLE: dict[str, Callable[[Doc], Any]] = {
     "status": _path("status"), "type": _path("type"), "ids": _path("id"),
     "merchant_account_id": _path("merchant_account_id"),
-    "payment_instrument_type": _path("payment_instrument_type"),
+    "payment_instrument_type": lambda doc: [doc.get("payment_instrument_type"),
+                                            _DETAIL_NAMES.get(doc.get("payment_instrument_type") or "")],
     "credit_card_card_type": _path("credit_card", "card_type"),
     "credit_card_customer_location": _path("credit_card", "customer_location"),
     "source": lambda doc: "api",
@@ -168,8 +176,10 @@ def matches(doc: Doc, criteria: dict[str, Any]) -> bool:
         elif field in TEXT:
             ok = _text_matches(TEXT[field](doc), rule)
         elif field in MULTIPLE:
-            wanted = rule if isinstance(rule, list) else [rule]
-            ok = MULTIPLE[field](doc) in [str(item) for item in wanted]
+            wanted = {str(item).lower() for item in (rule if isinstance(rule, list) else [rule])}
+            actual = MULTIPLE[field](doc)
+            ok = any(str(value).lower() in wanted for value in (actual if isinstance(actual, list) else [actual])
+                     if value is not None)
         elif field in RANGE:
             ok = _range_matches(field, RANGE[field](doc), rule)
         elif field == "refund":

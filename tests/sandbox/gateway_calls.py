@@ -16,10 +16,12 @@ def new_merchant(**settings: Any) -> Merchant:
     return Merchant(merchant_id, "pub_" + secrets.token_hex(6), "priv_" + secrets.token_hex(12), accounts, **settings)
 
 
-def gateway_for(running: RunningSandbox, merchant: Merchant, *, private_key: str | None = None,
+def gateway_for(server: RunningSandbox | int, merchant: Merchant, *, private_key: str | None = None,
                 timeout: int = 60) -> braintree.BraintreeGateway:
-    port = str(running.port)
-    environment = braintree.Environment("local", "127.0.0.1", port, running.url, False, None, "127.0.0.1", port)
+    """A real SDK gateway for `merchant` on a sandbox (or on a port served by another process)."""
+    port = str(server if isinstance(server, int) else server.port)
+    url = f"http://127.0.0.1:{port}"
+    environment = braintree.Environment("local", "127.0.0.1", port, url, False, None, "127.0.0.1", port)
     return braintree.BraintreeGateway(braintree.Configuration(
         environment=environment, merchant_id=merchant.id, public_key=merchant.public_key,
         private_key=private_key or merchant.private_key, timeout=timeout, wrap_http_exceptions=True,

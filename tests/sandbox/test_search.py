@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import braintree
@@ -124,7 +124,7 @@ def test_search_by_created_at_range(gateway) -> None:
 def test_search_by_settled_at_finds_only_settled_transactions(gateway, settled_sale) -> None:
     settled = settled_sale().id
     sale(gateway, submit=True)
-    now = datetime.utcnow()
+    now = datetime.now(timezone.utc).replace(tzinfo=None)  # the SDK sends naive datetimes as UTC
 
     found = gateway.transaction.search(TS.settled_at.between(now - timedelta(hours=1), now + timedelta(hours=1)))
 

@@ -7,7 +7,7 @@ texts are asserted only where the reference marks them as the ones to use.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import braintree
@@ -675,7 +675,7 @@ def test_find_returns_what_the_sale_returned(gateway) -> None:
 
     assert (found.id, found.status, found.amount, found.created_at) == (
         txn.id, "submitted_for_settlement", Decimal("12.34"), txn.created_at)
-    assert found.created_at.tzinfo is None or found.created_at.utcoffset().total_seconds() == 0
+    assert abs(found.created_at - datetime.now(timezone.utc).replace(tzinfo=None)) < timedelta(minutes=1)  # UTC
 
 
 def test_find_of_an_unknown_id_raises_not_found(gateway) -> None:
@@ -702,3 +702,70 @@ def test_transaction_credit_cannot_be_refunded(gateway) -> None:
     gateway.testing.settle_transaction(credit.id)
 
     assert only_error(gateway.transaction.refund(credit.id)).code == "91505"
+
+
+# ---- PayPal and settled-amount rules (§2.1, §4.2) -----------------------------------------------------------
+
+
+def test_paypal_5001_01_is_processor_declined_2038(gateway) -> None:
+    result = sale(gateway, "5001.01", nonce="fake-paypal-one-time-nonce")
+
+    assert not result.is_success
+    assert (result.transaction.status, result.transaction.processor_response_code,
+            result.transaction.processor_response_text) == ("processor_declined", "2038", "Processor Declined")
+
+
+def test_paypal_4002_settles_as_settlement_pending(gateway) -> None:
+    settling = sale(gateway, "4002.00", submit=True, nonce="fake-paypal-one-time-nonce").transaction
+
+    settled = gateway.testing.settle_transaction(settling.id).transaction
+
+    assert (settled.status, settled.processor_settlement_response_code) == ("settlement_pending", "4002")
+
+
+def test_card_4002_settles(gateway) -> None:
+    submitted = sale(gateway, "4002.00", submit=True).transaction
+
+    assert gateway.testing.settle_transaction(submitted.id).transaction.status == "settled"
+
+
+def test_settling_paypal_sale_cannot_be_voided_but_settles(gateway) -> None:
+    settling = sale(gateway, submit=True, nonce="fake-paypal-one-time-nonce").transaction
+
+    assert only_error(gateway.transaction.void(settling.id)).code == "91504"
+    assert gateway.testing.settle_transaction(settling.id).transaction.status == "settled"
+
+
+def test_settlement_pending_paypal_sale_can_be_voided(gateway) -> None:
+    settling = sale(gateway, submit=True, nonce="fake-paypal-one-time-nonce").transaction
+    gateway.testing.settlement_pending_transaction(settling.id)
+
+    result = gateway.transaction.void(settling.id)
+
+    assert result.is_success and result.transaction.status == "voided"
+
+
+def test_refunds_are_limited_by_the_settled_amount_not_the_authorized_one(gateway) -> None:
+    txn = sale(gateway, "10.00").transaction
+    gateway.transaction.submit_for_settlement(txn.id, "6.50")
+    gateway.testing.settle_transaction(txn.id)
+
+    assert only_error(gateway.transaction.refund(txn.id, "7.00")).code == "91521"
+    assert gateway.transaction.refund(txn.id).transaction.amount == Decimal("6.50")
+
+
+@pytest.mark.parametrize("simulate", ["settlement_decline_transaction", None])
+def test_settlement_declined_or_voided_sales_cannot_be_refunded(gateway, simulate) -> None:
+    txn = sale(gateway, submit=True).transaction
+    if simulate:
+        getattr(gateway.testing, simulate)(txn.id)
+    else:
+        gateway.transaction.void(txn.id)
+
+    assert only_error(gateway.transaction.refund(txn.id)).code == "91506"
+
+
+def test_declined_sale_history_has_only_the_decline(gateway) -> None:
+    txn = sale(gateway, "2000.00").transaction
+
+    assert [event.status for event in txn.status_history] == ["processor_declined"]

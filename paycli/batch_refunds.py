@@ -1,0 +1,243 @@
+"""Refunds from a spreadsheet: validate every row, plan, then execute with bounded concurrency.
+
+Safe to rerun (after a crash, Ctrl-C or partial failure): each row's `api_request_key` is derived from
+the merchant and the row's own content (transaction, amount, order id), not from its position or the
+rest of the file, so fixing another row does not change it. A row whose key the journal shows done is
+reported `already_done` without a call; any other row is sent with its key, and the gateway replays the
+original answer for one it already executed. The price: the same transaction and amount in a later file
+is taken for the same refund — a deliberate second partial refund goes through `paycli refund`.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from paycli import journal as journal_
+from paycli import refunds
+from paycli.errors import NotFound, PaycliError, UsageError
+from paycli.lookup import check_id, with_refunds
+from paycli.models import ZERO
+from paycli.money import parse_amount
+
+if TYPE_CHECKING:
+    from paycli.gateway import Gateway
+    from paycli.journal import Context, Journal
+
+COLUMNS = ("transaction_id", "amount", "order_id", "reason")
+DEFAULT_CONCURRENCY = 4
+MAX_CONCURRENCY = 32
+MAX_ERRORS_LISTED = 20
+DONE, ALREADY_DONE, FAILED, SKIPPED = "done", "already_done", "failed", "skipped"
+
+
+@dataclass(frozen=True)
+class Row:
+    line: int  # line number in the file, as a spreadsheet shows it (header = 1)
+    transaction_id: str
+    amount: Decimal | None  # None: everything left
+    order_id: str | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class Result:
+    """Design §5's batch-refund results row."""
+
+    row: int
+    transaction_id: str
+    amount: Decimal | None
+    action: str  # refund | void | none
+    outcome: str  # done | already_done | failed | skipped
+    refund_id: str | None
+    message: str
+
+
+@dataclass(frozen=True)
+class Item:
+    row: Row
+    key: str
+    plan: refunds.Plan | None = None
+    result: Result | None = None  # decided without a money call (already done, or not refundable)
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    file: str
+    items: tuple[Item, ...]
+
+    def counts(self) -> dict[str, int]:
+        tally = {"refund": 0, "void": 0, ALREADY_DONE: 0, "refused": 0}
+        for item in self.items:
+            if item.plan is not None:
+                tally[item.plan.action] += 1
+            elif item.result is not None and item.result.outcome == ALREADY_DONE:
+                tally[ALREADY_DONE] += 1
+            else:
+                tally["refused"] += 1
+        return tally
+
+    def total(self) -> Decimal:
+        return sum((item.plan.amount for item in self.items if item.plan is not None), ZERO)
+
+    @property
+    def to_execute(self) -> list[Item]:
+        return [item for item in self.items if item.plan is not None]
+
+
+def read_rows(path: Path) -> list[Row]:
+    """Every row, validated before anything else happens; all problems reported at once (exit 2)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # Excel writes a byte-order mark
+    except OSError as err:
+        raise UsageError(f"cannot read {path}: {err.strerror or err}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not UTF-8 text; save it as CSV UTF-8") from None
+    reader = csv.reader(io.StringIO(text))
+    header = [name.strip().lower() for name in next(reader, [])]
+    if "transaction_id" not in header:
+        raise UsageError(f"{path}: the first line must be a header with transaction_id"
+                         f"[,amount][,order_id][,reason]; found {','.join(header) or 'nothing'}")
+    unknown = [name for name in header if name not in COLUMNS]
+    if unknown:
+        raise UsageError(f"{path}: unknown column {unknown[0]!r}; columns are {', '.join(COLUMNS)}")
+    rows, problems, seen = [], [], {}
+    for line, cells in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(cells) > len(header):
+            problems.append(f"line {line}: {len(cells)} cells for {len(header)} columns")
+            continue
+        values = {name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(header)}
+        try:
+            txn_id = check_id(values["transaction_id"])
+            amount = parse_amount(values["amount"], field="amount") if values.get("amount") else None
+        except UsageError as err:
+            problems.append(f"line {line}: {err.message}")
+            continue
+        if txn_id in seen:
+            problems.append(f"line {line}: transaction {txn_id} is already on line {seen[txn_id]}; "
+                            "one row per transaction")
+            continue
+        seen[txn_id] = line
+        rows.append(Row(line, txn_id, amount, values.get("order_id") or None, values.get("reason") or None))
+    if problems:
+        shown = problems[:MAX_ERRORS_LISTED]
+        more = f" (and {len(problems) - len(shown)} more)" if len(problems) > len(shown) else ""
+        raise UsageError(f"{path}: {len(problems)} bad row(s), nothing was refunded: {'; '.join(shown)}{more}",
+                         problems=problems)
+    if not rows:
+        raise UsageError(f"{path} has a header but no rows")
+    return rows
+
+
+def row_key(merchant_id: str, row: Row) -> str:
+    content = "|".join((merchant_id, row.transaction_id, str(row.amount or "full"), row.order_id or ""))
+    return "paycli-batch-" + hashlib.sha256(content.encode()).hexdigest()[:40]
+
+
+def plan(gateway: Gateway, journal: Journal, context: Context, path: Path, rows: list[Row], *,
+         concurrency: int = DEFAULT_CONCURRENCY, on_progress: Callable[[], None] | None = None) -> BatchPlan:
+    """Look every row up (concurrently) and decide refund, void, already done or refused."""
+    def decide(row: Row) -> Item:
+        key = row_key(context.merchant_id, row)
+        earlier = journal.latest(context.merchant_id, key)
+        if earlier is not None and earlier.state == journal_.DONE:
+            return Item(row, key, result=Result(row.line, row.transaction_id, earlier.amount, earlier.kind,
+                                                ALREADY_DONE, earlier.result_id,
+                                                f"done on {earlier.finished_at:%Y-%m-%d %H:%M}Z (journal #{earlier.id})"))
+        try:
+            txn = with_refunds(gateway, gateway.find(row.transaction_id))
+            if earlier is not None and earlier.state in journal_.UNFINISHED:
+                # an earlier run sent this row and never learned the answer: send the same request again
+                # under the same key, whatever the transaction looks like now (it may be our own refund)
+                return Item(row, key, plan=refunds.Plan(earlier.kind, txn, earlier.amount or txn.amount,
+                                                        row.order_id, row.reason, send_amount=row.amount))
+            return Item(row, key, plan=refunds.decide_refund(txn, amount=row.amount, order_id=row.order_id,
+                                                             reason=row.reason))
+        except refunds.NotRefundable as err:
+            # a whole-refund row on a sale with nothing left is done (by an earlier run or by hand)
+            if row.amount is None and "fully refunded" in err.message:
+                return Item(row, key, result=Result(row.line, row.transaction_id, None, refunds.NONE,
+                                                    ALREADY_DONE, None, err.message))
+            return Item(row, key, result=Result(row.line, row.transaction_id, row.amount, refunds.NONE, FAILED,
+                                                None, err.message))
+        except (NotFound, PaycliError) as err:
+            return Item(row, key, result=Result(row.line, row.transaction_id, row.amount, refunds.NONE, FAILED,
+                                                None, err.message))
+
+    items = sorted(_parallel(decide, rows, concurrency, on_progress), key=lambda item: item.row.line)
+    return BatchPlan(str(path), tuple(items))
+
+
+def execute(gateway: Gateway, journal: Journal, context: Context, batch: BatchPlan, *,
+            concurrency: int = DEFAULT_CONCURRENCY, on_result: Callable[[Result], None] | None = None,
+            ) -> list[Result]:
+    """Run the planned rows; results come back in file order, refused rows included."""
+    def run(item: Item) -> Item:
+        if item.plan is None:
+            return item
+        plan_ = item.plan
+        try:
+            outcome = refunds.execute(gateway, journal, context, plan_, api_request_key=item.key,
+                                      batch=batch.file, batch_row=item.row.line)
+        except PaycliError as err:
+            return replace(item, result=Result(item.row.line, item.row.transaction_id, plan_.amount, plan_.action,
+                                               FAILED, None, err.message))
+        refund_id = outcome.result.id if plan_.action == refunds.REFUND else None
+        what = f"refunded {plan_.amount}" if plan_.action == refunds.REFUND else f"voided {plan_.amount}"
+        return replace(item, result=Result(item.row.line, item.row.transaction_id, plan_.amount, plan_.action,
+                                           DONE, refund_id, what))
+
+    def report(item: Item) -> None:
+        if on_result and item.result is not None:
+            on_result(item.result)
+
+    finished = {item.row.line: item for item in _parallel(run, list(batch.items), concurrency, None, report)}
+    return [finished[item.row.line].result for item in batch.items if finished[item.row.line].result]
+
+
+def _parallel(work: Callable, inputs: list, concurrency: int, on_progress: Callable[[], None] | None,
+              on_done: Callable | None = None) -> Iterator:
+    """`work` over inputs with at most `concurrency` in flight; results in completion order.
+
+    Only `concurrency` tasks are ever submitted ahead, so Ctrl-C leaves the rest untouched rather than
+    queued, and a rerun finds them still to do.
+    """
+    lock = threading.Lock()
+    pending: set[Future] = set()
+    source = iter(inputs)
+    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, MAX_CONCURRENCY))) as pool:
+        try:
+            for item in source:
+                pending.add(pool.submit(work, item))
+                if len(pending) >= concurrency:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    yield from _collect(done, lock, on_progress, on_done)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                yield from _collect(done, lock, on_progress, on_done)
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
+
+
+def _collect(done: Iterable[Future], lock: threading.Lock, on_progress: Callable[[], None] | None,
+             on_done: Callable | None) -> Iterator:
+    for future in done:
+        value = future.result()
+        with lock:
+            if on_progress:
+                on_progress()
+            if on_done:
+                on_done(value)
+        yield value

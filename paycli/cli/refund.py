@@ -1,0 +1,163 @@
+"""`paycli refund`, `paycli void`, `paycli batch-refund`: giving money back, exactly once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from paycli.cli import views
+from paycli.cli.runtime import Invocation, command
+from paycli.errors import Interrupted, PartialFailure, UsageError
+
+if TYPE_CHECKING:
+    from paycli.refunds import Plan
+
+app = typer.Typer()
+
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show what would happen; touch nothing.")]
+
+
+def _context(run: Invocation, gateway: Any) -> Any:
+    from paycli.journal import Context
+
+    return Context.current(run.profile.name, run.profile.environment, gateway.merchant_id)
+
+
+def _confirm(run: Invocation, gateway: Any, what: str) -> None:
+    """Design §6: production asks on a terminal; --yes answers; no terminal and no --yes refuses (exit 2)."""
+    if not run.profile.production:
+        return
+    prompt = f"{what} on profile {run.profile.name} (production, merchant {gateway.merchant_id})?"
+    if not run.confirm(prompt):
+        raise Interrupted("cancelled at the confirmation: no money moved")
+
+
+def _describe(plan: Plan) -> str:
+    txn = plan.transaction
+    currency = f" {txn.currency}" if txn.currency else ""
+    if plan.action == "void":
+        return f"Void {txn.id} ({txn.status}, {txn.amount}{currency}): the whole sale is cancelled"
+    return (f"Refund {plan.amount}{currency} of {txn.id} ({txn.status}, {txn.amount}{currency}); "
+            f"{plan.remaining_after}{currency} left to refund afterwards")
+
+
+def _carry_out(run: Invocation, gateway: Any, plan: Plan, dry_run: bool) -> None:
+    from paycli import refunds
+
+    if dry_run:
+        run.output.note(f"dry run: {_describe(plan)}")
+        run.output.emit(plan, views.REFUND_PLAN)
+        return
+    _confirm(run, gateway, _describe(plan))
+    outcome = refunds.execute(gateway, run.journal(), _context(run, gateway), plan)
+    if outcome.resumed:
+        run.output.note(f"resumed an unfinished {plan.action} from the journal: the gateway answered with its "
+                        "original result, so no money moved twice")
+    if plan.action == "void":
+        run.output.note(f"{plan.transaction.id} was not settled yet, so it was voided instead of refunded")
+    run.output.emit(outcome, views.REFUND_OUTCOME)
+
+
+@command(app, "refund", confirms=True)
+def refund(
+    txn_id: Annotated[str, typer.Argument(metavar="ID", help="The sale to refund.")],
+    amount: Annotated[str | None, typer.Option("--amount", help="Partial amount. Default: everything left.")] = None,
+    order_id: Annotated[str | None, typer.Option("--order-id", help="Order id for the refund.")] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why (kept in the journal).")] = None,
+    dry_run: DryRunOpt = False,
+    no_void: Annotated[bool, typer.Option("--no-void", help="Refuse instead of voiding an unsettled sale.")] = False,
+) -> None:
+    """Refund a settled or settling sale; an unsettled sale refunded in full is voided instead."""
+    from paycli import refunds
+    from paycli.money import parse_amount
+
+    value = parse_amount(amount) if amount is not None else None
+    run = Invocation.current()
+    gateway = run.gateway()
+    plan = refunds.plan_refund(gateway, txn_id, amount=value, order_id=order_id, reason=reason,
+                               allow_void=not no_void)
+    _carry_out(run, gateway, plan, dry_run)
+
+
+@command(app, "void", confirms=True)
+def void(
+    txn_id: Annotated[str, typer.Argument(metavar="ID", help="An authorized or submitted_for_settlement sale.")],
+    dry_run: DryRunOpt = False,
+) -> None:
+    """Void a sale that has not settled yet (authorized or submitted_for_settlement)."""
+    from paycli import refunds
+
+    run = Invocation.current()
+    gateway = run.gateway()
+    _carry_out(run, gateway, refunds.plan_void(gateway, txn_id), dry_run)
+
+
+@command(app, "batch-refund", confirms=True)
+def batch_refund(
+    file: Annotated[Path, typer.Argument(metavar="FILE.csv", dir_okay=False,
+                                         help="CSV with a header: transaction_id[,amount][,order_id][,reason].")],
+    dry_run: DryRunOpt = False,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=32, help="Refunds in flight at once.")] = 4,
+    results: Annotated[Path | None, typer.Option("--results", dir_okay=False, metavar="FILE",
+                                                 help="Also write the results as CSV (atomically).")] = None,
+) -> None:
+    """Refund every row of a CSV; validated first, safe to rerun (done rows are never refunded again)."""
+    from paycli import batch_refunds
+    from paycli.output import atomic_write
+
+    rows = batch_refunds.read_rows(file)
+    run = Invocation.current()
+    gateway = run.gateway()
+    journal, context = run.journal(), _context(run, gateway)
+    with run.output.progress("Looking up", total=len(rows)) as bar:
+        batch = batch_refunds.plan(gateway, journal, context, file, rows, concurrency=concurrency,
+                                   on_progress=bar.advance)
+    counts = batch.counts()
+    summary = (f"{len(rows)} rows: {counts['refund']} to refund, {counts['void']} to void, "
+               f"{counts['already_done']} already done, {counts['refused']} refused; total {batch.total()}")
+    run.output.note(summary)
+    if dry_run:
+        run.output.emit([_planned(item) for item in batch.items], views.BATCH_RESULT)
+        return
+    if batch.to_execute:
+        _confirm(run, gateway, f"Batch refund from {file.name}: {summary}")
+    with run.output.progress("Refunding", total=len(batch.items)) as bar:
+        outcome = batch_refunds.execute(gateway, journal, context, batch, concurrency=concurrency,
+                                        on_result=lambda _: bar.advance())
+    if results is not None:
+        _write_results(results, outcome, atomic_write)
+    run.output.emit(outcome, views.BATCH_RESULT)
+    failed = [r for r in outcome if r.outcome == batch_refunds.FAILED]
+    if failed:
+        raise PartialFailure(f"{len(failed)} of {len(outcome)} rows failed (first: line {failed[0].row}: "
+                             f"{failed[0].message}); fix them and rerun the same file: done rows are skipped")
+
+
+def _planned(item: Any) -> Any:
+    from paycli.batch_refunds import Result
+
+    if item.result is not None:
+        return item.result
+    plan = item.plan
+    return Result(item.row.line, item.row.transaction_id, plan.amount, plan.action, "skipped", None,
+                  f"dry run: would {plan.action} {plan.amount}")
+
+
+def _write_results(path: Path, outcome: list[Any], atomic_write: Any) -> None:
+    import csv
+
+    from paycli.output import flat, jsonable
+
+    if path.suffix.lower() not in ("", ".csv"):
+        raise UsageError(f"--results {path}: results are written as CSV; name the file .csv")
+    try:
+        with atomic_write(path) as sink:
+            writer = csv.writer(sink, lineterminator="\n")
+            writer.writerow(views.BATCH_RESULT.columns)
+            for result in outcome:
+                row = jsonable(result)
+                writer.writerow([flat(row.get(column)) for column in views.BATCH_RESULT.columns])
+    except OSError as err:
+        raise UsageError(f"cannot write --results {path}: {err.strerror or err}") from None

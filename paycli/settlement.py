@@ -1,0 +1,322 @@
+"""Settlement reports: Braintree's batch summary for a date, and a transaction-level export reconciled with it.
+
+A transaction belongs to settlement date D when its `settlement_batch_id` starts with `D_`: the batch date
+in the merchant's timezone (sandbox reference §5.2-5.3), which is also what the batch summary groups by.
+The export searches `settled_at` over the profile's local day widened by `SEARCH_MARGIN`, narrowed on the
+gateway to D's batch, so a cutoff or a profile timezone that differs from the gateway's loses nothing.
+
+The export is built for cron on large days:
+- complete: Braintree silently returns at most `search_cap` ids; a window that returns that many is halved
+  and searched again until no window is capped;
+- fast: search pages are fetched concurrently (`workers` threads sharing the one gateway, whose SDK keeps a
+  connection per thread), with the gateway's own backoff on 429/503;
+- flat memory: only one window's ids, a bounded number of pages in flight and one sort run of rows are held;
+  full runs are sorted and spilled to temporary files, then merged, so rows come out in (settled_at, id) order
+  however they arrived and a rerun writes the same bytes;
+- reconciled: per (date, merchant account, kind), the rows' counts and sums are compared with the summary.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import pickle
+import tempfile
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import IO, TYPE_CHECKING, Protocol
+
+from paycli import dates
+from paycli.models import (
+    ZERO,
+    Mismatch,
+    SettlementRecord,
+    SettlementRow,
+    SettlementSummary,
+    SettlementTotal,
+    Transaction,
+    TransactionQuery,
+)
+
+if TYPE_CHECKING:
+    from paycli.gateway import Gateway
+
+DEFAULT_WORKERS = 8
+PAGE_IDS = 50  # Braintree's search page size: ids per advanced_search request
+PAGES_IN_FLIGHT_PER_WORKER = 2  # enough to keep every worker busy, few enough to bound memory
+SORT_RUN_ROWS = 5_000  # rows sorted in memory before a run is spilled to disk (~1 kB each)
+SEARCH_MARGIN = timedelta(days=1)  # covers any gap between a profile's timezone and the gateway's batch cutoff
+SETTLED_STATUSES = ("settled", "settlement_confirmed")  # what the batch summary counts
+KINDS = ("sale", "credit")
+
+
+class Progress(Protocol):
+    """What the export moves forward (paycli.output.ProgressHandle fits); the domain never draws it."""
+
+    def advance(self, steps: float = 1) -> None: ...
+
+    def update(self, *, total: float | None = None, description: str | None = None) -> None: ...
+
+
+# the summary ----------------------------------------------------------------------------------------------
+
+
+def summary(gateway: Gateway, day: date, group_by_custom_field: str | None = None) -> SettlementSummary:
+    """Braintree's settlement batch summary for `day`, with totals per merchant account."""
+    records = tuple(sorted(gateway.settlement_summary(day, group_by_custom_field), key=_record_order))
+    return SettlementSummary(day, gateway.profile.name, records, group_by_custom_field, totals(records))
+
+
+def _record_order(record: SettlementRecord) -> tuple[str, ...]:
+    return (record.merchant_account_id, record.kind, record.card_type, record.custom_field or "")
+
+
+def totals(records: Iterable[SettlementRecord]) -> tuple[SettlementTotal, ...]:
+    """Sales, credits (refunds) and their net per merchant account; credits are positive amounts in the summary."""
+    sums: dict[str, list] = {}
+    for record in records:
+        entry = sums.setdefault(record.merchant_account_id, [0, ZERO, 0, ZERO])
+        offset = 0 if record.kind == "sale" else 2
+        entry[offset] += record.count
+        entry[offset + 1] += record.amount_settled
+    return tuple(SettlementTotal(account, *entry) for account, entry in sorted(sums.items()))
+
+
+# the export -----------------------------------------------------------------------------------------------
+
+
+def days_between(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
+
+
+def export(gateway: Gateway, days: Sequence[date], *, workers: int = DEFAULT_WORKERS,
+           progress: Progress | None = None, sort_run_rows: int = SORT_RUN_ROWS) -> SettlementExport:
+    """Every sale and credit settled on `days`, as an iterable of rows; `.reconcile()` once it is consumed."""
+    return SettlementExport(gateway, days, workers=workers, progress=progress, sort_run_rows=sort_run_rows)
+
+
+class SettlementExport:
+    """One profile's export: iterate it for the rows, then `reconcile()` them against the batch summaries.
+
+    Rows come out only after every page is fetched (the order needs every settled_at), so a failure while
+    fetching happens before the first row: a caller writing a file never writes part of a profile.
+    """
+
+    def __init__(self, gateway: Gateway, days: Sequence[date], *, workers: int = DEFAULT_WORKERS,
+                 progress: Progress | None = None, sort_run_rows: int = SORT_RUN_ROWS) -> None:
+        if workers < 1 or sort_run_rows < 1:
+            raise ValueError("workers and sort_run_rows must be at least 1")
+        self.gateway = gateway
+        self.profile = gateway.profile.name
+        self.days = tuple(sorted(set(days)))
+        self.workers = workers
+        self.progress = progress
+        self.sort_run_rows = sort_run_rows
+        # (date, merchant account, kind) → [count, amount] of the rows, for reconcile()
+        self.tally: dict[tuple[date, str, str], list] = {}
+        self.warnings: list[str] = []  # for the caller to show; e.g. a window that could not be split
+        self.searches = 0
+        self._found = 0
+        self._complete = False
+
+    def __iter__(self) -> Iterator[SettlementRow]:
+        return self.rows()
+
+    def rows(self) -> Iterator[SettlementRow]:
+        self.tally.clear()
+        self.warnings.clear()
+        self.searches = self._found = 0
+        self._complete = False
+        with _RunSorter(self.sort_run_rows) as sorter:
+            self._collect(sorter)
+            self._complete = True
+            yield from sorter.merged()
+
+    def reconcile(self) -> list[Mismatch]:
+        """Where the rows disagree with Braintree's summary; fetched now, after the rows, for each date."""
+        if not self._complete:
+            raise RuntimeError("reconcile() needs the export's rows to have been read first")
+        summaries = {day: self.gateway.settlement_summary(day) for day in self.days}
+        return reconcile(self.tally, summaries)
+
+    # fetching -----------------------------------------------------------------------------------------
+
+    def _collect(self, sorter: _RunSorter) -> None:
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="paycli-export") as pool:
+            for day, asked, page in self._fetched(pool):
+                for txn in page:
+                    row = _row(self.profile, txn)
+                    # the gateway filtered by batch already; a row of another date would break reconciliation
+                    if row is None or row.settlement_date != day:
+                        continue
+                    entry = self.tally.setdefault((day, row.merchant_account_id or "", row.type), [0, ZERO])
+                    entry[0] += 1
+                    entry[1] += row.amount
+                    sorter.add(row)
+                if self.progress is not None:
+                    self.progress.advance(asked)
+
+    def _fetched(self, pool: ThreadPoolExecutor) -> Iterator[tuple[date, int, list[Transaction]]]:
+        """Pages in the order they were asked for, at most `workers × 2` in flight at once."""
+        pending: deque[tuple[date, int, Future[list[Transaction]]]] = deque()
+        try:
+            for day, query, ids in self._pages():
+                pending.append((day, len(ids), pool.submit(self.gateway.fetch_page, query, ids)))
+                if len(pending) >= self.workers * PAGES_IN_FLIGHT_PER_WORKER:
+                    day_, asked, future = pending.popleft()
+                    yield day_, asked, future.result()
+            while pending:
+                day_, asked, future = pending.popleft()
+                yield day_, asked, future.result()
+        finally:
+            for _, _, future in pending:  # a failed page or an interrupt: do not fetch the rest
+                future.cancel()
+
+    def _pages(self) -> Iterator[tuple[date, TransactionQuery, list[str]]]:
+        # A generator, so the next window is searched while the previous window's last pages are in flight.
+        for day in self.days:
+            for query, ids in self._windows(day):
+                self._found += len(ids)
+                if self.progress is not None:
+                    self.progress.update(total=self._found)
+                for start in range(0, len(ids), PAGE_IDS):
+                    yield day, query, ids[start:start + PAGE_IDS]
+
+    def _windows(self, day: date) -> Iterator[tuple[TransactionQuery, list[str]]]:
+        """Uncapped settled_at windows covering `day`'s batch, earliest first, with their ids.
+
+        Windows are whole UTC seconds, inclusive at both ends (the gateway compares settled_at to the second),
+        so the halves [low, middle] and [middle + 1, high] never share a transaction.
+        """
+        tz = self.gateway.profile.tz
+        cap = self.gateway.search_cap
+        stack = [(_epoch(dates.day_start(day, tz) - SEARCH_MARGIN), _epoch(dates.day_end(day, tz) + SEARCH_MARGIN))]
+        while stack:
+            low, high = stack.pop()
+            query = _settled_query(low, high)
+            ids = self.gateway.search_settled_ids(query, day)
+            self.searches += 1
+            if len(ids) >= cap:  # Braintree's silent cap: there may be more
+                if high > low:
+                    middle = (low + high) // 2
+                    stack += [(middle + 1, high), (low, middle)]
+                    continue
+                self.warnings.append(
+                    f"{day}: {len(ids)} transactions settled within the second {_utc(low).isoformat()} reach the "
+                    f"search cap ({cap}); some may be missing (reconciliation will tell)")
+            yield query, ids
+
+
+def _settled_query(low: int, high: int) -> TransactionQuery:
+    return TransactionQuery(statuses=SETTLED_STATUSES, types=KINDS, settled_from=_utc(low), settled_to=_utc(high))
+
+
+def _epoch(moment: datetime) -> int:
+    return math.floor(moment.timestamp())
+
+
+def _utc(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, timezone.utc)
+
+
+def _row(profile: str, txn: Transaction) -> SettlementRow | None:
+    settled_at = txn.settled_at
+    if settled_at is None or not txn.settlement_batch_id:
+        return None
+    return SettlementRow(
+        profile=profile, id=txn.id, type=txn.type, status=txn.status, amount=txn.amount, currency=txn.currency,
+        merchant_account_id=txn.merchant_account_id, order_id=txn.order_id, card_type=txn.card_type,
+        last_4=txn.last_4, customer_email=txn.customer_email, created_at=txn.created_at, settled_at=settled_at,
+        settlement_batch_id=txn.settlement_batch_id, refunded_transaction_id=txn.refunded_transaction_id,
+    )
+
+
+# reconciliation -------------------------------------------------------------------------------------------
+
+
+def reconcile(tally: dict[tuple[date, str, str], list],
+              summaries: dict[date, list[SettlementRecord]]) -> list[Mismatch]:
+    """Each (date, merchant account, kind) whose exported count or sum differs from the summary's.
+
+    The summary splits by card type too; that split is summed away, since a card type can be named
+    differently by the summary and by a transaction ("MasterCard"/"Mastercard", sandbox reference §5.3).
+    """
+    mismatches = []
+    for day, records in sorted(summaries.items()):
+        expected: dict[tuple[str, str], list] = {}
+        for record in records:
+            entry = expected.setdefault((record.merchant_account_id, record.kind), [0, ZERO])
+            entry[0] += record.count
+            entry[1] += record.amount_settled
+        exported = {(account, kind): entry for (when, account, kind), entry in tally.items() if when == day}
+        for key in sorted(expected.keys() | exported.keys()):
+            summary_count, summary_amount = expected.get(key, (0, ZERO))
+            export_count, export_amount = exported.get(key, (0, ZERO))
+            if summary_count != export_count or summary_amount != export_amount:
+                mismatches.append(Mismatch(day, key[0], key[1], summary_count, Decimal(summary_amount),
+                                           export_count, Decimal(export_amount)))
+    return mismatches
+
+
+# sorting in bounded memory --------------------------------------------------------------------------------
+
+_Item = tuple[datetime, str, SettlementRow]
+
+
+def _key(item: _Item) -> tuple[datetime, str]:
+    return item[0], item[1]
+
+
+class _RunSorter:
+    """Rows in (settled_at, id) order with at most `run_rows` of them in memory: an external merge sort.
+
+    Search ids come in no useful order and a row's settled_at is known only once its page is fetched, so the
+    order cannot be planned ahead; sorted runs go to anonymous temporary files (gone even if the process is
+    killed) and are merged at the end.
+    """
+
+    def __init__(self, run_rows: int) -> None:
+        self.run_rows = run_rows
+        self._buffer: list[_Item] = []
+        self._runs: list[IO[bytes]] = []
+
+    def __enter__(self) -> _RunSorter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for run in self._runs:
+            run.close()
+        self._runs.clear()
+        self._buffer.clear()
+
+    def add(self, row: SettlementRow) -> None:
+        self._buffer.append((row.settled_at, row.id, row))
+        if len(self._buffer) >= self.run_rows:
+            self._spill()
+
+    def _spill(self) -> None:
+        self._buffer.sort(key=_key)
+        run = tempfile.TemporaryFile(prefix="paycli-export-")
+        for item in self._buffer:  # one pickle per row: reading back needs one row at a time, not the run
+            pickle.dump(item, run, protocol=pickle.HIGHEST_PROTOCOL)
+        run.seek(0)
+        self._runs.append(run)
+        self._buffer = []
+
+    def merged(self) -> Iterator[SettlementRow]:
+        self._buffer.sort(key=_key)
+        streams: list[Iterable[_Item]] = [_replay(run) for run in self._runs]
+        streams.append(self._buffer)
+        for _, _, row in heapq.merge(*streams, key=_key):
+            yield row
+
+
+def _replay(run: IO[bytes]) -> Iterator[_Item]:
+    while True:
+        try:
+            yield pickle.load(run)  # our own file, written above: never untrusted input
+        except EOFError:
+            return

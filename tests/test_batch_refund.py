@@ -1,0 +1,226 @@
+"""`paycli batch-refund`: validation, plans, results, reruns — and exactly-once under faults and SIGKILL."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from paycli import sandbox as offline
+from paycli.sandbox.store import Merchant
+
+RESULT_COLUMNS = ["row", "transaction_id", "amount", "action", "outcome", "refund_id", "message"]
+
+
+def write_csv(path: Path, rows: list[list[str]], header: str = "transaction_id,amount,order_id,reason") -> Path:
+    path.write_text(header + "\n" + "".join(",".join(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def journal(home: Path) -> list[sqlite3.Row]:
+    with sqlite3.connect(home / ".local" / "state" / "paycli" / "journal.db") as db:
+        db.row_factory = sqlite3.Row
+        return db.execute("SELECT * FROM entries ORDER BY id").fetchall()
+
+
+def test_bad_rows_are_all_listed_and_nothing_is_refunded(invoke, sandbox, tmp_path) -> None:
+    good = sandbox.sale("10.00", settle=True)
+    path = write_csv(tmp_path / "b.csv", [[good, "", "", ""], ["bad.id", "", "", ""], [good, "1", "", ""],
+                                          ["abc123", "1.001", "", ""], ["xyz789", "-3", "", ""]])
+    run = invoke("batch-refund", path, code=2)
+    message = run.stderr.strip()
+    assert len(message.splitlines()) == 1 and "4 bad row(s), nothing was refunded" in message
+    for line in ("line 3:", "line 4: transaction", "line 5:", "line 6:"):
+        assert line in message
+    assert sandbox.sdk.transaction.find(good).refund_ids == []
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("id,amount\nabc,1\n", "header with transaction_id"), ("transaction_id,price\nabc,1\n", "unknown column 'price'"),
+     ("transaction_id\n", "no rows")],
+)
+def test_bad_files_exit_2(invoke, sandbox, tmp_path, content: str, message: str) -> None:
+    path = tmp_path / "f.csv"
+    path.write_text(content)
+    assert message in invoke("batch-refund", path, code=2).stderr
+
+
+def test_missing_file_exits_2(invoke, sandbox, tmp_path) -> None:
+    assert "cannot read" in invoke("batch-refund", tmp_path / "nope.csv", code=2).stderr
+
+
+def test_mixed_batch_results_and_rerun(invoke, sandbox, tmp_path, isolated_env) -> None:
+    full = sandbox.sale("10.00", settle=True)
+    partial = sandbox.sale("10.00", settle=True)
+    unsettled = sandbox.sale("8.00")
+    credit = sandbox.sdk.transaction.refund(sandbox.sale("5.00", settle=True)).transaction.id
+    path = write_csv(tmp_path / "r.csv", [[full, "", "", "late"], [partial, "4.00", "ord-9", ""],
+                                          [unsettled, "", "", ""], [credit, "", "", ""]])
+    results = tmp_path / "results.csv"
+    run = invoke("batch-refund", path, "--results", results, code=7)
+    rows = {r["transaction_id"]: r for r in run.json()}
+    assert (rows[full]["action"], rows[full]["outcome"], rows[full]["amount"]) == ("refund", "done", "10.00")
+    assert (rows[partial]["amount"], rows[partial]["outcome"]) == ("4.00", "done")
+    assert (rows[unsettled]["action"], rows[unsettled]["outcome"]) == ("void", "done")
+    assert (rows[credit]["action"], rows[credit]["outcome"]) == ("none", "failed")
+    assert "line 5" in run.stderr and "rerun the same file" in run.stderr
+    with results.open() as handle:
+        written = list(csv.DictReader(handle))
+    assert list(written[0]) == RESULT_COLUMNS and [int(r["row"]) for r in written] == [2, 3, 4, 5]
+    assert sandbox.sdk.transaction.find(partial).refund_ids == [rows[partial]["refund_id"]]
+    assert sandbox.sdk.transaction.find(unsettled).status == "voided"
+    assert sandbox.sdk.transaction.find(rows[partial]["refund_id"]).order_id == "ord-9"
+
+    again = {r["transaction_id"]: r for r in invoke("batch-refund", path, code=7).json()}
+    assert {again[t]["outcome"] for t in (full, partial, unsettled)} == {"already_done"}
+    assert again[partial]["refund_id"] == rows[partial]["refund_id"]
+    assert len(sandbox.sdk.transaction.find(full).refund_ids) == 1
+    assert len([e for e in journal(isolated_env) if e["state"] == "done"]) == 3
+
+
+def test_dry_run_plans_without_touching_anything(invoke, sandbox, tmp_path, isolated_env) -> None:
+    settled = sandbox.sale("10.00", settle=True)
+    path = write_csv(tmp_path / "d.csv", [[settled, "3", "", ""], [sandbox.sale("2.00"), "", "", ""]])
+    run = invoke("batch-refund", path, "--dry-run")
+    assert [(r["action"], r["outcome"]) for r in run.json()] == [("refund", "skipped"), ("void", "skipped")]
+    assert "1 to refund, 1 to void" in run.stderr and "total 5.00" in run.stderr
+    assert sandbox.sdk.transaction.find(settled).refund_ids == []
+    assert not (isolated_env / ".local" / "state" / "paycli" / "journal.db").exists() or journal(isolated_env) == []
+
+
+def test_the_same_rows_in_a_new_file_are_not_refunded_again(invoke, sandbox, tmp_path) -> None:
+    settled = sandbox.sale("10.00", settle=True)
+    invoke("batch-refund", write_csv(tmp_path / "a.csv", [[settled, "2.00", "", ""]]))
+    other = write_csv(tmp_path / "b.csv", [[sandbox.sale("1.00", settle=True), "", "", ""], [settled, "2.00", "", ""]])
+    rows = invoke("batch-refund", other).json()
+    assert rows[1]["outcome"] == "already_done"
+    assert len(sandbox.sdk.transaction.find(settled).refund_ids) == 1
+
+
+def test_only_the_transaction_id_column_is_required(invoke, sandbox, tmp_path) -> None:
+    settled = sandbox.sale("6.00", settle=True)
+    path = write_csv(tmp_path / "ids.csv", [[settled]], header="transaction_id")
+    assert invoke("batch-refund", path).json()[0]["amount"] == "6.00"
+
+
+def test_progress_bar_on_a_terminal_keeps_stdout_clean(invoke, sandbox, tmp_path, tty) -> None:
+    path = write_csv(tmp_path / "t.csv", [[sandbox.sale("6.00", settle=True), "", "", ""]])
+    run = invoke("batch-refund", path)
+    assert "done" in run.stdout and "Refunding" in run.stderr
+    assert "Refunding" not in run.stdout and "Looking up" not in run.stdout
+
+
+# --- exactly once, against a served sandbox that loses answers and kills runs ------------------------
+
+MERCHANT = Merchant("batch", "batch_pub", "batch_priv", {"batch_usd": "USD"})
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _serve(db: Path, *extra: str) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "paycli", "sandbox", "serve", "--port", str(port), "--db", str(db),
+         "--merchant", "batch:batch_pub:batch_priv:batch_usd=USD", *extra],
+        stderr=subprocess.PIPE, text=True)
+    assert "listening" in server.stderr.readline()
+    return server, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def flaky_batch(tmp_path, write_config, monkeypatch, sdk_for) -> Iterator[Any]:
+    """300 sales (full refunds, partial refunds, voids) and a served sandbox over the same db with faults."""
+    db = tmp_path / "shared.db"
+    steady = offline.start(db, [MERCHANT])
+    sdk = sdk_for(steady.url, "batch", "batch_pub", "batch_priv")
+    rows, expected = [], {}
+    for i in range(300):
+        settle = i % 10 < 8
+        sale = sdk.transaction.sale({"amount": "10.00", "payment_method_nonce": "fake-valid-nonce",
+                                     "options": {"submit_for_settlement": True}}).transaction.id
+        if settle:
+            sdk.testing.settle_transaction(sale)
+        amount = "4.00" if settle and i % 3 == 0 else ""
+        rows.append([sale, amount, f"o{i}", ""])
+        expected[sale] = ("refund", amount or "10.00") if settle else ("void", "10.00")
+    server, url = _serve(db, "--faults", "refund=drop-after@0.05,*=503@0.03,*=429@0.02,void=drop-after@0.05",
+                         "--fault-seed", "42")
+    monkeypatch.setenv("BATCH_KEY", "batch_priv")
+    write_config(f"""
+        default_profile: b
+        profiles:
+          b: {{environment: local, url: "{url}", merchant_id: batch, public_key: batch_pub, private_key_env: BATCH_KEY}}
+    """)
+
+    class Batch:
+        path = write_csv(tmp_path / "batch.csv", rows)
+
+        def check_exactly_once(self, home: Path) -> None:
+            done = {e["transaction_id"]: e for e in journal(home) if e["state"] == "done"}
+            for sale, (action, amount) in expected.items():
+                found = sdk.transaction.find(sale)
+                if action == "void":
+                    assert found.status == "voided" and found.refund_ids == [], sale
+                    continue
+                assert len(found.refund_ids) == 1, (sale, found.refund_ids)
+                assert str(sdk.transaction.find(found.refund_ids[0]).amount) == amount
+                assert done[sale]["result_id"] == found.refund_ids[0]  # the journal agrees with the gateway
+
+        def refund_ids(self) -> dict[str, list[str]]:
+            return {sale: sdk.transaction.find(sale).refund_ids for sale in expected}
+
+    yield Batch()
+    server.terminate()
+    server.wait(timeout=10)
+    steady.stop()
+
+
+def test_faulty_gateway_every_row_refunded_exactly_once_after_a_rerun(invoke, flaky_batch, isolated_env,
+                                                                      monkeypatch) -> None:
+    monkeypatch.setattr("paycli.gateway.BACKOFF_BASE_S", 0.01)
+    invoke("batch-refund", flaky_batch.path, "--concurrency", "8", code=(0, 7))
+    after_first = flaky_batch.refund_ids()
+    rows = invoke("batch-refund", flaky_batch.path, "--concurrency", "8").json()
+    assert len(rows) == 300 and {r["outcome"] for r in rows} <= {"done", "already_done"}
+    flaky_batch.check_exactly_once(isolated_env)
+    # the second run moved no money the first had moved: every refund the first made is still the only one
+    now = flaky_batch.refund_ids()
+    assert all(now[sale] == ids for sale, ids in after_first.items() if ids)
+
+
+def test_a_run_killed_midway_then_rerun_refunds_every_row_exactly_once(flaky_batch, isolated_env) -> None:
+    command = [sys.executable, "-m", "paycli", "batch-refund", str(flaky_batch.path), "--concurrency", "4"]
+    killed = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if len(journal(isolated_env)) >= 60:
+                break
+        except sqlite3.Error:
+            pass
+        time.sleep(0.05)
+    killed.send_signal(signal.SIGKILL)
+    killed.wait(timeout=10)
+    assert 0 < len(journal(isolated_env)) < 300 * 2
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    if rerun.returncode == 7:  # a row can fail through every retry on this gateway; a further rerun finishes it
+        rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert {r["outcome"] for r in json.loads(rerun.stdout)} <= {"done", "already_done"}
+    flaky_batch.check_exactly_once(isolated_env)

@@ -1,0 +1,227 @@
+"""`paycli refund`, `void`, `audit`: the rules, confirmation, dry runs and the journal, against the sandbox."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import braintree
+import pytest
+
+
+def journal_rows(home: Path) -> list[sqlite3.Row]:
+    path = home / ".local" / "state" / "paycli" / "journal.db"
+    if not path.exists():
+        return []
+    with sqlite3.connect(path) as db:
+        db.row_factory = sqlite3.Row
+        return db.execute("SELECT * FROM entries ORDER BY id").fetchall()
+
+
+def test_full_refund_of_a_settled_sale(invoke, sandbox, isolated_env) -> None:
+    sale = sandbox.sale("25.00", settle=True)
+    result = invoke("refund", sale, "--reason", "damaged").json()
+    assert (result["action"], result["type"], result["amount"]) == ("refund", "credit", "25.00")
+    assert (result["refunded_transaction_id"], result["sale_id"]) == (sale, sale)
+    assert (result["sale_refunded_amount"], result["sale_refundable_amount"]) == ("25.00", "0.00")
+    assert sandbox.sdk.transaction.find(sale).refund_ids == [result["id"]]
+    [entry] = journal_rows(isolated_env)
+    assert (entry["kind"], entry["transaction_id"], entry["amount"], entry["state"]) == ("refund", sale, "25.00", "done")
+    assert (entry["result_id"], entry["reason"], entry["profile"]) == (result["id"], "damaged", "test")
+    assert entry["merchant_id"] == sandbox.merchant.id and entry["operator"]
+    assert entry["api_request_key"].startswith("paycli-refund-")
+
+
+def test_partial_refunds_until_nothing_is_left(invoke, sandbox) -> None:
+    sale = sandbox.sale("30.00", settle=True)
+    assert invoke("refund", sale, "--amount", "10").json()["sale_refundable_amount"] == "20.00"
+    assert invoke("refund", sale, "--amount", "20.00").json()["sale_refundable_amount"] == "0.00"
+    run = invoke("refund", sale, "--amount", "1", code=3)
+    assert "already been fully refunded" in run.stderr
+    assert len(sandbox.sdk.transaction.find(sale).refund_ids) == 2
+
+
+def test_refund_over_the_remainder_is_refused_before_any_call(invoke, sandbox, isolated_env) -> None:
+    sale = sandbox.sale("30.00", settle=True)
+    invoke("refund", sale, "--amount", "25")
+    run = invoke("refund", sale, "--amount", "5.01", code=3)
+    assert "more than the 5.00 left" in run.stderr and run.json()["error"]["type"] == "not_refundable"
+    assert len(journal_rows(isolated_env)) == 1
+
+
+def test_unsettled_sale_refunded_in_full_is_voided(invoke, sandbox) -> None:
+    sale = sandbox.sale("15.00")
+    run = invoke("refund", sale)
+    result = run.json()
+    assert (result["action"], result["id"], result["status"]) == ("void", sale, "voided")
+    assert "voided instead of refunded" in run.stderr
+
+
+def test_no_void_refuses_an_unsettled_sale(invoke, sandbox) -> None:
+    sale = sandbox.sale("15.00")
+    assert "--no-void forbids" in invoke("refund", sale, "--no-void", code=3).stderr
+    assert sandbox.sdk.transaction.find(sale).status == "submitted_for_settlement"
+
+
+def test_partial_refund_of_an_unsettled_sale_is_refused(invoke, sandbox) -> None:
+    sale = sandbox.sale("15.00")
+    assert "91506" in invoke("refund", sale, "--amount", "5", code=3).stderr
+
+
+def test_credits_and_declined_sales_cannot_be_refunded(invoke, sandbox) -> None:
+    sale = sandbox.sale("15.00", settle=True)
+    credit = sandbox.sdk.transaction.refund(sale).transaction.id
+    assert "credits cannot be refunded" in invoke("refund", credit, code=3).stderr
+    declined = sandbox.sdk.transaction.sale({"amount": "2000.00", "payment_method_nonce": "fake-valid-nonce"})
+    assert "processor_declined" in invoke("refund", declined.transaction.id, code=3).stderr
+
+
+def test_declined_refund_is_journaled_as_failed_and_prints_the_credit(invoke, sandbox, isolated_env) -> None:
+    sale = sandbox.sale("3500.00", settle=True)  # 3001–4000.99 authorize; a refund of 2004.00 is declined
+    run = invoke("refund", sale, "--amount", "2004.00", code=3)
+    credit = run.json()
+    assert (credit["type"], credit["status"], credit["processor_response_code"]) == ("credit", "processor_declined", "2004")
+    [entry] = journal_rows(isolated_env)
+    assert (entry["state"], entry["result_id"]) == ("failed", credit["id"]) and "Expired Card" in entry["error"]
+
+
+def test_void_of_an_authorized_sale(invoke, sandbox, isolated_env) -> None:
+    sale = sandbox.sale("9.00", submit=False)
+    assert invoke("void", sale).json()["status"] == "voided"
+    assert [r["kind"] for r in journal_rows(isolated_env)] == ["void"]
+
+
+def test_void_of_a_settled_sale_is_refused(invoke, sandbox) -> None:
+    assert "91504" in invoke("void", sandbox.sale("9.00", settle=True), code=3).stderr
+
+
+def test_unknown_transaction_exits_5(invoke, sandbox) -> None:
+    invoke("refund", "nosuchtxn", code=5)
+    invoke("void", "nosuchtxn", code=5)
+
+
+@pytest.mark.parametrize("amount", ["0", "-1", "1.001", "ten"])
+def test_malformed_refund_amounts_exit_2(invoke, sandbox, amount: str) -> None:
+    invoke("refund", sandbox.sale("9.00", settle=True), "--amount", amount, code=2)
+
+
+def test_dry_run_touches_nothing(invoke, sandbox, isolated_env) -> None:
+    sale = sandbox.sale("40.00", settle=True)
+    plan = invoke("refund", sale, "--amount", "15", "--dry-run").json()
+    assert (plan["dry_run"], plan["action"], plan["amount"], plan["remaining_after"]) == (True, "refund", "15.00", "25.00")
+    unsettled = sandbox.sale("5.00")
+    assert invoke("void", unsettled, "--dry-run").json()["action"] == "void"
+    assert sandbox.sdk.transaction.find(sale).refund_ids == []
+    assert sandbox.sdk.transaction.find(unsettled).status == "submitted_for_settlement"
+    assert journal_rows(isolated_env) == []
+
+
+# --- production: confirmation ------------------------------------------------------------------------
+
+@pytest.fixture
+def production(sandbox, write_config, monkeypatch):
+    """A production profile whose 'production' host is the sandbox (the SDK itself is untouched)."""
+    from urllib.parse import urlsplit
+
+    port = str(urlsplit(sandbox.url).port)
+    local = braintree.Environment("production-here", "127.0.0.1", port, sandbox.url, False, None, "127.0.0.1", port)
+    monkeypatch.setitem(braintree.Environment.All, "production", local)
+    write_config(f"""
+        default_profile: prod
+        profiles:
+          prod:
+            environment: production
+            merchant_id: {sandbox.merchant.id}
+            public_key: {sandbox.merchant.public_key}
+            private_key_env: PAYCLI_TEST_PRIVATE_KEY
+    """)
+    return sandbox
+
+
+def test_production_refund_without_terminal_or_yes_is_refused(invoke, production, isolated_env) -> None:
+    sale = production.sale("20.00", settle=True)
+    run = invoke("refund", sale, code=2)
+    assert "pass --yes" in run.stderr
+    assert production.sdk.transaction.find(sale).refund_ids == [] and journal_rows(isolated_env) == []
+
+
+def test_production_refund_with_yes_goes_ahead(invoke, production) -> None:
+    sale = production.sale("20.00", settle=True)
+    assert invoke("refund", sale, "--yes").json()["action"] == "refund"
+
+
+def test_production_refund_asks_on_a_terminal(invoke, production, tty) -> None:
+    sale = production.sale("20.00", settle=True)
+    refused = invoke("refund", sale, "--amount", "5", input="n\n", code=130)
+    assert "Refund 5.00 USD of" in refused.stderr and "15.00 USD left" in refused.stderr
+    assert "production, merchant" in refused.stderr
+    assert production.sdk.transaction.find(sale).refund_ids == []
+    invoke("refund", sale, "--amount", "5", input="y\n")
+    assert len(production.sdk.transaction.find(sale).refund_ids) == 1
+
+
+def test_sandbox_profiles_do_not_ask(invoke, sandbox, tty) -> None:
+    invoke("refund", sandbox.sale("20.00", settle=True), input="")
+
+
+# --- a lost answer ---------------------------------------------------------------------------------------
+
+def test_a_lost_refund_answer_is_resumed_with_the_same_key(invoke, write_config, tmp_path, monkeypatch,
+                                                           isolated_env, sdk_for) -> None:
+    from paycli import sandbox as offline
+    from paycli.sandbox.store import Merchant
+
+    monkeypatch.setattr("paycli.gateway.BACKOFF_BASE_S", 0.001)
+    merchant = Merchant("lost", "lost_pub", "lost_priv", {"lost_usd": "USD"})
+    db = tmp_path / "lost.db"
+    flaky = offline.start(db, [merchant], faults="refund=drop-after@1")
+    monkeypatch.setenv("LOST_KEY", "lost_priv")
+    profile = "profiles:\n  t:\n    environment: local\n    url: {url}\n    merchant_id: lost\n" \
+              "    public_key: lost_pub\n    private_key_env: LOST_KEY\ndefault_profile: t\n"
+    write_config(profile.format(url=flaky.url))
+    sdk = sdk_for(flaky.url, "lost", "lost_pub", "lost_priv")
+    sale = sdk.transaction.sale({"amount": "50.00", "payment_method_nonce": "fake-valid-nonce",
+                                 "options": {"submit_for_settlement": True}}).transaction.id
+    sdk.testing.settle_transaction(sale)
+    run = invoke("refund", sale, "--amount", "20", code=6)
+    assert "retrying" in run.stderr
+    assert [r["state"] for r in journal_rows(isolated_env)] == ["unknown"]
+    flaky.stop()
+    steady = offline.start(db, [merchant])
+    try:
+        write_config(profile.format(url=steady.url))
+        result = invoke("refund", sale, "--amount", "20")
+        assert "resumed an unfinished refund" in result.stderr
+        refunds = sdk_for(steady.url, "lost", "lost_pub", "lost_priv").transaction.find(sale).refund_ids
+        assert refunds == [result.json()["id"]]
+        rows = journal_rows(isolated_env)
+        assert [r["state"] for r in rows] == ["unknown", "done"]
+        assert rows[0]["api_request_key"] == rows[1]["api_request_key"]
+    finally:
+        steady.stop()
+
+
+# --- audit ------------------------------------------------------------------------------------------------
+
+def test_audit_lists_and_filters_the_journal(invoke, sandbox) -> None:
+    settled = sandbox.sale("20.00", settle=True)
+    invoke("refund", settled, "--amount", "5")
+    voided = sandbox.sale("7.00", submit=False)
+    invoke("void", voided)
+    entries = invoke("audit").json()
+    assert [(e["kind"], e["transaction_id"], e["state"]) for e in entries] == [
+        ("refund", settled, "done"), ("void", voided, "done")]
+    assert [e["kind"] for e in invoke("audit", "--kind", "void").json()] == ["void"]
+    assert [e["transaction_id"] for e in invoke("audit", "--txn", settled).json()] == [settled]
+    assert invoke("audit", "--since", "2000-01-01", "--until", "2000-12-31").json() == []
+    assert len(invoke("audit", "-f", "ndjson").ndjson()) == 2
+    header = invoke("audit", "-f", "csv").stdout.splitlines()[0]
+    assert header.startswith("id,created_at,operator,profile,environment,merchant_id,kind,transaction_id,amount,state")
+
+
+def test_audit_rejects_unknown_kind(invoke) -> None:
+    assert "--kind 'sale'" in invoke("audit", "--kind", "sale", code=2).stderr
+
+
+def test_audit_of_an_empty_journal(invoke) -> None:
+    assert invoke("audit").json() == []
