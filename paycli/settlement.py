@@ -25,6 +25,7 @@ import tempfile
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import IO, TYPE_CHECKING, Protocol
@@ -49,6 +50,7 @@ PAGE_IDS = 50  # Braintree's search page size: ids per advanced_search request
 PAGES_IN_FLIGHT_PER_WORKER = 2  # enough to keep every worker busy, few enough to bound memory
 SORT_RUN_ROWS = 5_000  # rows sorted in memory before a run is spilled to disk (~1 kB each)
 SEARCH_MARGIN = timedelta(days=1)  # covers any gap between a profile's timezone and the gateway's batch cutoff
+FIRST_AMOUNT_SPLIT = 100_000  # thousandths: 100.00, where a same-second window first splits by amount
 SETTLED_STATUSES = ("settled", "settlement_confirmed")  # what the batch summary counts
 KINDS = ("sale", "credit")
 
@@ -186,32 +188,69 @@ class SettlementExport:
                     yield day, query, ids[start:start + PAGE_IDS]
 
     def _windows(self, day: date) -> Iterator[tuple[TransactionQuery, list[str]]]:
-        """Uncapped settled_at windows covering `day`'s batch, earliest first, with their ids.
-
-        Windows are whole UTC seconds, inclusive at both ends (the gateway compares settled_at to the second),
-        so the halves [low, middle] and [middle + 1, high] never share a transaction.
-        """
+        """Uncapped windows that together cover `day`'s batch, with their ids; a capped one is halved."""
         tz = self.gateway.profile.tz
         cap = self.gateway.search_cap
-        stack = [(_epoch(dates.day_start(day, tz) - SEARCH_MARGIN), _epoch(dates.day_end(day, tz) + SEARCH_MARGIN))]
+        start, end = dates.day_start(day, tz) - SEARCH_MARGIN, dates.day_end(day, tz) + SEARCH_MARGIN
+        stack = [_Window(_epoch(start), _epoch(end))]
         while stack:
-            low, high = stack.pop()
-            query = _settled_query(low, high)
+            window = stack.pop()
+            query = window.query()
             ids = self.gateway.search_settled_ids(query, day)
             self.searches += 1
             if len(ids) >= cap:  # Braintree's silent cap: there may be more
-                if high > low:
-                    middle = (low + high) // 2
-                    stack += [(middle + 1, high), (low, middle)]
+                halves = window.halves()
+                if halves is not None:
+                    stack += reversed(halves)
                     continue
-                self.warnings.append(
-                    f"{day}: {len(ids)} transactions settled within the second {_utc(low).isoformat()} reach the "
-                    f"search cap ({cap}); some may be missing (reconciliation will tell)")
+                self.warnings.append(f"{day}: {len(ids)} transactions of {window} reach the search cap ({cap}) "
+                                     f"and cannot be told apart by time or amount; some may be missing")
             yield query, ids
 
 
-def _settled_query(low: int, high: int) -> TransactionQuery:
-    return TransactionQuery(statuses=SETTLED_STATUSES, types=KINDS, settled_from=_utc(low), settled_to=_utc(high))
+@dataclass(frozen=True)
+class _Window:
+    """Part of a search: settled_at in whole UTC seconds and amount in thousandths, inclusive at both ends.
+
+    The gateway compares settled_at to the second, so halves [low, middle] and [middle + 1, high] never share
+    a transaction. A nightly batch can settle thousands of transactions in the same second, which time cannot
+    split; the amount can, and thousandths are finer than any currency Braintree settles in.
+    """
+
+    low: int
+    high: int
+    amount_low: int = 0
+    amount_high: int | None = None  # None: no upper bound
+
+    def query(self) -> TransactionQuery:
+        bounded = self.amount_low > 0 or self.amount_high is not None
+        return TransactionQuery(
+            statuses=SETTLED_STATUSES, types=KINDS, settled_from=_utc(self.low), settled_to=_utc(self.high),
+            amount_min=_units(self.amount_low) if bounded else None,
+            amount_max=_units(self.amount_high) if self.amount_high is not None else None,
+        )
+
+    def halves(self) -> tuple[_Window, _Window] | None:
+        if self.high > self.low:
+            middle = (self.low + self.high) // 2
+            return replace(self, high=middle), replace(self, low=middle + 1)
+        if self.amount_high is None:
+            # no upper bound to halve: split off a doubling range, so a few searches find where amounts end
+            pivot = max(2 * self.amount_low, FIRST_AMOUNT_SPLIT)
+            return replace(self, amount_high=pivot), replace(self, amount_low=pivot + 1)
+        if self.amount_high > self.amount_low:
+            middle = (self.amount_low + self.amount_high) // 2
+            return replace(self, amount_high=middle), replace(self, amount_low=middle + 1)
+        return None
+
+    def __str__(self) -> str:
+        amounts = "" if self.amount_high is None and not self.amount_low else \
+            f", amount {_units(self.amount_low)}-{_units(self.amount_high) if self.amount_high is not None else ''}"
+        return f"{_utc(self.low).isoformat()}-{_utc(self.high).isoformat()}{amounts}"
+
+
+def _units(thousandths: int) -> Decimal:
+    return Decimal(thousandths).scaleb(-3)
 
 
 def _epoch(moment: datetime) -> int:

@@ -41,6 +41,10 @@ PLACEHOLDERS = ("date", "profile")
 _CUSTOM_FIELD = re.compile(r"[A-Za-z0-9_]{1,255}", re.ASCII)  # Braintree's custom field names
 
 
+class _NothingToWrite(Exception):
+    """Raised from inside a write to abandon it: the temporary file goes, the destination stays as it was."""
+
+
 @dataclass(frozen=True)
 class _Target:
     profile: Profile
@@ -79,7 +83,9 @@ def summary(
                         if not all_profiles:
                             raise
                         failed.append((target.profile.name, err))
-                _emit_summaries(run, views.SettlementReport(tuple(summaries), tuple(failed)), field, all_profiles)
+                if summaries:  # every profile of this file failed: leave no file behind
+                    _emit_summaries(run, views.SettlementReport(tuple(summaries), tuple(failed)), field,
+                                    all_profiles)
         except PaycliError as err:  # the lock, or the file itself
             if not all_profiles:
                 raise
@@ -146,10 +152,14 @@ def export(
                     failures.append((name, err))
                     continue
                 jobs.append(job)
+            if not jobs:
+                raise _NothingToWrite()  # every profile of this file failed: leave no file behind
 
         try:
             with _writing_to(run, output):
                 run.output.stream(rows(), views.SETTLEMENT_EXPORT)
+        except _NothingToWrite:
+            continue
         except PaycliError as err:  # the lock, or the file itself
             if not all_profiles:
                 raise

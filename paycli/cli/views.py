@@ -302,7 +302,8 @@ def webhook_received_line(record: Any) -> str:
     if not record.verified:
         parts = [row["received_at"], "REJECTED", f"({row['reply_status']})", row["error"]]
     else:
-        subject = " ".join(str(part) for part in (row["subject"], row["subject_id"]) if part)
+        named = row["subject"] if row["subject"] != row["kind"] else None  # `check`'s subject is `check`
+        subject = " ".join(str(part) for part in (named, row["subject_id"]) if part)
         parts = [row["received_at"], row["kind"], subject, row["status"], row["amount"]]
     if record.forward_url:
         parts.append(f"→ {record.forward_status if record.forward_status is not None else record.forward_error}")

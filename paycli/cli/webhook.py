@@ -116,7 +116,7 @@ def listen(
 ) -> None:
     """Receive notifications on 127.0.0.1 and verify each with the profile's keys.
 
-    One line per notification on a terminal, ndjson otherwise (also for -f json: a stream has no end).
+    One line per notification on a terminal; otherwise ndjson (-f json too: a stream has no end) or csv rows.
     Answers 200 to a notification that verifies, 403 to one that does not, 400 to a body without the pair;
     exits 3 at the end if any did not verify. Point `paycli sandbox serve --webhook-url` here.
     """

@@ -14,7 +14,6 @@ import json
 import re
 import secrets
 import sqlite3
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Callable, Iterable
@@ -32,6 +31,7 @@ from paycli.sandbox.common import (  # noqa: F401 - Reply and NOT_FOUND are serv
 
 PAGE_SIZE = 50
 MAX_API_REQUEST_KEY = 255
+_RENDER_CACHE_SIZE = 512
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", re.IGNORECASE)
 
 
@@ -43,6 +43,7 @@ class Sandbox(Sales):
     def __init__(self, store: Store, *, search_cap: int = 50000) -> None:
         self.store = store
         self.search_cap = search_cap
+        self._rendered: dict[str, Reply] = {}  # stored transaction JSON → rendered find reply
 
     # authentication ----------------------------------------------------------------------
 
@@ -126,8 +127,18 @@ class Sandbox(Sales):
 
     def find_transaction(self, merchant: Merchant, txn_id: str) -> Reply:
         self.settle_due(merchant)
-        doc = self.store.transaction(self.store.read(), merchant.id, txn_id)
-        return _render(200, "transaction", schema.transaction(doc)) if doc else NOT_FOUND
+        stored = self.store.transaction_text(self.store.read(), merchant.id, txn_id)
+        if stored is None:
+            return NOT_FOUND
+        # Rendering is most of a find's cost; the stored document text is an exact cache key, so a
+        # change made by any process (or a reset) can never be served stale.
+        reply = self._rendered.get(stored)
+        if reply is None:
+            reply = _render(200, "transaction", schema.transaction(json.loads(stored)))
+            if len(self._rendered) >= _RENDER_CACHE_SIZE:
+                self._rendered.pop(next(iter(self._rendered)))
+            self._rendered[stored] = reply
+        return reply
 
     # transactions: lifecycle ---------------------------------------------------------------
 

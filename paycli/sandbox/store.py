@@ -178,6 +178,13 @@ class Store:
         ).fetchone()
         return json.loads(row[0]) if row else None
 
+    def transaction_text(self, db: sqlite3.Connection, merchant_id: str, txn_id: str) -> str | None:
+        """The stored JSON document as text, for callers that key caches on it."""
+        row = db.execute(
+            "SELECT doc FROM transactions WHERE merchant_id = ? AND id = ?", (merchant_id, txn_id)
+        ).fetchone()
+        return row[0] if row else None
+
     def transaction_exists(self, db: sqlite3.Connection, txn_id: str) -> bool:
         return db.execute("SELECT 1 FROM transactions WHERE id = ?", (txn_id,)).fetchone() is not None
 

@@ -1,0 +1,105 @@
+"""Batch refunds: `paycli batch-refund` vs a sequential SDK loop, against a sandbox with 100 ms latency.
+
+    python bench/batch_refund.py [--rows 1000] [--latency 100] [--concurrency 4 16]
+
+Both sides refund the same number of settled sales on one served sandbox (a separate process, every
+request delayed by --latency). The baseline is the loop a support engineer would write:
+`for id in ids: gateway.transaction.refund(id)`. paycli does more per row (it looks each sale up first,
+journals before and after the call) and still has to beat the loop by running rows concurrently.
+Prints both times and the ratio (target: >= 5x). Takes about (rows x latency) for the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import braintree
+
+from paycli import sandbox
+from paycli.sandbox.store import Merchant
+
+MERCHANT = Merchant("bench", "bench_pub", "bench_priv", {"bench_usd": "USD"})
+
+
+def sdk(url: str) -> braintree.BraintreeGateway:
+    host, port = url.removeprefix("http://").split(":")
+    env = braintree.Environment("bench", host, port, url, False, None, host, port)
+    return braintree.BraintreeGateway(braintree.Configuration(
+        environment=env, merchant_id=MERCHANT.id, public_key=MERCHANT.public_key,
+        private_key=MERCHANT.private_key, wrap_http_exceptions=True))
+
+
+def settled_sales(gateway: braintree.BraintreeGateway, count: int) -> list[str]:
+    def one(_: int) -> str:
+        txn = gateway.transaction.sale({"amount": "10.00", "payment_method_nonce": "fake-valid-nonce",
+                                        "options": {"submit_for_settlement": True}}).transaction
+        gateway.testing.settle_transaction(txn.id)
+        return txn.id
+
+    with ThreadPoolExecutor(8) as pool:
+        return list(pool.map(one, range(count)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1000)
+    parser.add_argument("--latency", type=int, default=100)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[4, 16])
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="paycli-bench-"))
+    db = work / "sandbox.db"
+    os.environ["NO_PROXY"] = "127.0.0.1,localhost"
+
+    # arrange without latency (same database), measure against the slow server
+    setup = sandbox.start(db, [MERCHANT])
+    batches = [settled_sales(sdk(setup.url), args.rows) for _ in range(1 + len(args.concurrency))]
+    setup.stop()
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "paycli", "sandbox", "serve", "--port", str(port), "--db", str(db),
+         "--latency", str(args.latency), "--merchant", "bench:bench_pub:bench_priv:bench_usd=USD"],
+        stderr=subprocess.PIPE, text=True)
+    try:
+        assert "listening" in (server.stderr.readline() if server.stderr else "")
+        url = f"http://127.0.0.1:{port}"
+
+        loop = sdk(url)
+        started = time.perf_counter()
+        for txn_id in batches[0]:
+            assert loop.transaction.refund(txn_id).is_success
+        baseline = time.perf_counter() - started
+        print(f"sequential SDK loop: {args.rows} refunds in {baseline:.1f} s ({args.latency} ms latency)")
+
+        config = work / "config.yaml"
+        config.write_text(f"profiles:\n  bench:\n    environment: local\n    url: {url}\n    merchant_id: bench\n"
+                          "    public_key: bench_pub\n    private_key_env: BENCH_KEY\n")
+        env = {**os.environ, "BENCH_KEY": MERCHANT.private_key, "XDG_STATE_HOME": str(work / "state")}
+        for concurrency, ids in zip(args.concurrency, batches[1:]):
+            rows = work / f"rows-{concurrency}.csv"
+            rows.write_text("transaction_id\n" + "\n".join(ids) + "\n")
+            started = time.perf_counter()
+            run = subprocess.run([sys.executable, "-m", "paycli", "--config", str(config), "-p", "bench",
+                                  "batch-refund", str(rows), "--concurrency", str(concurrency), "-f", "csv"],
+                                 capture_output=True, text=True, env=env)
+            elapsed = time.perf_counter() - started
+            done = run.stdout.count(",done,")
+            print(f"paycli batch-refund --concurrency {concurrency}: {done}/{args.rows} done in {elapsed:.1f} s "
+                  f"(exit {run.returncode}); {baseline / elapsed:.1f}x the sequential loop")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
