@@ -24,10 +24,9 @@ from paycli.sandbox.search import matches, narrowing
 from paycli.sandbox.store import Merchant, Store
 from paycli.sandbox.sale import Sales
 from paycli.sandbox.vault import global_id
-from paycli.sandbox.common import (  # noqa: F401 - Reply and NOT_FOUND are server.py's names
-    NOT_FOUND, Invalid, Reply, auth_code as _auth_code, card_doc as _card_doc, echo as _echo, expiration as _expiration,
-    new_id as _new_id, new_numeric_id as _new_numeric_id, now, raw_card as _raw_card, render as _render, stamp,
-    text as _text)
+from paycli.sandbox.cards import auth_code as _auth_code
+from paycli.sandbox.records import new_id as _new_id, now, stamp, text as _text
+from paycli.sandbox.replies import NOT_FOUND, Invalid, Reply, echo as _echo, render as _render
 
 PAGE_SIZE = 50
 MAX_API_REQUEST_KEY = 255

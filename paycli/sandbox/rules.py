@@ -210,7 +210,7 @@ def card_type(number: str) -> str:
     return "Unknown"
 
 
-# Numbers that get special treatment in a sale (§3.3); every other Luhn-valid number is an ordinary card.
+# Numbers that get special treatment in a sale (§3.3).
 FRAUD_CARD = "4000111111111511"
 RISK_THRESHOLD_CARD = "4111130000000003"
 CHARGEBACK_CARD = "4023898493988028"
@@ -228,6 +228,24 @@ _CARD_INDICATORS = {
     "4229989900000002": "prepaid-reloadable", "4229989800000003": "business", "4229989700000004": "consumer",
     "4229989100000000": "corporate", "4229989500000006": "purchase",
 }
+
+
+# The sandbox takes only test numbers; any other gets 81717 (§3.1). These are the documented ones (§3.1–§3.3)
+# and the SDK's `CreditCardNumbers` (wire reference A.2).
+TEST_CARD_NUMBERS = frozenset({
+    "378282246310005", "371449635398431", "36259600000004", "6011000991300009", "6011111111111117",
+    "3530111333300000", "6304000000000000", "5555555555554444", "2223000048400011", "4111111111111111",
+    "4005519200000004", "4009348888881881", "4012000033330026", "4012000077777777", "4012888888881881",
+    "4217651111111119", "4500600000000061", "6243030000000001", "6221261111117766", "6223164991230014",
+    "4000111111111115", "5105105105105100", "378734493671000", "6011000990139424", "38520000009814",
+    "3566002020360505", CHARGEBACK_CARD, FRAUD_CARD, RISK_THRESHOLD_CARD, "4009040000000009",
+    "371260714673002", "378267515471109", "371544868764018", "5066991111111118", "6370950000000005",
+    "6062820524845321", *_CARD_INDICATORS,
+})
+
+
+def is_test_number(number: str) -> bool:
+    return number in TEST_CARD_NUMBERS
 
 
 def card_indicators(number: str) -> dict[str, str]:

@@ -13,7 +13,9 @@ from datetime import timedelta
 from typing import Any
 
 from paycli.sandbox import level3, rules, schema, xmlcodec
-from paycli.sandbox.common import Invalid, Reply, auth_code, card_doc, echo, new_id, now, raw_card, render, stamp, text
+from paycli.sandbox.cards import auth_code, card_doc, raw_card
+from paycli.sandbox.records import new_id, now, stamp, text
+from paycli.sandbox.replies import Invalid, Reply, echo, render
 from paycli.sandbox.store import Merchant
 from paycli.sandbox.vault import ADDRESS_FIELDS, CUSTOMER_FIELDS, Vault, global_id
 

@@ -18,7 +18,8 @@ from typing import Any, Callable
 
 from paycli.sandbox import xmlcodec
 from paycli.sandbox.faults import FaultPlan
-from paycli.sandbox.operations import NOT_FOUND, Reply, Sandbox
+from paycli.sandbox.operations import Sandbox
+from paycli.sandbox.replies import NOT_FOUND, Reply
 from paycli.sandbox.store import Merchant
 
 MAX_BODY_BYTES = 1 << 20

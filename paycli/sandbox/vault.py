@@ -16,8 +16,9 @@ import sqlite3
 from typing import Any
 
 from paycli.sandbox import schema
-from paycli.sandbox.common import (NOT_FOUND, Invalid, Reply, new_id, new_numeric_id, now, raw_card, render,
-                                   stamp, text)
+from paycli.sandbox.cards import raw_card
+from paycli.sandbox.records import new_id, new_numeric_id, now, stamp, text
+from paycli.sandbox.replies import NOT_FOUND, Invalid, Reply, render
 from paycli.sandbox.store import Merchant, Store
 
 ADDRESS_FIELDS = ("first_name", "last_name", "company", "street_address", "extended_address", "locality", "region",

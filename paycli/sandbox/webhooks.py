@@ -41,7 +41,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from paycli.sandbox import schema, xmlcodec
-from paycli.sandbox.common import stamp
+from paycli.sandbox.records import stamp
 from paycli.sandbox.store import Merchant, Store
 
 KINDS_BY_STATUS: dict[str, tuple[str, ...]] = {

@@ -207,8 +207,6 @@ def test_malformed_expiration_date_is_81710(gateway, expiration) -> None:
     assert (error.code, error.message) == ("81710", "Expiration date is invalid.")
 
 
-@pytest.mark.xfail(strict=True, reason="sandbox accepts any Luhn-valid number; Braintree's sandbox accepts only "
-                                       "its test numbers (reference §3.1, §10: 81717)")
 def test_luhn_valid_number_that_is_not_a_test_number_is_81717(gateway) -> None:
     result = gateway.transaction.sale({"amount": "10.00", "credit_card": card("4242424242424242")})
 

@@ -1,79 +1,14 @@
-"""Pieces every operations module shares: replies and validation errors, the clock, ids, raw cards."""
+"""Raw card data in a request: validation (817xx codes), brand and indicators, the stored card."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
-from paycli.sandbox import rules, schema, xmlcodec
-
-_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    body: bytes = b""
-
-
-NOT_FOUND = Reply(404)
-
-
-def now() -> datetime:
-    """The sandbox clock; read through datetime so freezegun reaches an in-process sandbox."""
-    return datetime.now(timezone.utc).replace(microsecond=0)
-
-
-def stamp(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def new_id() -> str:
-    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(8))
-
-
-def render(status: int, root: str, value: Any) -> Reply:
-    return Reply(status, xmlcodec.render(root, value))
-
-
-class Invalid(Exception):
-    """Validation errors for one request: (object path, code, attribute) triples."""
-
-    def __init__(self, root: str, *errors: tuple[str, str, str], names: str = "") -> None:
-        super().__init__(root)
-        self.root = root
-        self.errors = list(errors)
-        self.names = names
-
-    def reply(self, params: dict[str, Any]) -> Reply:
-        by_object: dict[str, list[tuple[str, str, str]]] = {}
-        for path, code, attribute in self.errors:
-            by_object.setdefault(path, []).append((code, attribute, rules.message(code, names=self.names)))
-        messages = [text for items in by_object.values() for _, _, text in items]
-        return render(422, "api_error_response", {
-            "errors": schema.errors(self.root, by_object),
-            "params": {self.root: echo(params)},
-            "message": "\n".join(messages),
-        })
-
-
-def echo(params: dict[str, Any]) -> dict[str, Any]:
-    """The request as Braintree echoes it: card number and CVV removed."""
-    echoed = {key: value for key, value in params.items() if key != "api_request_key"}
-    card = echoed.get("credit_card")
-    if isinstance(card, dict):
-        echoed["credit_card"] = {k: v for k, v in card.items() if k not in ("number", "cvv")}
-    return echoed
-
-
-def text(value: Any) -> str | None:
-    if value is None:
-        return None
-    return str(value).strip() or None
+from paycli.sandbox import rules
+from paycli.sandbox.records import text
 
 
 def expiration(card: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -107,10 +42,6 @@ def auth_code() -> str:
     return "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789") for _ in range(6))
 
 
-def new_numeric_id() -> str:
-    return str(secrets.randbelow(10**9)).zfill(9)
-
-
 def raw_card(card: dict[str, Any], problems: list[tuple[str, str, str]]) -> tuple[rules.Instrument, dict[str, Any]]:
     number = re.sub(r"[\s-]", "", str(card.get("number") or ""))
     if not number:
@@ -121,6 +52,8 @@ def raw_card(card: dict[str, Any], problems: list[tuple[str, str, str]]) -> tupl
         problems.append(("credit_card", "81716", "number"))
     elif not rules.luhn_valid(number):
         problems.append(("credit_card", "81715", "number"))
+    elif not rules.is_test_number(number):
+        problems.append(("credit_card", "81717", "number"))
     month, year = expiration(card)
     if month is None and year is None:
         problems.append(("credit_card", "81709", "expiration_date"))
