@@ -154,16 +154,10 @@ class Sandbox(Sales):
         def change(db: sqlite3.Connection, doc: dict[str, Any]) -> Reply:
             if doc["status"] != "authorized":
                 return Invalid("transaction", ("", "91507", "base")).reply(params)
-            raw = params.get("amount")
-            if raw not in (None, ""):
-                code = rules.amount_error(raw)
-                if code:
-                    return Invalid("transaction", ("", code, "amount")).reply(params)
-                amount = rules.to_amount(raw)
-                if amount > Decimal(doc.get("authorized_amount", doc["amount"])):
-                    return Invalid("transaction", ("", "91522", "amount")).reply(params)
-            else:
-                amount = Decimal(doc["amount"])
+            amount = _requested_amount(params, default=Decimal(doc["amount"]),
+                                       limit=Decimal(doc.get("authorized_amount", doc["amount"])), too_large="91522")
+            if isinstance(amount, Invalid):
+                return amount.reply(params)
             for name in ("order_id", "purchase_order_number", "tax_amount"):
                 if _text(params.get(name)):
                     doc[name] = _text(params.get(name))
@@ -242,16 +236,9 @@ class Sandbox(Sales):
             remaining = self._refundable(db, merchant, original)
             if remaining <= 0:
                 return Invalid("transaction", ("", "91512", "base")).reply(params)
-            raw = params.get("amount")
-            if raw not in (None, ""):
-                code = rules.amount_error(raw)
-                if code:
-                    return Invalid("transaction", ("", code, "amount")).reply(params)
-                amount = rules.to_amount(raw)
-                if amount > remaining:
-                    return Invalid("transaction", ("", "91521", "amount")).reply(params)
-            else:
-                amount = remaining
+            amount = _requested_amount(params, default=remaining, limit=remaining, too_large="91521")
+            if isinstance(amount, Invalid):
+                return amount.reply(params)
             account = _text(params.get("merchant_account_id")) or original.get("merchant_account_id")
             if account not in merchant.accounts:
                 return Invalid("transaction", ("", "91513", "merchant_account_id")).reply(params)
@@ -479,3 +466,17 @@ def _summary_card_type(doc: dict[str, Any]) -> str:
     if doc.get("payment_instrument_type") == rules.PAYPAL:
         return "PayPal"
     return (doc.get("credit_card") or {}).get("card_type") or "Unknown"
+
+
+def _requested_amount(params: dict[str, Any], *, default: Decimal, limit: Decimal, too_large: str,
+                      ) -> Decimal | Invalid:
+    """The request's amount (an empty one means `default`), or its validation error: 815xx, or
+    `too_large` (91521 refund, 91522 settlement) above `limit`."""
+    raw = params.get("amount")
+    if raw in (None, ""):
+        return default
+    code = rules.amount_error(raw)
+    if code:
+        return Invalid("transaction", ("", code, "amount"))
+    amount = rules.to_amount(raw)
+    return Invalid("transaction", ("", too_large, "amount")) if amount > limit else amount
