@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING
 
 from paycli import journal as journal_
 from paycli import refunds
-from paycli.errors import NotFound, PaycliError, UsageError
-from paycli.lookup import check_id, with_refunds
+from paycli.errors import PaycliError, UsageError
+from paycli.lookup import check_id, find_many
 from paycli.models import ZERO
 from paycli.money import parse_amount
 
@@ -145,22 +145,29 @@ def row_key(merchant_id: str, row: Row) -> str:
 
 
 def plan(gateway: Gateway, journal: Journal, context: Context, path: Path, rows: list[Row], *,
-         concurrency: int = DEFAULT_CONCURRENCY, on_progress: Callable[[], None] | None = None) -> BatchPlan:
-    """Look every row up (concurrently) and decide refund, void, already done or refused."""
+         concurrency: int = DEFAULT_CONCURRENCY, on_progress: Callable[[int], None] | None = None) -> BatchPlan:
+    """Decide every row: already done (journal), refund, void, or refused — after one bulk lookup."""
+    earlier = {row.line: journal.latest(context.merchant_id, row_key(context.merchant_id, row)) for row in rows}
+    done = {line for line, entry in earlier.items() if entry is not None and entry.state == journal_.DONE}
+    found = find_many(gateway, [row.transaction_id for row in rows if row.line not in done],
+                      concurrency=concurrency, on_found=on_progress)
+
     def decide(row: Row) -> Item:
-        key = row_key(context.merchant_id, row)
-        earlier = journal.latest(context.merchant_id, key)
-        if earlier is not None and earlier.state == journal_.DONE:
-            return Item(row, key, result=Result(row.line, row.transaction_id, earlier.amount, earlier.kind,
-                                                ALREADY_DONE, earlier.result_id,
-                                                f"done on {earlier.finished_at:%Y-%m-%d %H:%M}Z (journal #{earlier.id})"))
+        key, entry = row_key(context.merchant_id, row), earlier[row.line]
+        if row.line in done:
+            return Item(row, key, result=Result(row.line, row.transaction_id, entry.amount, entry.kind,
+                                                ALREADY_DONE, entry.result_id,
+                                                f"done on {entry.finished_at:%Y-%m-%d %H:%M}Z (journal #{entry.id})"))
+        txn = found.get(row.transaction_id)
+        if txn is None:
+            return Item(row, key, result=Result(row.line, row.transaction_id, row.amount, refunds.NONE, FAILED,
+                                                None, f"transaction {row.transaction_id} not found"))
+        if entry is not None and entry.state in journal_.UNFINISHED:
+            # an earlier run sent this row and never learned the answer: send the same request again
+            # under the same key, whatever the transaction looks like now (it may be our own refund)
+            return Item(row, key, plan=refunds.Plan(entry.kind, txn, entry.amount or txn.amount,
+                                                    row.order_id, row.reason, send_amount=row.amount))
         try:
-            txn = with_refunds(gateway, gateway.find(row.transaction_id))
-            if earlier is not None and earlier.state in journal_.UNFINISHED:
-                # an earlier run sent this row and never learned the answer: send the same request again
-                # under the same key, whatever the transaction looks like now (it may be our own refund)
-                return Item(row, key, plan=refunds.Plan(earlier.kind, txn, earlier.amount or txn.amount,
-                                                        row.order_id, row.reason, send_amount=row.amount))
             return Item(row, key, plan=refunds.decide_refund(txn, amount=row.amount, order_id=row.order_id,
                                                              reason=row.reason))
         except refunds.NotRefundable as err:
@@ -170,12 +177,8 @@ def plan(gateway: Gateway, journal: Journal, context: Context, path: Path, rows:
                                                     ALREADY_DONE, None, err.message))
             return Item(row, key, result=Result(row.line, row.transaction_id, row.amount, refunds.NONE, FAILED,
                                                 None, err.message))
-        except (NotFound, PaycliError) as err:
-            return Item(row, key, result=Result(row.line, row.transaction_id, row.amount, refunds.NONE, FAILED,
-                                                None, err.message))
 
-    items = sorted(_parallel(decide, rows, concurrency, on_progress), key=lambda item: item.row.line)
-    return BatchPlan(str(path), tuple(items))
+    return BatchPlan(str(path), tuple(decide(row) for row in rows))
 
 
 def execute(gateway: Gateway, journal: Journal, context: Context, batch: BatchPlan, *,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from paycli.errors import UsageError
@@ -11,6 +12,9 @@ from paycli.models import Transaction, TransactionQuery
 
 if TYPE_CHECKING:
     from paycli.gateway import Gateway
+
+PAGE_SIZE = 50  # Braintree's search page
+IDS_PER_SEARCH = 1000  # keeps each request body small, well under any gateway's limits
 
 # Braintree ids are [A-Za-z0-9_-]; the SDK answers anything else with a NotFoundError without asking
 # (wire reference §4.4), which would hide a typo such as a pasted trailing dot behind "not found".
@@ -41,3 +45,36 @@ def search_transactions(gateway: Gateway, query: TransactionQuery, *, limit: int
         yield with_refunds(gateway, txn)
         if limit is not None and count >= limit:
             return
+
+
+def find_many(gateway: Gateway, ids: Iterable[str], *, concurrency: int = 4,
+              on_found: Callable[[int], None] | None = None) -> dict[str, Transaction]:
+    """Many transactions by id, their refunds resolved, in a few searches instead of one find each.
+
+    Search by ids returns pages of 50, fetched `concurrency` at a time; an id missing from the result
+    does not exist for this merchant. `on_found(n)` is told as each page arrives.
+    """
+    wanted = list(dict.fromkeys(ids))
+    found = _fetch_by_ids(gateway, wanted, concurrency, on_found)
+    refund_ids = [rid for txn in found.values() for rid in txn.refund_ids]
+    refunds = _fetch_by_ids(gateway, refund_ids, concurrency, None) if refund_ids else {}
+    return {txn_id: txn.with_refunds([refunds[r] for r in txn.refund_ids if r in refunds])
+            for txn_id, txn in found.items()}
+
+
+def _fetch_by_ids(gateway: Gateway, ids: list[str], concurrency: int,
+                  on_found: Callable[[int], None] | None) -> dict[str, Transaction]:
+    pages: list[tuple[TransactionQuery, list[str]]] = []
+    for start in range(0, len(ids), IDS_PER_SEARCH):
+        query = TransactionQuery(ids=tuple(ids[start:start + IDS_PER_SEARCH]))
+        matched = gateway.search_ids(query)
+        pages += [(query, matched[i:i + PAGE_SIZE]) for i in range(0, len(matched), PAGE_SIZE)]
+
+    def fetch(page: tuple[TransactionQuery, list[str]]) -> list[Transaction]:
+        txns = gateway.fetch_page(*page)
+        if on_found:
+            on_found(len(txns))
+        return txns
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        return {txn.id: txn for page in pool.map(fetch, pages) for txn in page}

@@ -223,3 +223,23 @@ def test_a_run_killed_midway_then_rerun_refunds_every_row_exactly_once(flaky_bat
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert {r["outcome"] for r in json.loads(rerun.stdout)} <= {"done", "already_done"}
     flaky_batch.check_exactly_once(isolated_env)
+
+
+def test_unknown_transactions_fail_their_row_only(invoke, sandbox, tmp_path) -> None:
+    settled = sandbox.sale("6.00", settle=True)
+    rows = invoke("batch-refund", write_csv(tmp_path / "u.csv", [["ghost1", "", "", ""], [settled, "", "", ""]]),
+                  code=7).json()
+    assert [(r["outcome"], r["message"]) for r in rows] == [
+        ("failed", "transaction ghost1 not found"), ("done", "refunded 6.00")]
+
+
+def test_a_large_batch_is_looked_up_in_bulk(invoke, sandbox, tmp_path, monkeypatch) -> None:
+    from paycli.gateway import Gateway
+
+    finds: list[str] = []
+    real_find = Gateway.find
+    monkeypatch.setattr(Gateway, "find", lambda self, txn_id: finds.append(txn_id) or real_find(self, txn_id))
+    ids = [sandbox.sale("2.00", settle=True) for _ in range(120)]
+    rows = invoke("batch-refund", write_csv(tmp_path / "big.csv", [[i, "1.00", "", ""] for i in ids])).json()
+    assert [r["outcome"] for r in rows] == ["done"] * 120
+    assert finds == []  # three pages of search, not 120 finds
