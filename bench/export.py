@@ -15,7 +15,8 @@ Transactions are cloned from one real settled sale straight into the sandbox's S
 
     python bench/export.py [--count 5000] [--latency 250] [--memory-counts 10000 100000]
 
-Takes about two minutes (most of it the naive loop, and the 100,000-transaction export).
+Takes about four minutes on two cores: most of it the naive loop and the 100,000-transaction export. Last run:
+5,000 at 250 ms: naive 43.6 s, export 7.8 s, 5.6x; peak RSS 87.5 MB at 10,000, 95.0 MB at 100,000 (+7.4 MB).
 """
 
 from __future__ import annotations
@@ -190,7 +191,8 @@ def main() -> int:
         print(f"{args.count} transactions, {args.latency} ms latency per request:")
         print(f"  naive SDK loop           {naive_s:8.2f} s")
         print(f"  paycli settlement export {export_s:8.2f} s   (process start and reconciliation included)")
-        print(f"  ratio {ratio:.1f}x (target >= {SPEED_TARGET:.0f}x): {'ok' if ratio >= SPEED_TARGET else 'UNDER TARGET'}")
+        verdict = "ok" if ratio >= SPEED_TARGET else "UNDER TARGET"
+        print(f"  ratio {ratio:.1f}x (target >= {SPEED_TARGET:.0f}x): {verdict}")
 
         small, large = args.memory_counts
         print(f"seeding {small} and {large} settled transactions ...", flush=True)

@@ -46,10 +46,13 @@ def check_profiles(profiles: Iterable[Profile], connect: Callable[[Profile], Any
     """Check each profile in turn; a failing profile is a row with its error, not the end of the list."""
     for profile in profiles:
         try:
-            result = check(connect(profile))
+            gateway = connect(profile)
+            result = check(gateway)
         except PaycliError as err:
             yield ProfileCheck(
                 profile.name, profile.environment, profile.merchant_id, ok=False, error=err.message, failure=err
             )
         else:
-            yield ProfileCheck(profile.name, profile.environment, profile.merchant_id, ok=True, ms=result.ms)
+            # the built-in local profile has no merchant id of its own: show the embedded sandbox's
+            merchant = profile.merchant_id or getattr(gateway, "merchant_id", None)
+            yield ProfileCheck(profile.name, profile.environment, merchant, ok=True, ms=result.ms)

@@ -390,19 +390,6 @@ class Gateway:
             fields[name] = value
         return fields
 
-    # settlement exports (issue 5) ---------------------------------------------------------------------
-
-    def search_settled_ids(self, query: TransactionQuery, batch_date: date) -> list[str]:
-        """`search_ids`, narrowed on the gateway to one settlement batch date (batch ids start `YYYY-MM-DD_`).
-
-        An export searches a settled_at window wider than the day; filtering by batch here means the
-        neighbouring days' transactions are never fetched only to be dropped.
-        """
-        batch = braintree.TransactionSearch.settlement_batch_id.starts_with(f"{batch_date.isoformat()}_")
-        nodes = [*_criteria(query), batch]
-        collection = self._call("search", lambda: self._sdk.transaction.search(nodes), retry=True)
-        return list(collection.ids)
-
 
 def transaction(t: Any) -> Transaction:
     """paycli's Transaction from the SDK's; tolerant of fields a gateway leaves out."""
@@ -446,6 +433,8 @@ def _criteria(query: TransactionQuery) -> list[Any]:
             nodes.append(getattr(search, field) == value)
     if query.last_4:
         nodes.append(search.credit_card_number.ends_with(query.last_4))
+    if query.settlement_batch_id_prefix:
+        nodes.append(search.settlement_batch_id.starts_with(query.settlement_batch_id_prefix))
     for field, values in (("status", query.statuses), ("type", query.types),
                           ("merchant_account_id", query.merchant_account_ids)):
         if values:

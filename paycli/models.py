@@ -117,6 +117,8 @@ class TransactionQuery:
     settled_to: datetime | None = None
     amount_min: Decimal | None = None
     amount_max: Decimal | None = None
+    # batch ids start with the settlement date (`2026-03-01_…`): this keeps a day's search to its own batch
+    settlement_batch_id_prefix: str | None = None
 
 
 @dataclass(frozen=True)
@@ -151,13 +153,8 @@ class SettlementRow:
     customer_email: str | None
     created_at: datetime
     settled_at: datetime
-    settlement_batch_id: str
+    settlement_batch_id: str  # starts with the settlement date: `YYYY-MM-DD_` (sandbox reference §5.2)
     refunded_transaction_id: str | None
-
-    @property
-    def settlement_date(self) -> date:
-        """The batch date: the first 10 characters of the batch id (sandbox reference §5.2)."""
-        return date.fromisoformat(self.settlement_batch_id[:10])
 
 
 @dataclass(frozen=True)

@@ -149,10 +149,11 @@ class SettlementExport:
     def _collect(self, sorter: _RunSorter) -> None:
         with ThreadPoolExecutor(self.workers, thread_name_prefix="paycli-export") as pool:
             for day, asked, page in self._fetched(pool):
+                batch = f"{day.isoformat()}_"
                 for txn in page:
                     row = _row(self.profile, txn)
                     # the gateway filtered by batch already; a row of another date would break reconciliation
-                    if row is None or row.settlement_date != day:
+                    if row is None or not row.settlement_batch_id.startswith(batch):
                         continue
                     entry = self.tally.setdefault((day, row.merchant_account_id or "", row.type), [0, ZERO])
                     entry[0] += 1
@@ -195,8 +196,9 @@ class SettlementExport:
         stack = [_Window(_epoch(start), _epoch(end))]
         while stack:
             window = stack.pop()
-            query = window.query()
-            ids = self.gateway.search_settled_ids(query, day)
+            # narrowed on the gateway to the day's batch, so neighbouring days are never fetched to be dropped
+            query = replace(window.query(), settlement_batch_id_prefix=f"{day.isoformat()}_")
+            ids = self.gateway.search_ids(query)
             self.searches += 1
             if len(ids) >= cap:  # Braintree's silent cap: there may be more
                 halves = window.halves()

@@ -556,7 +556,7 @@ def test_profile_and_all_profiles_together_exit_2(invoke, accounts) -> None:
     assert "not both" in invoke("-p", "test", "settlement", "summary", "--all-profiles", code=2).stderr
 
 
-def test_progress_shows_on_a_terminal_only(invoke, accounts, tty) -> None:
+def test_progress_bar_shows_on_a_terminal(invoke, accounts, tty) -> None:
     acct = accounts.add()
     with freeze_time(MARCH_1):
         acct.sale()
@@ -572,3 +572,31 @@ def test_no_progress_or_colour_when_piped(invoke, accounts) -> None:
         acct.sale()
     run = invoke("settlement", "export", "--date", "2026-03-01", "-f", "csv")
     assert run.stderr == "" and "\x1b" not in run.stdout
+
+
+# the export's searches --------------------------------------------------------------------------------------------
+
+
+def test_a_days_search_is_narrowed_to_its_settlement_batch(accounts) -> None:
+    import braintree
+
+    from paycli.models import TransactionQuery
+
+    acct = accounts.add()
+    with freeze_time(MARCH_1):
+        sale = acct.sale("30.00")
+        credit = acct.refund(sale, "5.00")
+        acct.sdk.transaction.sale({"amount": "8.00", "payment_method_nonce": "fake-paypal-one-time-nonce",
+                                   "options": {"submit_for_settlement": True}})
+    by_sdk = acct.sdk.transaction.search(braintree.TransactionSearch.settlement_batch_id.starts_with("2026-03-01_"))
+    settled = gateway().search_ids(TransactionQuery(settlement_batch_id_prefix="2026-03-01_"))
+    assert settled == by_sdk.ids == [sale, credit]  # the PayPal sale is settling: no batch yet
+
+
+def test_page_fetch_errors_are_paycli_errors(accounts) -> None:
+    from paycli.errors import ConfigError
+    from paycli.models import TransactionQuery
+
+    accounts.add(key="not-the-key")
+    with pytest.raises(ConfigError, match="authentication failed"):
+        gateway().fetch_page(TransactionQuery(), ["abc"])

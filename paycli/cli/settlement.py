@@ -35,7 +35,9 @@ DateOpt = Annotated[str | None, typer.Option(
     "--date", metavar="DATE", show_default=False,
     help="Settlement date: YYYY-MM-DD, today or yesterday, in the profile's timezone. Default: yesterday.")]
 AllProfilesOpt = Annotated[bool, typer.Option(
-    "--all-profiles", help="Run for every configured profile; the others still run (and are written) if one fails.")]
+    "--all-profiles",
+    help="Run for every configured profile (one file each with {profile} in -o, else one file for all); "
+         "the others still run and are written if one fails.")]
 
 PLACEHOLDERS = ("date", "profile")
 _CUSTOM_FIELD = re.compile(r"[A-Za-z0-9_]{1,255}", re.ASCII)  # Braintree's custom field names
@@ -293,6 +295,7 @@ def _finish(failures: list[tuple[str, PaycliError]], profiles: int, all_profiles
     names = sorted({name for name, _ in failures})
     detail = "; ".join(f"{name}: {err.message}" for name, err in failures)
     raise PartialFailure(
-        f"{what} failed for {len(names)} of {profiles} profiles ({', '.join(names)}); the others were written. {detail}",
+        f"{what} failed for {len(names)} of {profiles} profiles ({', '.join(names)}); the others were written. "
+        f"{detail}",
         failures=[{"profile": name, **err.to_json()} for name, err in failures],
     )

@@ -192,8 +192,10 @@ class Store:
         if not ids:
             return []
         marks = ",".join("?" * len(ids))
+        # `+merchant_id`: look rows up by the unique id index; with an index on merchant_id to choose from, the
+        # planner would otherwise read every row of the merchant for each page (0.2 s at 100,000 rows)
         rows = self.read().execute(
-            f"SELECT doc FROM transactions WHERE merchant_id = ? AND id IN ({marks})", (merchant_id, *ids)
+            f"SELECT doc FROM transactions WHERE +merchant_id = ? AND id IN ({marks})", (merchant_id, *ids)
         ).fetchall()
         docs = {doc["id"]: doc for doc in (json.loads(row[0]) for row in rows)}
         return [docs[i] for i in ids if i in docs]
