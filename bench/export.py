@@ -15,8 +15,10 @@ Transactions are cloned from one real settled sale straight into the sandbox's S
 
     python bench/export.py [--count 5000] [--latency 250] [--memory-counts 10000 100000]
 
-Takes about four minutes on two cores: most of it the naive loop and the 100,000-transaction export. Last run:
-5,000 at 250 ms: naive 43.6 s, export 7.8 s, 5.6x; peak RSS 87.5 MB at 10,000, 95.0 MB at 100,000 (+7.4 MB).
+Takes about fifteen minutes on two cores, most of it the 100,000-transaction export. Last run (this 2-core
+machine): 5,000 at 250 ms: naive 45.4 s, export 29.8 s, 1.5x (under the 5x target); peak RSS 147.6 MB at
+10,000, 157.4 MB at 100,000 (+9.8 MB). Both sides decode with the SDK's own XML parser (~3 ms per transaction
+here, holding the GIL), which bounds the export at about N x 3 ms however many pages are in flight.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from pathlib import Path, PurePath
 from typing import IO, TYPE_CHECKING, Any, TextIO
 
 from paycli.dates import isoformat_z
+from paycli.formats import GENERIC, SUFFIX_FORMATS, Format, View  # noqa: F401 - re-exported
 from paycli.errors import Declined, PaycliError, UsageError
 from paycli.money import format_amount
 
@@ -32,17 +33,6 @@ if TYPE_CHECKING:
 # long search shows chunks instead of holding everything back.
 TABLE_CHUNK_ROWS = 1000
 _UNBOUNDED_COLUMNS = 10_000  # "as wide as the content" for tables written to a pipe or a file
-
-
-class Format(str, Enum):
-    table = "table"
-    json = "json"
-    ndjson = "ndjson"
-    csv = "csv"
-
-
-# `-o out.csv` with no --format means CSV: what a cron line like `settlement export -o out.csv` expects
-SUFFIX_FORMATS = {".csv": Format.csv, ".json": Format.json, ".ndjson": Format.ndjson, ".jsonl": Format.ndjson}
 
 
 @dataclass(frozen=True)
@@ -78,30 +68,6 @@ def _isatty(stream: Any) -> bool:
         return bool(stream is not None and stream.isatty())
     except (AttributeError, ValueError):  # a closed or replaced stream
         return False
-
-
-def _default_row(obj: Any) -> Mapping[str, Any]:
-    value = jsonable(obj)
-    return value if isinstance(value, dict) else {"value": value}
-
-
-@dataclass(frozen=True)
-class View:
-    """How one kind of object is shown: `row()` is its JSON shape, `columns` the CSV/table columns in order.
-
-    CSV and list tables show only `columns`, so adding a key to `row()` never reorders a cron job's file.
-    `detail` optionally turns a single object into rows (`detail_columns`) for a table, e.g. a profile
-    shown as field / value / origin.
-    """
-
-    name: str
-    columns: tuple[str, ...] = ()  # empty: the keys of the first row
-    row: Callable[[Any], Mapping[str, Any]] = _default_row
-    detail: Callable[[Any], Iterable[Mapping[str, Any]]] | None = None
-    detail_columns: tuple[str, ...] = ()
-
-
-GENERIC = View("object")
 
 
 def jsonable(value: Any) -> Any:

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from paycli import __version__
-from paycli.output import Format
+from paycli.formats import Format
 
 OUTPUT_PANEL = "Output"
 

@@ -23,10 +23,11 @@ import typer
 
 from paycli.cli.options import FormatOpt, OutputOpt, YesOpt
 from paycli.errors import Declined, InternalError, Interrupted, PaycliError
-from paycli.output import Format, Output, Terminal
+from paycli.formats import Format
 
 if TYPE_CHECKING:
     from paycli.config import Profile, Profiles
+    from paycli.output import Terminal
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -50,6 +51,8 @@ class Invocation:
         env: Mapping[str, str] | None = None,
         terminal: Terminal | None = None,
     ) -> None:
+        from paycli.output import Output, Terminal  # here: `paycli --help` never builds an Invocation
+
         self.env: Mapping[str, str] = dict(os.environ if env is None else env)
         self.requested_profile = profile
         self.config_path = config

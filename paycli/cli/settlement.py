@@ -22,7 +22,7 @@ import typer
 from paycli.cli import views
 from paycli.cli.runtime import Invocation, command
 from paycli.errors import PaycliError, PartialFailure, UsageError
-from paycli.output import Format
+from paycli.formats import Format
 
 if TYPE_CHECKING:
     from paycli.config import Profile

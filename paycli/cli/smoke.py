@@ -8,7 +8,7 @@ import typer
 
 from paycli.cli import views
 from paycli.cli.runtime import Invocation, command
-from paycli.output import Format
+from paycli.formats import Format
 
 app = typer.Typer()
 

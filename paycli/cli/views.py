@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from paycli.output import GENERIC, View
+from paycli.formats import GENERIC, View
 
 if TYPE_CHECKING:
     from paycli.config import Profile
