@@ -1,6 +1,5 @@
 """`paycli audit`: the local journal of money-moving operations."""
 
-from __future__ import annotations
 
 from typing import Annotated
 

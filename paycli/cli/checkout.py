@@ -1,6 +1,5 @@
 """`paycli checkout`: a sale from a test nonce, as the seed's checkout controller makes it."""
 
-from __future__ import annotations
 
 from typing import Annotated
 

@@ -1,6 +1,5 @@
 """`paycli profiles list|show|check`: what profiles exist, where each value came from, and whether they work."""
 
-from __future__ import annotations
 
 from typing import Annotated
 

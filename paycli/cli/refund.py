@@ -1,6 +1,5 @@
 """`paycli refund`, `paycli void`, `paycli batch-refund`: giving money back, exactly once."""
 
-from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -34,7 +33,7 @@ def _confirm(run: Invocation, gateway: Any, what: str) -> None:
         raise Interrupted("cancelled at the confirmation: no money moved")
 
 
-def _describe(plan: Plan) -> str:
+def _describe(plan: "Plan") -> str:
     txn = plan.transaction
     currency = f" {txn.currency}" if txn.currency else ""
     if plan.action == "void":
@@ -43,7 +42,7 @@ def _describe(plan: Plan) -> str:
             f"{plan.remaining_after}{currency} left to refund afterwards")
 
 
-def _carry_out(run: Invocation, gateway: Any, plan: Plan, dry_run: bool) -> None:
+def _carry_out(run: Invocation, gateway: Any, plan: "Plan", dry_run: bool) -> None:
     from paycli import refunds
 
     if dry_run:

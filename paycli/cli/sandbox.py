@@ -1,6 +1,5 @@
 """`paycli sandbox serve|settle|reset|status`: the offline Braintree gateway, for paycli and any other SDK."""
 
-from __future__ import annotations
 
 import threading
 from pathlib import Path

@@ -6,7 +6,6 @@ once; a bar shows only on a terminal; and the exit code says whether the file ca
 but it does not reconcile, or some profile of `--all-profiles` failed).
 """
 
-from __future__ import annotations
 
 import re
 import string
@@ -49,7 +48,7 @@ class _NothingToWrite(Exception):
 
 @dataclass(frozen=True)
 class _Target:
-    profile: Profile
+    profile: "Profile"
     days: tuple[date, ...]
     output: Path | None  # None: stdout
 
@@ -197,13 +196,13 @@ def _custom_field(name: str | None) -> str | None:
     return name
 
 
-def _one_day(profile: Profile, text: str | None, field: str = "--date") -> date:
+def _one_day(profile: "Profile", text: str | None, field: str = "--date") -> date:
     from paycli import dates
 
     return dates.parse_date(text, tz=profile.tz, field=field) if text else dates.yesterday(profile.tz)
 
 
-def _export_days(profile: Profile, day: str | None, first: str | None, last: str | None) -> tuple[date, ...]:
+def _export_days(profile: "Profile", day: str | None, first: str | None, last: str | None) -> tuple[date, ...]:
     from paycli import settlement
 
     if first is None or last is None:
@@ -214,7 +213,7 @@ def _export_days(profile: Profile, day: str | None, first: str | None, last: str
     return tuple(settlement.days_between(start, end))
 
 
-def _targets(run: Invocation, all_profiles: bool, days_for: Callable[[Profile], tuple[date, ...]]) -> list[_Target]:
+def _targets(run: Invocation, all_profiles: bool, days_for: Callable[["Profile"], tuple[date, ...]]) -> list[_Target]:
     if all_profiles and run.requested_profile:
         raise UsageError("give --profile or --all-profiles, not both")
     profiles = [run.profile]
@@ -229,7 +228,7 @@ def _targets(run: Invocation, all_profiles: bool, days_for: Callable[[Profile], 
     return targets
 
 
-def _output_for(template: Path | None, profile: Profile, days: tuple[date, ...]) -> Path | None:
+def _output_for(template: Path | None, profile: "Profile", days: tuple[date, ...]) -> Path | None:
     """`-o` with its placeholders filled in: {date} is the date, or FIRST_LAST for a range."""
     if template is None or str(template) == "-":
         return template
@@ -275,7 +274,7 @@ def _writing_to(run: Invocation, output: Path | None) -> Iterator[None]:
         out.path = saved
 
 
-def _mismatch_error(profile: str, mismatches: list[Mismatch], output: Path | None) -> PartialFailure:
+def _mismatch_error(profile: str, mismatches: "list[Mismatch]", output: Path | None) -> PartialFailure:
     first = mismatches[0]
     more = f" (and {len(mismatches) - 1} more)" if len(mismatches) > 1 else ""
     where = f"{output} was written but " if output is not None and str(output) != "-" else ""

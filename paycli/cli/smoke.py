@@ -1,6 +1,5 @@
 """`paycli smoke`: prove a profile works end to end, one PASS/FAIL row per step."""
 
-from __future__ import annotations
 
 from typing import Annotated
 

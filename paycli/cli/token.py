@@ -1,6 +1,5 @@
 """`paycli token`: a client token, the first of the two server-side calls of Braintree's integration."""
 
-from __future__ import annotations
 
 from typing import Annotated
 

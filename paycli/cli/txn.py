@@ -1,6 +1,5 @@
 """`paycli txn show|search`: find a customer's transactions."""
 
-from __future__ import annotations
 
 from typing import Annotated
 

@@ -1,6 +1,5 @@
 """`paycli webhook kinds|sample|parse|send|listen`: Braintree webhook notifications on a developer's machine."""
 
-from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
