@@ -11,6 +11,7 @@ without a key is never retried: a lost response could otherwise move money twice
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -65,7 +66,7 @@ def connect(profile: Profile, *, log: Log | None = None, notify: Log | None = No
     if profile.embedded:
         from paycli import sandbox
 
-        embedded = sandbox.start(state_dir_for_sandbox(), search_cap=profile.search_cap)
+        embedded = sandbox.start(state_dir(os.environ) / "sandbox.db", search_cap=profile.search_cap)
         environment = _local_environment(embedded.url)
         merchant_id, public_key, private_key = (sandbox.LOCAL_MERCHANT_ID, sandbox.LOCAL_PUBLIC_KEY,
                                                 sandbox.LOCAL_PRIVATE_KEY)
@@ -82,12 +83,6 @@ def connect(profile: Profile, *, log: Log | None = None, notify: Log | None = No
         timeout=TIMEOUT_S, wrap_http_exceptions=True, **({"http_strategy": strategy} if strategy else {}),
     )
     return Gateway(profile, braintree.BraintreeGateway(config), embedded=embedded, notify=notify)
-
-
-def state_dir_for_sandbox() -> Any:
-    import os
-
-    return state_dir(os.environ) / "sandbox.db"
 
 
 def _local_environment(url: str) -> braintree.Environment:
