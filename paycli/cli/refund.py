@@ -104,7 +104,6 @@ def batch_refund(
 ) -> None:
     """Refund every row of a CSV; validated first, safe to rerun (done rows are never refunded again)."""
     from paycli import batch_refunds
-    from paycli.output import atomic_write
 
     rows = batch_refunds.read_rows(file)
     run = Invocation.current()
@@ -126,7 +125,7 @@ def batch_refund(
         outcome = batch_refunds.execute(gateway, journal, context, batch, concurrency=concurrency,
                                         on_result=lambda _: bar.advance())
     if results is not None:
-        _write_results(results, outcome, atomic_write)
+        _write_results(results, outcome)
     run.output.emit(outcome, views.BATCH_RESULT)
     failed = [r for r in outcome if r.outcome == batch_refunds.FAILED]
     if failed:
@@ -144,10 +143,10 @@ def _planned(item: Any) -> Any:
                   f"dry run: would {plan.action} {plan.amount}")
 
 
-def _write_results(path: Path, outcome: list[Any], atomic_write: Any) -> None:
+def _write_results(path: Path, outcome: list[Any]) -> None:
     import csv
 
-    from paycli.output import flat, jsonable
+    from paycli.output import atomic_write, flat, jsonable
 
     if path.suffix.lower() not in ("", ".csv"):
         raise UsageError(f"--results {path}: results are written as CSV; name the file .csv")
