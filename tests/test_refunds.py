@@ -34,7 +34,9 @@ def test_full_refund_of_a_settled_sale(invoke, sandbox, isolated_env) -> None:
 
 def test_partial_refunds_until_nothing_is_left(invoke, sandbox) -> None:
     sale = sandbox.sale("30.00", settle=True)
-    assert invoke("refund", sale, "--amount", "10").json()["sale_refundable_amount"] == "20.00"
+    first = invoke("refund", sale, "--amount", "10")
+    assert first.json()["sale_refundable_amount"] == "20.00"
+    assert f"refunded 10.00 USD of {sale} as {first.json()['id']}; 20.00 USD left to refund" in first.stderr
     assert invoke("refund", sale, "--amount", "20.00").json()["sale_refundable_amount"] == "0.00"
     run = invoke("refund", sale, "--amount", "1", code=3)
     assert "already been fully refunded" in run.stderr

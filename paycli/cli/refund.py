@@ -54,8 +54,13 @@ def _carry_out(run: Invocation, gateway: Any, plan: "Plan", dry_run: bool) -> No
     if outcome.resumed:
         run.output.note(f"resumed an unfinished {plan.action} from the journal: the gateway answered with its "
                         "original result, so no money moved twice")
+    txn, currency = plan.transaction, f" {plan.transaction.currency}" if plan.transaction.currency else ""
     if plan.action == "void":
-        run.output.note(f"{plan.transaction.id} was not settled yet, so it was voided instead of refunded")
+        run.output.note(f"{txn.id} was not settled yet, so it was voided instead of refunded "
+                        f"({plan.amount}{currency} back to the customer)")
+    else:
+        run.output.note(f"refunded {plan.amount}{currency} of {txn.id} as {outcome.result.id}; "
+                        f"{plan.remaining_after}{currency} left to refund")
     run.output.emit(outcome, views.REFUND_OUTCOME)
 
 
