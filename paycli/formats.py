@@ -44,6 +44,8 @@ class View:
     row: Callable[[Any], Mapping[str, Any]] = _default_row
     detail: Callable[[Any], Iterable[Mapping[str, Any]]] | None = None
     detail_columns: tuple[str, ...] = ()
+    # a list on a terminal: the columns that fit a screen (CSV and JSON keep everything)
+    table_columns: tuple[str, ...] = ()
 
 
 GENERIC = View("object")

@@ -491,7 +491,7 @@ class _TableWriter(_Writer):
 
     def many(self, items: Iterable[Any]) -> int:
         console = self.out.table_console(self.sink)
-        columns: tuple[str, ...] = self.view.columns
+        columns: tuple[str, ...] = self.view.table_columns or self.view.columns
         chunk: list[Mapping[str, Any]] = []
         count = 0
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 
@@ -110,3 +111,11 @@ def test_search_pages_beyond_fifty(invoke, sandbox) -> None:
 def test_search_bad_filters_exit_2(invoke, sandbox, args: list[str], message: str) -> None:
     run = invoke("txn", "search", *args, code=2)
     assert message in run.stderr and len(run.stderr.strip().splitlines()) == 1
+
+
+def test_search_table_on_a_terminal_shows_the_columns_that_fit(invoke, sandbox, tty) -> None:
+    sale = sandbox.sale("3.00", order_id="fit-1")
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", invoke("txn", "search").stdout)  # bold headers on a terminal
+    header, _, row = plain.splitlines()[:3]
+    assert header.split() == list(TRANSACTION.table_columns)
+    assert row.split()[:3] == [sale, "sale", "submitted_for_settlement"]

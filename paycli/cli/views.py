@@ -139,6 +139,8 @@ TRANSACTION = View(
         "refund_ids", "refunded_transaction_id", "refunded_amount", "refundable_amount",
     ),
     row=transaction_row,
+    table_columns=("id", "type", "status", "amount", "created_at", "order_id", "last_4", "customer_email",
+                   "refundable_amount"),
 )
 BY_TYPE["Transaction"] = TRANSACTION
 
@@ -214,6 +216,8 @@ AUDIT = View(
     "audit",
     columns=("id", "created_at", "operator", "profile", "environment", "merchant_id", "kind", "transaction_id",
              "amount", "state", "result_id", "error", "api_request_key", "batch", "batch_row"),
+    table_columns=("id", "created_at", "operator", "profile", "kind", "transaction_id", "amount", "state",
+                   "result_id", "error"),
 )
 
 
