@@ -119,3 +119,27 @@ def test_verbose_log_names_requests_without_credentials(faulty) -> None:
     gateway.generate_client_token()
     assert lines and lines[0].startswith("POST /merchants/gw/client_token 201")
     assert not any("gw_private" in line or "Basic" in line for line in lines)
+
+
+# --- the same errors through the CLI, against real sandboxes ---------------------------------------------
+
+def test_profiles_check_with_a_wrong_key_exits_4(invoke, sandbox, monkeypatch) -> None:
+    monkeypatch.setenv("PAYCLI_TEST_PRIVATE_KEY", "not-the-key")
+    run = invoke("profiles", "check", code=4)
+    assert "authentication failed" in run.stderr and "not-the-key" not in run.stdout + run.stderr
+
+
+def test_profiles_check_of_an_unreachable_sandbox_exits_6(invoke, write_config, monkeypatch) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("GONE_KEY", "k")
+    write_config(f"profiles:\n  gone:\n    environment: local\n    url: http://127.0.0.1:{port}\n"
+                 "    merchant_id: m\n    public_key: p\n    private_key_env: GONE_KEY\n")
+    run = invoke("-p", "gone", "profiles", "check", code=6)
+    assert "connection failed" in run.stderr and run.stderr.count("retrying") == 3
+
+
+def test_profiles_check_against_a_served_sandbox(invoke, sandbox) -> None:
+    [row] = invoke("profiles", "check").json()
+    assert (row["profile"], row["ok"], row["merchant_id"]) == ("test", True, sandbox.merchant.id)
