@@ -195,7 +195,11 @@ def test_faulty_gateway_every_row_refunded_exactly_once_after_a_rerun(invoke, fl
     monkeypatch.setattr("paycli.gateway.BACKOFF_BASE_S", 0.01)
     invoke("batch-refund", flaky_batch.path, "--concurrency", "8", code=(0, 7))
     after_first = flaky_batch.refund_ids()
-    rows = invoke("batch-refund", flaky_batch.path, "--concurrency", "8").json()
+    for _ in range(3):  # a row can fail through all its retries on this gateway (~1e-4 a row): rerun it
+        rerun = invoke("batch-refund", flaky_batch.path, "--concurrency", "8", code=(0, 7))
+        if rerun.code == 0:
+            break
+    rows = rerun.json()
     assert len(rows) == 300 and {r["outcome"] for r in rows} <= {"done", "already_done"}
     flaky_batch.check_exactly_once(isolated_env)
     # the second run moved no money the first had moved: every refund the first made is still the only one
@@ -217,9 +221,10 @@ def test_a_run_killed_midway_then_rerun_refunds_every_row_exactly_once(flaky_bat
     killed.send_signal(signal.SIGKILL)
     killed.wait(timeout=10)
     assert 0 < len(journal(isolated_env)) < 300 * 2
-    rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    if rerun.returncode == 7:  # a row can fail through every retry on this gateway; a further rerun finishes it
+    for _ in range(3):  # a row can fail through every retry on this gateway; a further rerun finishes it
         rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        if rerun.returncode != 7:
+            break
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert {r["outcome"] for r in json.loads(rerun.stdout)} <= {"done", "already_done"}
     flaky_batch.check_exactly_once(isolated_env)
