@@ -179,6 +179,8 @@ def flaky_batch(tmp_path, write_config, monkeypatch, sdk_for) -> Iterator[Any]:
                     continue
                 assert len(found.refund_ids) == 1, (sale, found.refund_ids)
                 assert str(sdk.transaction.find(found.refund_ids[0]).amount) == amount
+                entries = [dict(e) for e in journal(home) if e["transaction_id"] == sale]
+                assert sale in done, (sale, entries)
                 assert done[sale]["result_id"] == found.refund_ids[0]  # the journal agrees with the gateway
 
         def refund_ids(self) -> dict[str, list[str]]:

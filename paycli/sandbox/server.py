@@ -122,6 +122,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             return Reply(413)
         body = self.rfile.read(length) if length else b""
+        if len(body) < length:
+            # the client went away mid-request (killed, or the connection dropped): a cut-off body could
+            # read as an empty one — a refund with no amount and no api_request_key — so nothing happens
+            raise _Dropped
         path = self.path.split("?", 1)[0]
         for route in ROUTES:
             match = route.pattern.match(path)

@@ -145,3 +145,19 @@ def test_several_requests_share_one_keep_alive_connection(gateway, shared_sandbo
 def test_server_binds_loopback_by_default(shared_sandbox) -> None:
     assert shared_sandbox.server.server_address[0] == "127.0.0.1"
     assert shared_sandbox.url == f"http://127.0.0.1:{shared_sandbox.port}"
+
+
+def test_a_request_cut_off_before_its_body_ends_changes_nothing(shared_sandbox, merchant, gateway,
+                                                               settled_sale) -> None:
+    """A client killed mid-send leaves a short body; read as empty it would be a keyless full refund."""
+    import socket
+
+    txn_id = settled_sale("10.00").id
+    head = "".join(f"{name}: {value}\r\n" for name, value in auth_headers(merchant).items())
+    with socket.create_connection(("127.0.0.1", shared_sandbox.port), timeout=10) as sock:
+        sock.sendall(f"POST /merchants/{merchant.id}/transactions/{txn_id}/refund HTTP/1.1\r\n"
+                     f"Host: 127.0.0.1\r\n{head}Content-Length: 120\r\n\r\n".encode())
+        sock.shutdown(socket.SHUT_WR)  # the body never comes
+        assert sock.recv(1024) == b""  # no answer: the connection is closed
+
+    assert gateway.transaction.find(txn_id).refund_ids == []
