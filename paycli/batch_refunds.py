@@ -13,8 +13,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -200,47 +199,32 @@ def execute(gateway: Gateway, journal: Journal, context: Context, batch: BatchPl
         return replace(item, result=Result(item.row.line, item.row.transaction_id, plan_.amount, plan_.action,
                                            DONE, refund_id, what))
 
-    def report(item: Item) -> None:
+    finished: dict[int, Item] = {}
+    for item in _parallel(run, list(batch.items), concurrency):
+        finished[item.row.line] = item
         if on_result and item.result is not None:
             on_result(item.result)
-
-    finished = {item.row.line: item for item in _parallel(run, list(batch.items), concurrency, None, report)}
     return [finished[item.row.line].result for item in batch.items if finished[item.row.line].result]
 
 
-def _parallel(work: Callable, inputs: list, concurrency: int, on_progress: Callable[[], None] | None,
-              on_done: Callable | None = None) -> Iterator:
+def _parallel(work: Callable[[Item], Item], inputs: list[Item], concurrency: int) -> Iterator[Item]:
     """`work` over inputs with at most `concurrency` in flight; results in completion order.
 
     Only `concurrency` tasks are ever submitted ahead, so Ctrl-C leaves the rest untouched rather than
     queued, and a rerun finds them still to do.
     """
-    lock = threading.Lock()
-    pending: set[Future] = set()
-    source = iter(inputs)
+    pending: set[Future[Item]] = set()
     with ThreadPoolExecutor(max_workers=max(1, min(concurrency, MAX_CONCURRENCY))) as pool:
         try:
-            for item in source:
+            for item in inputs:
                 pending.add(pool.submit(work, item))
                 if len(pending) >= concurrency:
                     done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    yield from _collect(done, lock, on_progress, on_done)
+                    yield from (future.result() for future in done)
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                yield from _collect(done, lock, on_progress, on_done)
+                yield from (future.result() for future in done)
         except BaseException:
             for future in pending:
                 future.cancel()
             raise
-
-
-def _collect(done: Iterable[Future], lock: threading.Lock, on_progress: Callable[[], None] | None,
-             on_done: Callable | None) -> Iterator:
-    for future in done:
-        value = future.result()
-        with lock:
-            if on_progress:
-                on_progress()
-            if on_done:
-                on_done(value)
-        yield value
