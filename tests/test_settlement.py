@@ -332,6 +332,34 @@ def test_capped_windows_are_split_until_the_export_is_complete(invoke, accounts,
     assert len(list(job)) == 22 and job.searches > 8 and job.reconcile() == []
 
 
+def test_a_day_bigger_than_a_window_is_searched_in_parts_sized_by_its_summary(accounts) -> None:
+    from paycli import settlement
+
+    acct = accounts.add()
+    spread = settle_at(acct, [MARCH_1 + timedelta(minutes=20 * i) for i in range(22)])
+    whole = settlement.export(gateway(), [date(2026, 3, 1)])
+    parts = settlement.export(gateway(), [date(2026, 3, 1)], window_ids=5)
+
+    assert [row.id for row in parts] == [row.id for row in whole] == spread
+    assert whole.searches == 1
+    assert parts.searches == 2 + 5  # the two margins, and the day in five parts of about five each
+    assert parts.reconcile() == whole.reconcile() == []
+
+
+@pytest.mark.parametrize("expected", [0, 1, 10_000, 10_001, 99_999, 10**9])
+def test_first_windows_cover_the_widened_day_once(expected: int) -> None:
+    from paycli.settlement import SEARCH_MARGIN, _first_windows
+
+    first, last = 1_772_323_200, 1_772_323_200 + 23 * 3600 - 1  # a 23-hour day (spring forward)
+    windows = _first_windows(first, last, expected, 10_000)
+
+    margin = int(SEARCH_MARGIN.total_seconds())
+    assert windows[0].low == first - margin and windows[-1].high == last + margin
+    assert all(w.low <= w.high for w in windows)
+    assert all(a.high + 1 == b.low for a, b in zip(windows, windows[1:]))  # no gap, no overlap
+    assert len(windows) == (1 if expected <= 10_000 else 2 + min(-(-expected // 10_000), last - first + 1))
+
+
 def test_a_profile_cap_above_the_gateway_cap_is_caught_by_reconciliation(invoke, accounts, small_cap, tmp_path) -> None:
     acct = accounts.add(server=small_cap, search_cap=50000)  # the gateway silently stops at 5
     settle_at(acct, [MARCH_1 + timedelta(minutes=i) for i in range(8)])
