@@ -16,9 +16,11 @@ Transactions are cloned from one real settled sale straight into the sandbox's S
     python bench/export.py [--count 5000] [--latency 250] [--memory-counts 10000 100000]
 
 Takes about fifteen minutes on two cores, most of it the 100,000-transaction export. Last run (this 2-core
-machine): 5,000 at 250 ms: naive 45.4 s, export 29.8 s, 1.5x (under the 5x target); peak RSS 147.6 MB at
-10,000, 157.4 MB at 100,000 (+9.8 MB). Both sides decode with the SDK's own XML parser (~3 ms per transaction
-here, holding the GIL), which bounds the export at about N x 3 ms however many pages are in flight.
+machine): 5,000 at 250 ms: naive 46.2 s, export 25.9 s, 1.8x (other runs 2.0-2.1x; under the 5x target);
+peak RSS 79.2 MB at 10,000, 81.6 MB at 100,000 (+2.4 MB). Both sides decode with the SDK's own XML parser
+(3.7 ms of CPU per transaction in that run, holding the GIL), so the run also prints two ceilings measured
+in it: the naive loop's CPU time bounds any one-process export (2.5x), and with the sandbox's CPU on the
+same two cores no export in any number of processes could pass 4.3x.
 """
 
 from __future__ import annotations
