@@ -62,14 +62,22 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def connect(profile: Profile, *, log: Log | None = None, notify: Log | None = None) -> "Gateway":
-    """A gateway for `profile`; `log` gets one line per HTTP request, `notify` each retry."""
+def connect(profile: Profile, *, log: Log | None = None, notify: Log | None = None,
+            offline: bool = False) -> "Gateway":
+    """A gateway for `profile`; `log` gets one line per HTTP request, `notify` each retry.
+
+    `offline`: only for what the SDK computes with the keys alone (webhook signatures), so an embedded
+    profile starts no sandbox, and a request would find nothing listening.
+    """
     embedded = None
     if profile.embedded:
         from paycli import sandbox
 
-        embedded = sandbox.start(state_dir(os.environ) / "sandbox.db", search_cap=profile.search_cap)
-        environment = _local_environment(embedded.url)
+        if offline:
+            environment = _local_environment("http://127.0.0.1:9")  # the discard port: never contacted
+        else:
+            embedded = sandbox.start(state_dir(os.environ) / "sandbox.db", search_cap=profile.search_cap)
+            environment = _local_environment(embedded.url)
         merchant_id, public_key, private_key = (sandbox.LOCAL_MERCHANT_ID, sandbox.LOCAL_PUBLIC_KEY,
                                                 sandbox.LOCAL_PRIVATE_KEY)
     else:

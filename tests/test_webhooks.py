@@ -194,6 +194,16 @@ def test_sample_json_is_the_pair_and_parses_back_from_a_file(invoke: Callable[..
     assert parsed["timestamp"].endswith("Z")
 
 
+def test_the_built_in_local_profile_signs_and_verifies_without_starting_a_sandbox(invoke: Callable[..., Any],
+                                                                                   isolated_env: Path) -> None:
+    sample = invoke("webhook", "sample", "transaction_settled", "--id", "txn_2", "-f", "json").json()
+    parsed = invoke("webhook", "parse", "--signature", sample["bt_signature"], "--payload", sample["bt_payload"],
+                    "-f", "json").json()
+
+    assert sample["bt_signature"].startswith("local_public_key|") and parsed["subject_id"] == "txn_2"
+    assert not (isolated_env / ".local" / "state" / "paycli" / "sandbox.db").exists()  # nothing was started
+
+
 def test_sample_form_body_parses_back_from_stdin(invoke: Callable[..., Any], keys: Path) -> None:
     body = invoke("webhook", "sample", "dispute_opened", "--id", "dp_9", "--form").stdout
     assert body.startswith("bt_signature=alpha_pub%7C") and "&bt_payload=" in body

@@ -69,7 +69,7 @@ class Invocation:
             assume_yes=yes,
         )
         self._profiles: Profiles | None = None
-        self._gateways: dict[str, Any] = {}
+        self._gateways: dict[tuple[str, bool], Any] = {}
         self._journal: Any = None
         self._cleanup = ExitStack()
 
@@ -113,20 +113,22 @@ class Invocation:
         name, why = self.profiles.selected_name(self.requested_profile, self.env)
         return self.profiles.get(name, why=why)
 
-    def gateway(self) -> Any:
-        """The selected profile's gateway, connected on first use."""
-        return self.gateway_for(self.profile)
+    def gateway(self, *, offline: bool = False) -> Any:
+        """The selected profile's gateway, connected on first use; `offline`: for webhook signing (no requests)."""
+        return self.gateway_for(self.profile, offline=offline)
 
-    def gateway_for(self, profile: Profile) -> Any:
+    def gateway_for(self, profile: Profile, *, offline: bool = False) -> Any:
         """A gateway per profile (for `--all-profiles`); closed when the run ends if it has `close()`."""
-        if profile.name not in self._gateways:
+        key = (profile.name, offline)
+        if key not in self._gateways:
             from paycli.gateway import connect
 
-            gateway = connect(profile, log=self.output.log if self.verbose else None, notify=self.output.note)
+            gateway = connect(profile, log=self.output.log if self.verbose else None, notify=self.output.note,
+                              offline=offline)
             if callable(getattr(gateway, "close", None)):
                 self._cleanup.callback(gateway.close)
-            self._gateways[profile.name] = gateway
-        return self._gateways[profile.name]
+            self._gateways[key] = gateway
+        return self._gateways[key]
 
     def journal(self) -> Any:
         """The money-moving journal under the state directory, opened on first use."""

@@ -48,7 +48,7 @@ def sample(
     from paycli.output import Format
 
     run = Invocation.current()
-    signed = webhooks.sample(run.gateway(), kind, subject_id)
+    signed = webhooks.sample(run.gateway(offline=True), kind, subject_id)
     if form:
         run.output.explicit_format = Format.table  # a bare string, printed as it is: the body is its own format
         run.output.emit(signed.form_body())
@@ -77,7 +77,7 @@ def parse(
         signature, payload = signed.bt_signature, signed.bt_payload
     elif signature is None or payload is None:
         raise UsageError("give --signature and --payload, or --from FILE with a captured request body")
-    run.output.emit(webhooks.parse(run.gateway(), signature, payload), views.WEBHOOK_NOTIFICATION)
+    run.output.emit(webhooks.parse(run.gateway(offline=True), signature, payload), views.WEBHOOK_NOTIFICATION)
 
 
 def _read_source(source: Path, run: Invocation) -> str:
@@ -100,7 +100,7 @@ def send(
 
     run = Invocation.current()
     webhooks.check_loopback_url(to, option="--to")  # before connecting: a typo'd host fails fast
-    run.output.emit(webhooks.send(run.gateway(), kind, to, subject_id), views.WEBHOOK_DELIVERY)
+    run.output.emit(webhooks.send(run.gateway(offline=True), kind, to, subject_id), views.WEBHOOK_DELIVERY)
 
 
 @command(app, "listen")
@@ -126,7 +126,7 @@ def listen(
 
     run = Invocation.current()
     out = run.output
-    gateway = run.gateway()
+    gateway = run.gateway(offline=True)
     rejected = received = 0
     with webhooks.Listener(gateway, port=port, forward_to=forward_to) as listener:
         out.note(f"listening on {listener.url}, verifying with profile {gateway.profile.name}'s keys; Ctrl-C stops")
