@@ -106,6 +106,11 @@ def test_search_pages_beyond_fifty(invoke, sandbox) -> None:
         (["--amount-min", "1.001"], "--amount-min"),
         (["--amount-min", "20", "--amount-max", "10"], "larger than --amount-max"),
         (["--settled-on", "2026-02-30"], "--settled-on"),
+        (["--since", "2026-02-01", "--until", "2026-01-01"], "--since 2026-02-01 is after --until 2026-01-01"),
+        (["--since", "2026-01-01T10:00:00Z", "--until", "2026-01-01T09:00:00Z"], "is after --until"),
+        (["--order-id", "o-\x01"], "--order-id contains a control character (U+0001 at position 3)"),
+        (["--email", "a@b.c\n"], "--email contains a control character"),
+        (["--customer-id", "c\x7f"], "--customer-id contains a control character"),
     ],
 )
 def test_search_bad_filters_exit_2(invoke, sandbox, args: list[str], message: str) -> None:
@@ -119,3 +124,8 @@ def test_search_table_on_a_terminal_shows_the_columns_that_fit(invoke, sandbox, 
     header, _, row = plain.splitlines()[:3]
     assert header.split() == list(TRANSACTION.table_columns)
     assert row.split()[:3] == [sale, "sale", "submitted_for_settlement"]
+
+
+def test_since_equal_to_until_is_one_day_not_an_error(invoke, sandbox) -> None:
+    sale = sandbox.sale("2.00")
+    assert [t["id"] for t in invoke("txn", "search", "--since", "today", "--until", "today").json()] == [sale]
