@@ -76,8 +76,10 @@ def refund(
     """Refund a settled or settling sale; an unsettled sale refunded in full is voided instead."""
     from paycli import refunds
     from paycli.money import parse_amount
+    from paycli.wire_text import optional_text
 
     value = parse_amount(amount) if amount is not None else None
+    order_id, reason = optional_text(order_id, "--order-id"), optional_text(reason, "--reason")
     run = Invocation.current()
     gateway = run.gateway()
     plan = refunds.plan_refund(gateway, txn_id, amount=value, order_id=order_id, reason=reason,
