@@ -64,8 +64,7 @@ ConfigOpt = Annotated[
     Path | None,
     typer.Option(
         "--config",
-        metavar="PATH",
-        dir_okay=False,
+        metavar="PATH",  # a directory is refused by the config loader: exit 4 in paycli's words, not Click's 2
         show_default=False,
         help="Config file. Default: $PAYCLI_CONFIG, else $XDG_CONFIG_HOME/paycli/config.yaml.",
     ),
