@@ -287,6 +287,10 @@ class Output:
         if not self.quiet:
             self._say(message)
 
+    def error(self, message: str) -> None:
+        """One `error: …` line for a failure reported without an exception; --quiet never hides it."""
+        self._say(message, prefix="error: ", style="red")
+
     def warn(self, message: str) -> None:
         self._say(message, prefix="warning: ", style="yellow")
 
@@ -352,7 +356,7 @@ class Output:
                 self._error_document(err)
         else:
             self._error_document(err)
-        self._say(err.message, prefix="error: ", style="red")
+        self.error(err.message)
         return int(err.exit_code)
 
     def _error_document(self, err: PaycliError) -> None:
