@@ -9,12 +9,14 @@ first use so `paycli --version` does not pay for it; nobody else writes ANSI cod
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from functools import cache
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -159,6 +161,23 @@ def _fsync_directory(directory: Path) -> None:
             os.close(fd)
 
 
+@cache
+def _pipe_aware_console() -> type[Console]:
+    """rich's Console, except that a closed pipe raises BrokenPipeError like any other write.
+
+    rich's own answer to a closed pipe is `SystemExit(1)`, which would report a reader that stopped reading
+    (`| head`) as a bug; the command boundary gives it the closed-pipe exit status instead.
+    """
+    from rich.console import Console
+
+    class PipeAwareConsole(Console):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True  # nothing more is rendered into a pipe nobody reads
+            raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+    return PipeAwareConsole
+
+
 class ProgressHandle:
     """What a command moves forward; a no-op when no bar is shown, so callers never check."""
 
@@ -226,9 +245,7 @@ class Output:
         return self._err_console
 
     def _console(self, stream: IO[str], tty: bool) -> Console:
-        from rich.console import Console
-
-        return Console(
+        return _pipe_aware_console()(
             file=stream,
             force_terminal=tty or self.terminal.force_color,
             no_color=self.terminal.no_color,
@@ -276,9 +293,7 @@ class Output:
             if self._data_console is None:
                 self._data_console = self._console(self.stdout, self.terminal.stdout)
             return self._data_console
-        from rich.console import Console
-
-        return Console(file=stream, no_color=True, force_terminal=False, highlight=False, markup=False, emoji=False)
+        return _pipe_aware_console()(file=stream, no_color=True, force_terminal=False, highlight=False, markup=False, emoji=False)
 
     # everything else, on stderr -----------------------------------------------------------------------
 

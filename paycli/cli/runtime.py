@@ -201,9 +201,10 @@ def guarded(fn: F) -> F:
         except KeyboardInterrupt:
             raise typer.Exit(out.fail(Interrupted("interrupted"))) from None
         except BrokenPipeError:
-            # the reader (`| head`) stopped listening: not a bug, and nothing left to tell it
+            # the reader (`| head`) stopped listening: not a bug and not an interrupt, and nothing left to tell
+            # it; quiet, with the status a Unix filter killed by SIGPIPE has
             _silence_stdout()
-            raise typer.Exit(int(Interrupted.exit_code)) from None
+            raise typer.Exit(int(ExitCode.CLOSED_PIPE)) from None
         except Exception as err:  # a bug: exit 1, traceback only with --verbose or PAYCLI_DEBUG=1
             raise typer.Exit(out.fail(InternalError.from_bug(err))) from None
 
