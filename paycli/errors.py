@@ -96,6 +96,13 @@ class Interrupted(PaycliError):
     type = "interrupted"
 
 
+class Terminated(Interrupted):
+    """Stopped by SIGTERM (`kill`, systemd, a cron timeout): cleaned up like Ctrl-C, reported as 143."""
+
+    exit_code = ExitCode.TERMINATED
+    type = "terminated"
+
+
 class InternalError(PaycliError):
     exit_code = ExitCode.INTERNAL
     type = "internal"

@@ -352,3 +352,58 @@ def test_a_stream_that_fails_before_any_row_leaves_only_the_error_document(strea
 def test_an_error_whose_details_cannot_be_rendered_still_gets_its_line(streams: Streams) -> None:
     code = streams.output(fmt=Format.json).fail(NotFound("odd", thing=object()))
     assert code == 5 and streams.stderr.getvalue() == "error: odd\n"
+
+
+# SIGTERM mid-write -------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def slow_sandbox(tmp_path: Path, write_config):
+    """A served sandbox that takes a second over every request, and the default profile pointing at it."""
+    from paycli import sandbox
+    from paycli.sandbox.store import Merchant
+
+    merchant = Merchant("slowm", "slowm_public", "slowm_private", {"slowm_usd": "USD"})
+    running = sandbox.start(tmp_path / "slow.db", [merchant], latency_ms=1000)
+    write_config(f"""
+        default_profile: slow
+        profiles:
+          slow:
+            environment: local
+            url: {running.url}
+            merchant_id: slowm
+            public_key: slowm_public
+            private_key_env: SLOW_KEY
+    """)
+    yield running
+    running.stop()
+
+
+@pytest.mark.parametrize("previous", [None, "last night's file\n"])
+def test_sigterm_during_an_export_cleans_up_and_exits_143(slow_sandbox, tmp_path: Path, previous: str | None) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    target = folder / "settled.csv"
+    if previous is not None:
+        target.write_text(previous)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "paycli", "settlement", "export", "--date", "2026-03-01", "-o", str(target)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "SLOW_KEY": "slowm_private", "NO_PROXY": "127.0.0.1"})
+    deadline = time.monotonic() + 30
+    while not list(folder.glob(".settled.csv.*.tmp")):  # the temporary file exists: the export is writing
+        assert child.poll() is None and time.monotonic() < deadline, child.communicate()
+        time.sleep(0.02)
+    child.send_signal(signal.SIGTERM)
+    stdout, stderr = child.communicate(timeout=30)
+    assert child.returncode == 143, stderr
+    assert os.listdir(folder) == ([] if previous is None else ["settled.csv"])  # no .tmp left beside it
+    if previous is not None:
+        assert target.read_text() == previous
+    assert stderr.splitlines() == ["error: terminated (SIGTERM); nothing was left half-written"]
+    assert stdout == ""  # the data was bound for the file (CSV): no error document on stdout either

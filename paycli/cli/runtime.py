@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import inspect
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack, suppress
 from contextvars import ContextVar
@@ -24,7 +26,7 @@ import typer
 from typer.core import TyperGroup
 
 from paycli.cli.options import FormatOpt, OutputOpt, YesOpt
-from paycli.errors import Declined, ExitCode, InternalError, Interrupted, PaycliError
+from paycli.errors import Declined, ExitCode, InternalError, Interrupted, PaycliError, Terminated
 from paycli.formats import Format
 
 if TYPE_CHECKING:
@@ -84,7 +86,19 @@ class Invocation:
 
     def activate(self) -> Invocation:
         _current.set(self)
+        self._handle_sigterm()
         return self
+
+    def _handle_sigterm(self) -> None:
+        """SIGTERM stops the run the way Ctrl-C does: temporary files removed, locks released, exit 143.
+
+        Python's default for SIGTERM is to die on the spot, leaving a half-written `.tmp` beside every file
+        being written. Only the main thread may set a handler; the previous one is put back when the run ends.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            return
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+        self._cleanup.callback(signal.signal, signal.SIGTERM, previous)
 
     def apply(self, params: Mapping[str, Any]) -> Invocation:
         """Take `--format/--output/--yes` typed after the command; they win over the same options typed before."""
@@ -198,6 +212,8 @@ def guarded(fn: F) -> F:
             raise
         except PaycliError as err:
             raise typer.Exit(out.fail(err, _view_for(err))) from None
+        except TerminationRequested:
+            raise typer.Exit(out.fail(Terminated("terminated (SIGTERM); nothing was left half-written"))) from None
         except KeyboardInterrupt:
             raise typer.Exit(out.fail(Interrupted("interrupted"))) from None
         except BrokenPipeError:
@@ -209,6 +225,15 @@ def guarded(fn: F) -> F:
             raise typer.Exit(out.fail(InternalError.from_bug(err))) from None
 
     return run  # type: ignore[return-value]
+
+
+class TerminationRequested(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread; a KeyboardInterrupt so every cleanup written for Ctrl-C runs for it."""
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM while cleaning up ends the process at once
+    raise TerminationRequested()
 
 
 def _view_for(err: PaycliError) -> Any:
