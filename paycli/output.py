@@ -12,6 +12,8 @@ import dataclasses
 import errno
 import json
 import os
+import re
+import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -115,30 +117,82 @@ def flat(value: Any, *, separator: str = ";") -> str:
 
 @contextmanager
 def atomic_write(path: Path, *, binary: bool = False) -> Iterator[IO[Any]]:
-    """Write `path` so readers see the old file or the whole new one, never a part; on error, nothing is left."""
-    path = Path(path)
+    """Write `path` so readers see the old file or the whole new one, never a part; on error, nothing is left.
+
+    A symlink is followed: the file it points to is replaced (in that file's directory) and the link stays;
+    a dangling link gets its target created, as a shell's `>` would. What is not a regular file (a device
+    such as /dev/null, a FIFO, /dev/stdout or /dev/fd/N) is written into directly, never replaced: it has
+    no "old version" to keep, and replacing a device entry with a file would break it for everyone.
+    """
+    destination, direct = _destination(Path(path))
+    text_options = {} if binary else {"encoding": "utf-8", "newline": ""}  # newline="": csv writes its own
+    if direct:
+        # O_APPEND: `paycli -o /dev/stdout >> log` adds to the log; no O_CREAT/O_TRUNC for what already exists
+        fd = os.open(destination, os.O_WRONLY | os.O_APPEND)
+        with os.fdopen(fd, "wb" if binary else "w", **text_options) as handle:
+            yield handle
+        return
     import tempfile  # here, not at the top: it costs ~9 ms of every `paycli --help`
 
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, temp = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".tmp")
     try:
-        text_options = {} if binary else {"encoding": "utf-8", "newline": ""}  # newline="": csv writes its own
         with os.fdopen(fd, "wb" if binary else "w", **text_options) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temp, _new_file_mode(path))  # mkstemp makes 0600; a replaced file keeps the mode it had
-        os.replace(temp, path)
+        _keep_mode_and_owner(temp, destination)
+        os.replace(temp, destination)
     except BaseException:
         with suppress(FileNotFoundError):
             os.unlink(temp)
         raise
-    _fsync_directory(path.parent)
+    _fsync_directory(destination.parent)
 
 
-def _new_file_mode(path: Path) -> int:
-    with suppress(FileNotFoundError):
-        return path.stat().st_mode & 0o7777
-    return 0o666 & ~_umask()
+# Names that stand for a descriptor of this process, whatever it points at: written through, never replaced.
+_DESCRIPTOR_PATH = re.compile(r"/dev/(?:stdin|stdout|stderr|fd/[0-9]+)|/proc/(?:self|thread-self|[0-9]+)/fd/[0-9]+")
+_MAX_LINKS = 40  # what Linux allows in one lookup before ELOOP
+
+
+def _destination(path: Path) -> tuple[Path, bool]:
+    """Where the data goes, following symlinks one by one, and whether to write into it directly."""
+    current = path
+    for _ in range(_MAX_LINKS):
+        if _DESCRIPTOR_PATH.fullmatch(os.path.abspath(current)):
+            return current, True
+        try:
+            info = os.lstat(current)
+        except FileNotFoundError:
+            return current, False  # a new file (or a dangling link's target): created by the rename
+        if stat.S_ISLNK(info.st_mode):
+            link = Path(os.readlink(current))
+            current = link if link.is_absolute() else current.parent / link  # ".." stays for the kernel
+            continue
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        return current, not stat.S_ISREG(info.st_mode)
+    raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(path))
+
+
+def same_file(one: Path, other: Path) -> bool:
+    """Whether two names reach the same file (through symlinks or hard links too); False if either is missing."""
+    try:
+        return os.path.samestat(os.stat(one), os.stat(other))
+    except OSError:
+        return False
+
+
+def _keep_mode_and_owner(temp: str, replaced: Path) -> None:
+    """A replaced file keeps its mode and, where allowed (root), its owner; a new one gets the usual mode."""
+    try:
+        info = os.stat(replaced)
+    except FileNotFoundError:
+        os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes 0600
+        return
+    os.chmod(temp, info.st_mode & 0o7777)
+    if (info.st_uid, info.st_gid) != (os.geteuid(), os.getegid()):
+        with suppress(OSError):  # only root may give a file away; anyone else writes a file of their own
+            os.chown(temp, info.st_uid, info.st_gid)
 
 
 def _umask() -> int:
