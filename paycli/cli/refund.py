@@ -111,9 +111,14 @@ def batch_refund(
 ) -> None:
     """Refund every row of a CSV; validated first, safe to rerun (done rows are never refunded again)."""
     from paycli import batch_refunds
+    from paycli.output import same_file
 
-    rows = batch_refunds.read_rows(file)
     run = Invocation.current()
+    for option, written in (("--results", results), ("--output", run.output.path)):
+        if written is not None and same_file(file, written):  # also through a symlink or a hard link
+            raise UsageError(f"{option} {written} is the input file {file}: writing it would destroy the rows; "
+                             "name another file")
+    rows = batch_refunds.read_rows(file)
     gateway = run.gateway()
     journal, context = run.journal(), _context(run, gateway)
     with run.output.progress("Looking up", total=len(rows)) as bar:
