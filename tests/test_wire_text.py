@@ -45,3 +45,14 @@ def test_the_cli_refuses_control_characters_before_any_call(invoke, sandbox, arg
     lines = run.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {option} contains a control character"), run.stderr
     assert sandbox.running.store.counts(sandbox.merchant.id) == {}  # refused before any call
+
+
+def test_a_batch_row_with_a_control_character_is_reported_by_line(invoke, sandbox, tmp_path) -> None:
+    rows = tmp_path / "rows.csv"
+    rows.write_text("transaction_id,amount,order_id,reason\nabc123,1.00,ok,fine\ndef456,1.00,o\x01,fine\n"
+                    "ghi789,1.00,ok,bad\x1b[2J\n", encoding="utf-8")
+    run = invoke("batch-refund", rows, code=2)
+    lines = run.stderr.splitlines()
+    assert len(lines) == 1 and "2 bad row(s), nothing was refunded" in lines[0], run.stderr
+    assert "line 3: order_id contains a control character (U+0001" in lines[0]
+    assert "line 4: reason contains a control character (U+001B" in lines[0]
