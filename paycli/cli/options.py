@@ -42,7 +42,8 @@ OutputOpt = Annotated[
         metavar="FILE",
         dir_okay=False,
         show_default=False,
-        help="Write the data to FILE atomically (temporary file, then rename) instead of stdout.",
+        help="Write the data to FILE instead of stdout: atomically (temporary file, then rename; a symlink's "
+        "target is replaced), or straight into a device, FIFO or /dev/stdout.",
         rich_help_panel=OUTPUT_PANEL,
     ),
 ]
