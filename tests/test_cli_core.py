@@ -474,6 +474,7 @@ def test_an_unknown_paycli_profile_exits_4(invoke: Callable[..., Any], monkeypat
         (("sandbox", "serve", "--port", "70000"), "--port must be at most 65535, not 70000"),
         (("checkout",), "--amount is required"),
         (("refund",), "ID is required"),
+        (("-o", "/", "nonces"), "--output '/' is a directory; name a file"),
     ],
 )
 def test_typer_usage_errors_exit_2_without_a_traceback(invoke: Callable[..., Any], args: tuple[str, ...], says: str) -> None:

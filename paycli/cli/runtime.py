@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 import signal
 import sys
 import threading
@@ -309,7 +310,11 @@ def _bad_value(err: BadParameter, label: str) -> str:
         return f"{label} must be one of {', '.join(choices)}"
     cause = err.__cause__
     problems = cause.errors() if callable(getattr(cause, "errors", None)) else []  # type: ignore[union-attr]
-    if not problems:  # a check of Typer's own (a path's kind, say): its sentence, after the option's name
+    if not problems:  # a check of Typer's own, most often a path's kind ("File '/tmp' is a directory.")
+        path = _TYPER_PATH_PROBLEM.fullmatch(err.message)
+        if path:
+            return f"{label} {path['path']} {path['problem']}" + ("; name a file" if "directory" in path["problem"]
+                                                                  else "")
         return f"{label}: {err.message[:1].lower()}{err.message[1:]}".rstrip(".")
     problem = problems[0]
     given, limits, kind = problem.get("input"), problem.get("ctx") or {}, str(problem.get("type", ""))
@@ -324,6 +329,10 @@ def _bad_value(err: BadParameter, label: str) -> str:
     if kind.startswith("bool_"):
         return f"{label} '{given}' is not true or false"
     return f"{label} '{given}' is not a valid value"
+
+
+_TYPER_PATH_PROBLEM = re.compile(r"(?:File|Directory|Path|file|directory|path) (?P<path>'.*') (?P<problem>is a "
+                                 r"directory|is a file|is not readable|is not writable|does not exist)\.?")
 
 
 def _choices(param: Any) -> tuple[str, ...]:
