@@ -119,6 +119,10 @@ def read_rows(path: Path) -> list[Row]:
         try:
             txn_id = check_id(values["transaction_id"])
             amount = parse_amount(values["amount"], field="amount") if values.get("amount") else None
+            from paycli.wire_text import plain_text
+
+            for column in ("order_id", "reason"):  # order_id goes to the gateway; reason to the journal
+                plain_text(values.get(column, ""), column)
         except UsageError as err:
             problems.append(f"line {line}: {err.message}")
             continue

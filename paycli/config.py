@@ -99,14 +99,18 @@ class PrivateKey:
         return self.inline
 
     def _run_command(self, who: str, timeout_s: float) -> str:
+        argv = shlex.split(self.where)
+        # only the program's name: its arguments and its output (stderr too) may hold the key or a path to it
+        program = Path(argv[0]).name if argv else self.where
+
         def fail(problem: str) -> ConfigError:
             return ConfigError(
-                f"{who}, key 'private_key_cmd': `{self.where}` {problem}", profile=self.profile, key="private_key_cmd"
+                f"{who}, key 'private_key_cmd': `{program}` {problem}", profile=self.profile, key="private_key_cmd"
             )
 
         try:
             done = subprocess.run(
-                shlex.split(self.where),
+                argv,
                 stdin=subprocess.DEVNULL,
                 capture_output=True,
                 text=True,
@@ -120,10 +124,9 @@ class PrivateKey:
         except OSError as err:
             raise fail(f"failed: {err.strerror}") from None
         if done.returncode != 0:
-            # stderr is the command's own complaint ("not in the password store"); stdout may hold the key
-            said = [line.strip() for line in done.stderr.splitlines() if line.strip()]
-            reason = f": {said[-1][:200]}" if said else ""
-            raise fail(f"exited with status {done.returncode}{reason}")
+            # a helper may print the key, or part of it, on stderr as readily as on stdout: echo neither
+            raise fail(f"exited with status {done.returncode}; run it yourself to see why (paycli does not show "
+                       "its output, which may hold the key)")
         value = done.stdout.strip()
         if not value:
             raise fail("printed nothing")
@@ -289,8 +292,11 @@ def _read_document(file: Path, *, required: bool, chosen_by: str) -> Any:
         return _MISSING
     except UnicodeDecodeError:
         raise ConfigError(f"{file}: not a UTF-8 text file", file=str(file)) from None
+    except IsADirectoryError:
+        raise ConfigError(f"{file}: is a directory, not a config file; fix {chosen_by}", file=str(file)) from None
     except OSError as err:
-        raise ConfigError(f"{file}: cannot read config file: {err.strerror}", file=str(file)) from None
+        raise ConfigError(f"{file}: cannot read config file (named by {chosen_by}): {err.strerror}",
+                          file=str(file)) from None
 
     import yaml  # only runs that need a profile pay for YAML
 

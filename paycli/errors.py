@@ -1,4 +1,4 @@
-"""Error classes and the exit-code table (design §5).
+"""Error classes and the exit-code table (README, "Output and exit codes").
 
 Every failure a user can cause or meet is a `PaycliError` subclass; its class fixes the exit code and the
 JSON `type`, so one boundary (`paycli.cli.runtime.guarded`) can turn any of them into the same one-line
@@ -24,6 +24,8 @@ class ExitCode(IntEnum):
     UNAVAILABLE = 6  # transient: network, timeout, 429/5xx after retries
     PARTIAL = 7  # a batch or export finished with some rows failed, or did not reconcile
     INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+    CLOSED_PIPE = 141  # 128 + SIGPIPE: the reader (`| head`) stopped reading; what `cat` or `grep` would report
+    TERMINATED = 143  # 128 + SIGTERM: stopped by `kill`, systemd or a cron timeout
 
 
 class PaycliError(Exception):
@@ -92,6 +94,13 @@ class PartialFailure(PaycliError):
 class Interrupted(PaycliError):
     exit_code = ExitCode.INTERRUPTED
     type = "interrupted"
+
+
+class Terminated(Interrupted):
+    """Stopped by SIGTERM (`kill`, systemd, a cron timeout): cleaned up like Ctrl-C, reported as 143."""
+
+    exit_code = ExitCode.TERMINATED
+    type = "terminated"
 
 
 class InternalError(PaycliError):

@@ -16,33 +16,47 @@ CENT = Decimal("0.01")
 # exponents, signs, "nan" and "inf", none of which an operator means when typing an amount.
 _PLAIN = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
 _EXAMPLE = "like 10.00"
+# Far above any real payment (Braintree's documented limit has been 9999999.99, and each processor sets
+# its own below that) yet small enough that every amount stays exact in Decimal's default 28-digit context:
+# the gateway judges anything under it ("Amount is too large", exit 3), paycli refuses anything over it.
+MAX_INTEGER_DIGITS = 15
+_SHOWN_CHARS = 24  # of a malformed value echoed in a message: a 10,000-digit paste is not repeated whole
 
 
 def parse_amount(text: str, *, field: str = "--amount") -> Decimal:
     """A positive amount with at most two decimal places, or a UsageError that says how to fix it."""
     raw = text.strip()
+    shown = raw if len(raw) <= _SHOWN_CHARS else f"{raw[:_SHOWN_CHARS]}… ({len(raw)} characters)"
     if not raw:
         raise UsageError(f"{field} is empty; give an amount {_EXAMPLE}", field=field)
     if raw.startswith("-"):
-        raise UsageError(f"{field} '{raw}' is negative; give a positive amount {_EXAMPLE}", field=field, value=raw)
+        raise UsageError(f"{field} '{shown}' is negative; give a positive amount {_EXAMPLE}", field=field, value=shown)
     if not _PLAIN.fullmatch(raw):
         raise UsageError(
-            f"{field} '{raw}' is not a plain amount; use digits and an optional decimal point {_EXAMPLE} "
+            f"{field} '{shown}' is not a plain amount; use digits and an optional decimal point {_EXAMPLE} "
             "(no signs, thousands separators, exponents or currency symbols)",
             field=field,
-            value=raw,
+            value=shown,
+        )
+    whole, _, cents = raw.partition(".")
+    if len(whole.lstrip("0")) > MAX_INTEGER_DIGITS:
+        raise UsageError(
+            f"{field} '{shown}' is too large: at most {MAX_INTEGER_DIGITS} digits before the decimal point",
+            field=field,
+            value=shown,
+        )
+    if len(cents) > 2:  # before Decimal(): a 10,000-digit fraction is refused just as cheaply
+        raise UsageError(
+            f"{field} '{shown}' has more than 2 decimal places; give whole cents {_EXAMPLE}", field=field, value=shown
         )
     try:
         amount = Decimal(raw)
-    except InvalidOperation:  # unreachable after the pattern, kept so a bad pattern cannot leak a traceback
-        raise UsageError(f"{field} '{raw}' is not an amount; give one {_EXAMPLE}", field=field, value=raw) from None
-    if amount.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise UsageError(
-            f"{field} '{raw}' has more than 2 decimal places; give whole cents {_EXAMPLE}", field=field, value=raw
-        )
+        cents_only = amount.quantize(CENT)
+    except InvalidOperation:  # unreachable after the checks above, kept so none can leak a traceback
+        raise UsageError(f"{field} '{shown}' is not an amount; give one {_EXAMPLE}", field=field, value=shown) from None
     if amount == 0:
-        raise UsageError(f"{field} '{raw}' is zero; give an amount greater than 0 {_EXAMPLE}", field=field, value=raw)
-    return amount.quantize(CENT)
+        raise UsageError(f"{field} '{shown}' is zero; give an amount greater than 0 {_EXAMPLE}", field=field, value=shown)
+    return cents_only
 
 
 def format_amount(amount: Decimal) -> str:

@@ -9,12 +9,16 @@ first use so `paycli --version` does not pay for it; nobody else writes ANSI cod
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import os
+import re
+import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from functools import cache
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -113,30 +117,82 @@ def flat(value: Any, *, separator: str = ";") -> str:
 
 @contextmanager
 def atomic_write(path: Path, *, binary: bool = False) -> Iterator[IO[Any]]:
-    """Write `path` so readers see the old file or the whole new one, never a part; on error, nothing is left."""
-    path = Path(path)
+    """Write `path` so readers see the old file or the whole new one, never a part; on error, nothing is left.
+
+    A symlink is followed: the file it points to is replaced (in that file's directory) and the link stays;
+    a dangling link gets its target created, as a shell's `>` would. What is not a regular file (a device
+    such as /dev/null, a FIFO, /dev/stdout or /dev/fd/N) is written into directly, never replaced: it has
+    no "old version" to keep, and replacing a device entry with a file would break it for everyone.
+    """
+    destination, direct = _destination(Path(path))
+    text_options = {} if binary else {"encoding": "utf-8", "newline": ""}  # newline="": csv writes its own
+    if direct:
+        # O_APPEND: `paycli -o /dev/stdout >> log` adds to the log; no O_CREAT/O_TRUNC for what already exists
+        fd = os.open(destination, os.O_WRONLY | os.O_APPEND)
+        with os.fdopen(fd, "wb" if binary else "w", **text_options) as handle:
+            yield handle
+        return
     import tempfile  # here, not at the top: it costs ~9 ms of every `paycli --help`
 
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, temp = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".tmp")
     try:
-        text_options = {} if binary else {"encoding": "utf-8", "newline": ""}  # newline="": csv writes its own
         with os.fdopen(fd, "wb" if binary else "w", **text_options) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temp, _new_file_mode(path))  # mkstemp makes 0600; a replaced file keeps the mode it had
-        os.replace(temp, path)
+        _keep_mode_and_owner(temp, destination)
+        os.replace(temp, destination)
     except BaseException:
         with suppress(FileNotFoundError):
             os.unlink(temp)
         raise
-    _fsync_directory(path.parent)
+    _fsync_directory(destination.parent)
 
 
-def _new_file_mode(path: Path) -> int:
-    with suppress(FileNotFoundError):
-        return path.stat().st_mode & 0o7777
-    return 0o666 & ~_umask()
+# Names that stand for a descriptor of this process, whatever it points at: written through, never replaced.
+_DESCRIPTOR_PATH = re.compile(r"/dev/(?:stdin|stdout|stderr|fd/[0-9]+)|/proc/(?:self|thread-self|[0-9]+)/fd/[0-9]+")
+_MAX_LINKS = 40  # what Linux allows in one lookup before ELOOP
+
+
+def _destination(path: Path) -> tuple[Path, bool]:
+    """Where the data goes, following symlinks one by one, and whether to write into it directly."""
+    current = path
+    for _ in range(_MAX_LINKS):
+        if _DESCRIPTOR_PATH.fullmatch(os.path.abspath(current)):
+            return current, True
+        try:
+            info = os.lstat(current)
+        except FileNotFoundError:
+            return current, False  # a new file (or a dangling link's target): created by the rename
+        if stat.S_ISLNK(info.st_mode):
+            link = Path(os.readlink(current))
+            current = link if link.is_absolute() else current.parent / link  # ".." stays for the kernel
+            continue
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        return current, not stat.S_ISREG(info.st_mode)
+    raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(path))
+
+
+def same_file(one: Path, other: Path) -> bool:
+    """Whether two names reach the same file (through symlinks or hard links too); False if either is missing."""
+    try:
+        return os.path.samestat(os.stat(one), os.stat(other))
+    except OSError:
+        return False
+
+
+def _keep_mode_and_owner(temp: str, replaced: Path) -> None:
+    """A replaced file keeps its mode and, where allowed (root), its owner; a new one gets the usual mode."""
+    try:
+        info = os.stat(replaced)
+    except FileNotFoundError:
+        os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes 0600
+        return
+    os.chmod(temp, info.st_mode & 0o7777)
+    if (info.st_uid, info.st_gid) != (os.geteuid(), os.getegid()):
+        with suppress(OSError):  # only root may give a file away; anyone else writes a file of their own
+            os.chown(temp, info.st_uid, info.st_gid)
 
 
 def _umask() -> int:
@@ -157,6 +213,23 @@ def _fsync_directory(directory: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+@cache
+def _pipe_aware_console() -> type[Console]:
+    """rich's Console, except that a closed pipe raises BrokenPipeError like any other write.
+
+    rich's own answer to a closed pipe is `SystemExit(1)`, which would report a reader that stopped reading
+    (`| head`) as a bug; the command boundary gives it the closed-pipe exit status instead.
+    """
+    from rich.console import Console
+
+    class PipeAwareConsole(Console):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True  # nothing more is rendered into a pipe nobody reads
+            raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+    return PipeAwareConsole
 
 
 class ProgressHandle:
@@ -226,9 +299,7 @@ class Output:
         return self._err_console
 
     def _console(self, stream: IO[str], tty: bool) -> Console:
-        from rich.console import Console
-
-        return Console(
+        return _pipe_aware_console()(
             file=stream,
             force_terminal=tty or self.terminal.force_color,
             no_color=self.terminal.no_color,
@@ -276,9 +347,7 @@ class Output:
             if self._data_console is None:
                 self._data_console = self._console(self.stdout, self.terminal.stdout)
             return self._data_console
-        from rich.console import Console
-
-        return Console(file=stream, no_color=True, force_terminal=False, highlight=False, markup=False, emoji=False)
+        return _pipe_aware_console()(file=stream, no_color=True, force_terminal=False, highlight=False, markup=False, emoji=False)
 
     # everything else, on stderr -----------------------------------------------------------------------
 
@@ -286,6 +355,10 @@ class Output:
         """Information for a person (what was done, where a file went); --quiet drops it."""
         if not self.quiet:
             self._say(message)
+
+    def error(self, message: str) -> None:
+        """One `error: …` line for a failure reported without an exception; --quiet never hides it."""
+        self._say(message, prefix="error: ", style="red")
 
     def warn(self, message: str) -> None:
         self._say(message, prefix="warning: ", style="yellow")
@@ -352,7 +425,7 @@ class Output:
                 self._error_document(err)
         else:
             self._error_document(err)
-        self._say(err.message, prefix="error: ", style="red")
+        self.error(err.message)
         return int(err.exit_code)
 
     def _error_document(self, err: PaycliError) -> None:

@@ -33,6 +33,7 @@ class Step:
     ms: int
     detail: str
     error: PaycliError | None = field(default=None, repr=False, compare=False)
+    skipped: bool = False  # not run: an earlier step failed or made nothing for it (neither a pass nor a failure)
 
 
 @dataclass(frozen=True)
@@ -66,13 +67,13 @@ def _steps(gateway: Gateway, amount: Decimal, keep_going: bool) -> Iterator[Step
     failed = False
     for name, action in plan:
         if failed and not keep_going:
-            yield Step(name, False, 0, "skipped: an earlier step failed")
+            yield Step(name, False, 0, "skipped: an earlier step failed", skipped=True)
             continue
         started = time.perf_counter()
         try:
             detail = action()
         except _Skipped as skip:
-            yield Step(name, False, 0, f"skipped: {skip}")
+            yield Step(name, False, 0, f"skipped: {skip}", skipped=True)
             failed = True
             continue
         except PaycliError as err:

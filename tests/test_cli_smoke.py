@@ -37,6 +37,24 @@ def test_smoke_with_a_declining_amount_fails_and_skips_the_rest(invoke, sandbox)
     assert steps["token"]["ok"] and not steps["checkout"]["ok"]
     assert "Do Not Honor" in steps["checkout"]["detail"]
     assert steps["find"]["detail"].startswith("skipped")
+    assert steps["checkout"]["skipped"] is False and steps["token"]["skipped"] is False
+    assert all(steps[name]["skipped"] and not steps[name]["ok"] for name in STEPS[2:])
+
+
+def test_quiet_hides_progress_but_never_the_error(invoke, sandbox) -> None:
+    run = invoke("-q", "smoke", "--amount", "2000", code=3)
+    lines = run.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: smoke failed on profile test: ")
+    assert "Do Not Honor" in lines[0]
+    assert invoke("-q", "smoke").stderr == ""  # a pass says nothing under --quiet
+
+
+def test_the_table_marks_skipped_steps_skip_not_fail(invoke, sandbox, tty) -> None:
+    run = invoke("--no-color", "smoke", "--amount", "2000.00", code=3)
+    results = {line.split()[0]: line.split()[1] for line in run.stdout.splitlines() if line.split()[:1] in
+               ([name] for name in STEPS)}
+    assert results == {"token": "PASS", "checkout": "FAIL", **{name: "SKIP" for name in STEPS[2:]}}
+    assert "smoke failed on profile test" in run.stderr
 
 
 def test_smoke_keep_goes_on_after_a_failure(invoke, sandbox) -> None:

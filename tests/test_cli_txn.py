@@ -106,6 +106,11 @@ def test_search_pages_beyond_fifty(invoke, sandbox) -> None:
         (["--amount-min", "1.001"], "--amount-min"),
         (["--amount-min", "20", "--amount-max", "10"], "larger than --amount-max"),
         (["--settled-on", "2026-02-30"], "--settled-on"),
+        (["--since", "2026-02-01", "--until", "2026-01-01"], "--since 2026-02-01 is after --until 2026-01-01"),
+        (["--since", "2026-01-01T10:00:00Z", "--until", "2026-01-01T09:00:00Z"], "is after --until"),
+        (["--order-id", "o-\x01"], "--order-id contains a control character (U+0001 at position 3)"),
+        (["--email", "a@b.c\n"], "--email contains a control character"),
+        (["--customer-id", "c\x7f"], "--customer-id contains a control character"),
     ],
 )
 def test_search_bad_filters_exit_2(invoke, sandbox, args: list[str], message: str) -> None:
@@ -119,3 +124,55 @@ def test_search_table_on_a_terminal_shows_the_columns_that_fit(invoke, sandbox, 
     header, _, row = plain.splitlines()[:3]
     assert header.split() == list(TRANSACTION.table_columns)
     assert row.split()[:3] == [sale, "sale", "submitted_for_settlement"]
+
+
+def test_since_equal_to_until_is_one_day_not_an_error(invoke, sandbox) -> None:
+    sale = sandbox.sale("2.00")
+    assert [t["id"] for t in invoke("txn", "search", "--since", "today", "--until", "today").json()] == [sale]
+
+
+# a reader that stops early (`| head`) ---------------------------------------------------------------------
+
+
+def _many_sales(sandbox, count: int) -> None:
+    """`count` sales for the merchant, cloned in the sandbox's store from one made through the SDK."""
+    import copy
+
+    store, merchant = sandbox.running.store, sandbox.merchant.id
+    template = store.transaction(store.read(), merchant, sandbox.sale("1.00", order_id="many"))
+    with store.write() as db:
+        for index in range(count - 1):
+            doc = copy.deepcopy(template)
+            doc.update(id=f"{merchant[1:7]}{index:05d}", global_id=None)
+            store.insert_transaction(db, merchant, doc)
+
+
+@pytest.mark.parametrize("fmt", ["ndjson", "table", "csv", "json"])
+def test_a_reader_that_stops_early_gets_a_quiet_exit_141(sandbox, tmp_path, fmt: str) -> None:
+    import subprocess
+    import sys
+
+    _many_sales(sandbox, 1100)  # well over a pipe's 64 KiB, and over one 1000-row table chunk
+    with open(tmp_path / "stderr", "w+", encoding="utf-8") as stderr:
+        child = subprocess.Popen([sys.executable, "-m", "paycli", "txn", "search", "-f", fmt],
+                                 stdout=subprocess.PIPE, stderr=stderr, text=True)
+        first = child.stdout.readline()  # what `| head -1` reads before it goes away
+        child.stdout.close()
+        code = child.wait(timeout=120)
+        stderr.seek(0)
+        said = stderr.read()
+    assert first.strip()
+    assert code == 141, said  # never 130 (Ctrl-C) and never 1 (a bug)
+    assert said == ""
+
+
+def test_a_closed_pipe_in_a_shell_pipeline_is_sigpipe_status(sandbox) -> None:
+    import shlex
+    import subprocess
+    import sys
+
+    _many_sales(sandbox, 1100)
+    paycli = shlex.join([sys.executable, "-m", "paycli", "txn", "search", "-f", "ndjson"])
+    run = subprocess.run(["bash", "-c", f"set -o pipefail; {paycli} | head -1 >/dev/null; echo \"${{PIPESTATUS[@]}}\""],
+                         capture_output=True, text=True, timeout=120)
+    assert run.stdout.split() == ["141", "0"] and run.stderr == ""

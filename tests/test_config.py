@@ -315,7 +315,12 @@ def test_private_key_cmd_runs_the_command_and_uses_its_output() -> None:
     [
         (
             _cmd("import os, sys; print(os.environ['KEY']); print('not in the password store', file=sys.stderr); sys.exit(1)"),
-            "exited with status 1: not in the password store",
+            "exited with status 1;",
+            30,
+        ),
+        (  # a helper that complains with the key itself on stderr
+            _cmd("import os, sys; print('bad passphrase for', os.environ['KEY'], file=sys.stderr); sys.exit(3)"),
+            "exited with status 3;",
             30,
         ),
         (_cmd("pass"), "printed nothing", 30),
@@ -332,7 +337,9 @@ def test_a_failing_private_key_cmd_names_profile_and_key_but_never_the_output(
         key.resolve(timeout_s=timeout_s)
     message = caught.value.message
     assert message.startswith("profile 'acme', key 'private_key_cmd': ")
-    assert says in message and SECRET not in message
+    assert says in message and SECRET not in message and "password store" not in message
+    program = os.path.basename(shlex.split(command)[0])
+    assert f"`{program}` " in message and "-c" not in message  # the command's name, not its arguments
 
 
 def test_private_key_env_reads_the_variable_when_resolved() -> None:
@@ -355,3 +362,24 @@ def test_the_key_never_appears_in_repr_str_or_json(write_config: Callable[..., P
 def test_state_lives_under_xdg_state_home() -> None:
     assert state_dir({"XDG_STATE_HOME": "/s", "HOME": "/h"}) == Path("/s/paycli")
     assert state_dir({"HOME": "/h"}) == Path("/h/.local/state/paycli")
+
+
+def test_a_config_option_naming_a_directory_is_a_config_error(invoke, tmp_path: Path) -> None:
+    run = invoke("--config", tmp_path, "profiles", "list", code=4)
+    lines = run.stderr.splitlines()
+    assert lines == [f"error: {tmp_path}: is a directory, not a config file; fix --config"], run.stderr
+
+
+def test_paycli_config_naming_a_directory_is_a_config_error(invoke, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("PAYCLI_CONFIG", str(tmp_path))
+    run = invoke("profiles", "list", code=4)
+    assert run.stderr.splitlines() == [f"error: {tmp_path}: is a directory, not a config file; fix $PAYCLI_CONFIG"]
+
+
+def test_a_config_file_that_cannot_be_read_is_a_config_error(invoke, tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    unreadable = tmp_path / "file" / "config.yaml"  # under a regular file: unreadable even for root
+    run = invoke("--config", unreadable, "profiles", "show", code=4)
+    lines = run.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {unreadable}: cannot read config file (named by "
+                                                    "--config): Not a directory"), run.stderr

@@ -12,6 +12,7 @@ from paycli.errors import (
     NotFound,
     PartialFailure,
     PaycliError,
+    Terminated,
     Unavailable,
     UsageError,
 )
@@ -28,6 +29,8 @@ def test_exit_codes_match_the_design_table() -> None:
         "UNAVAILABLE": 6,
         "PARTIAL": 7,
         "INTERRUPTED": 130,
+        "CLOSED_PIPE": 141,
+        "TERMINATED": 143,
     }
 
 
@@ -41,6 +44,7 @@ def test_exit_codes_match_the_design_table() -> None:
         (Unavailable, 6, "unavailable"),
         (PartialFailure, 7, "partial"),
         (Interrupted, 130, "interrupted"),
+        (Terminated, 143, "terminated"),
         (InternalError, 1, "internal"),
     ],
 )

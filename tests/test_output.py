@@ -352,3 +352,235 @@ def test_a_stream_that_fails_before_any_row_leaves_only_the_error_document(strea
 def test_an_error_whose_details_cannot_be_rendered_still_gets_its_line(streams: Streams) -> None:
     code = streams.output(fmt=Format.json).fail(NotFound("odd", thing=object()))
     assert code == 5 and streams.stderr.getvalue() == "error: odd\n"
+
+
+# SIGTERM mid-write -------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def slow_sandbox(tmp_path: Path, write_config):
+    """A served sandbox that takes a second over every request, and the default profile pointing at it."""
+    from paycli import sandbox
+    from paycli.sandbox.store import Merchant
+
+    merchant = Merchant("slowm", "slowm_public", "slowm_private", {"slowm_usd": "USD"})
+    running = sandbox.start(tmp_path / "slow.db", [merchant], latency_ms=1000)
+    write_config(f"""
+        default_profile: slow
+        profiles:
+          slow:
+            environment: local
+            url: {running.url}
+            merchant_id: slowm
+            public_key: slowm_public
+            private_key_env: SLOW_KEY
+    """)
+    yield running
+    running.stop()
+
+
+@pytest.mark.parametrize("previous", [None, "last night's file\n"])
+def test_sigterm_during_an_export_cleans_up_and_exits_143(slow_sandbox, tmp_path: Path, previous: str | None) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    target = folder / "settled.csv"
+    if previous is not None:
+        target.write_text(previous)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "paycli", "settlement", "export", "--date", "2026-03-01", "-o", str(target)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "SLOW_KEY": "slowm_private", "NO_PROXY": "127.0.0.1"})
+    deadline = time.monotonic() + 30
+    while not list(folder.glob(".settled.csv.*.tmp")):  # the temporary file exists: the export is writing
+        assert child.poll() is None and time.monotonic() < deadline, child.communicate()
+        time.sleep(0.02)
+    child.send_signal(signal.SIGTERM)
+    stdout, stderr = child.communicate(timeout=30)
+    assert child.returncode == 143, stderr
+    assert os.listdir(folder) == ([] if previous is None else ["settled.csv"])  # no .tmp left beside it
+    if previous is not None:
+        assert target.read_text() == previous
+    assert stderr.splitlines() == ["error: terminated (SIGTERM); nothing was left half-written"]
+    assert stdout == ""  # the data was bound for the file (CSV): no error document on stdout either
+
+
+# where -o writes: symlinks, devices, FIFOs ---------------------------------------------------------------------
+
+
+def _written_through(path: Path) -> None:
+    """Refuse to go on unless atomic_write would write into `path` rather than replace it.
+
+    Tests that write to the machine's own /dev/null or /dev/stdout call this first: as root, a regression
+    would otherwise replace those device entries for every process on the machine.
+    """
+    from paycli.output import _destination
+
+    assert _destination(path)[1] is True, f"atomic_write would replace {path}: not writing it"
+
+
+def test_a_symlink_is_followed_and_its_target_replaced(folder: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "real"
+    elsewhere.mkdir()
+    target = elsewhere / "report.json"
+    target.write_text("old")
+    target.chmod(0o640)
+    link = folder / "report.json"
+    link.symlink_to(target)
+    with atomic_write(link) as handle:
+        handle.write("new")
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert target.read_text() == "new" and target.stat().st_mode & 0o777 == 0o640
+    assert os.listdir(folder) == ["report.json"] and os.listdir(elsewhere) == ["report.json"]  # no temp left
+
+
+def test_a_chain_of_relative_symlinks_is_followed_to_the_end(folder: Path) -> None:
+    (folder / "sub").mkdir()
+    target = folder / "sub" / "final.csv"
+    target.write_text("old")
+    (folder / "sub" / "middle.csv").symlink_to("final.csv")
+    (folder / "first.csv").symlink_to("sub/middle.csv")
+    with atomic_write(folder / "first.csv") as handle:
+        handle.write("new")
+    assert (folder / "first.csv").is_symlink() and (folder / "sub" / "middle.csv").is_symlink()
+    assert target.read_text() == "new" and sorted(os.listdir(folder / "sub")) == ["final.csv", "middle.csv"]
+
+
+def test_a_dangling_symlink_gets_its_target_created_like_a_shell_redirect(folder: Path) -> None:
+    link = folder / "latest.csv"
+    link.symlink_to("2026-03-01.csv")
+    with atomic_write(link) as handle:
+        handle.write("rows")
+    assert link.is_symlink() and (folder / "2026-03-01.csv").read_text() == "rows"
+    assert sorted(os.listdir(folder)) == ["2026-03-01.csv", "latest.csv"]
+
+
+def test_a_symlink_loop_is_an_error_and_leaves_nothing(folder: Path) -> None:
+    (folder / "a").symlink_to("b")
+    (folder / "b").symlink_to("a")
+    with pytest.raises(OSError), atomic_write(folder / "a") as handle:
+        handle.write("x")
+    assert sorted(os.listdir(folder)) == ["a", "b"]
+
+
+def test_a_fifo_is_written_into_not_replaced(folder: Path) -> None:
+    import stat
+    import threading
+
+    fifo = folder / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    with atomic_write(fifo) as handle:
+        handle.write("through the pipe\n")
+    reader.join(timeout=10)
+    assert received == [b"through the pipe\n"]
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and os.listdir(folder) == ["pipe"]
+
+
+@pytest.fixture
+def private_null(folder: Path) -> Path:
+    """A device node like /dev/null (1, 3) in a test's own directory: safe to get wrong."""
+    import stat
+
+    node = folder / "null"
+    try:
+        os.mknod(node, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+        node.write_text("probe")  # a nodev mount refuses to open it
+    except (PermissionError, OSError):
+        pytest.skip("cannot make a device node here (not root, or a nodev mount)")
+    return node
+
+
+def test_a_character_device_is_written_into_not_replaced(private_null: Path) -> None:
+    import stat
+
+    before = os.lstat(private_null)
+    with atomic_write(private_null) as handle:
+        handle.write("gone")
+    after = os.lstat(private_null)
+    assert stat.S_ISCHR(after.st_mode) and (after.st_ino, after.st_rdev) == (before.st_ino, before.st_rdev)
+    assert os.listdir(private_null.parent) == ["null"]
+
+
+def test_dev_null_stays_the_machines_dev_null(invoke) -> None:
+    import stat
+
+    null = Path("/dev/null")
+    _written_through(null)
+    before = os.lstat(null)
+    run = invoke("-o", null, "nonces")
+    after = os.lstat(null)
+    assert run.stdout == "" and stat.S_ISCHR(after.st_mode)
+    assert (after.st_ino, after.st_rdev, after.st_mode) == (before.st_ino, before.st_rdev, before.st_mode)
+
+
+@pytest.mark.parametrize("name", ["/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"])
+def test_dev_stdout_and_descriptor_paths_go_to_the_descriptor(name: str, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    _written_through(Path(name))
+    before = os.lstat("/dev/stdout")
+    listing = tmp_path / "out.txt"
+    listing.write_text("kept\n")
+    with open(listing, "a", encoding="utf-8") as appended:  # like `>> out.txt`: nothing before is lost
+        run = subprocess.run([sys.executable, "-m", "paycli", "-f", "json", "-o", name, "nonces"],
+                             stdout=appended, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    kept, _, data = listing.read_text().partition("\n")
+    assert kept == "kept" and json.loads(data)[0]["nonce"]
+    after = os.lstat("/dev/stdout")
+    assert (after.st_ino, after.st_mode) == (before.st_ino, before.st_mode)  # still the same symlink
+
+
+def test_dev_stdout_into_a_pipe(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    _written_through(Path("/dev/stdout"))
+    run = subprocess.run([sys.executable, "-m", "paycli", "-o", "/dev/stdout", "-f", "ndjson", "nonces"],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0 and json.loads(run.stdout.splitlines()[0])["nonce"], run.stderr
+
+
+def test_output_through_a_symlink_from_the_cli(invoke, folder: Path, tmp_path: Path) -> None:
+    target = tmp_path / "nonces.json"
+    target.write_text("[]")
+    (folder / "nonces.json").symlink_to(target)
+    invoke("-o", folder / "nonces.json", "nonces")
+    assert (folder / "nonces.json").is_symlink() and json.loads(target.read_text())[0]["nonce"]
+
+
+def test_output_naming_a_directory_is_a_usage_error(streams: Streams, folder: Path) -> None:
+    (folder / "sub").mkdir()
+    (folder / "link").symlink_to("sub")
+    with pytest.raises(UsageError, match="cannot write --output .*link: Is a directory"):
+        streams.output(path=folder / "link").emit(txn(), TXN)
+
+
+# --results and -o never overwrite batch-refund's input -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["same", "symlink", "hardlink", "relative"])
+@pytest.mark.parametrize("option", ["--results", "--output"])
+def test_batch_refund_refuses_to_write_over_its_input(invoke, sandbox, tmp_path: Path, monkeypatch, how, option) -> None:
+    rows = tmp_path / "rows.csv"
+    rows.write_text(f"transaction_id,amount\n{sandbox.sale('5.00', settle=True)},1.00\n", encoding="utf-8")
+    other = {"same": rows, "symlink": tmp_path / "link.csv", "hardlink": tmp_path / "hard.csv",
+             "relative": Path("./rows.csv")}[how]
+    if how == "symlink":
+        other.symlink_to(rows)
+    elif how == "hardlink":
+        os.link(rows, other)
+    monkeypatch.chdir(tmp_path)
+    run = invoke("batch-refund", rows, option, other, "--yes", code=2)
+    assert run.stderr.splitlines() == [f"error: {option} {other} is the input file {rows}: writing it would destroy "
+                                       "the rows; name another file"]
+    assert rows.read_text().startswith("transaction_id,amount\n")
+    assert sandbox.running.store.counts(sandbox.merchant.id) == {"settled": 1}  # nothing was refunded

@@ -18,10 +18,11 @@ from paycli.cli.options import (
     VersionOpt,
     YesOpt,
 )
-from paycli.cli.runtime import Invocation
+from paycli.cli.runtime import Invocation, RootGroup
 
 app = typer.Typer(
     name="paycli",
+    cls=RootGroup,  # Click's usage errors in paycli's words
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # locals could hold a private key
     # plain help: rich-formatted help imports rich.markdown & co., doubling the cost of `paycli --help`

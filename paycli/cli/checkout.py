@@ -13,9 +13,11 @@ app = typer.Typer()
 
 
 def _custom_fields(pairs: list[str]) -> dict[str, str]:
+    from paycli.wire_text import plain_text
+
     fields = {}
     for pair in pairs:
-        key, sep, value = pair.partition("=")
+        key, sep, value = plain_text(pair, "--custom-field").partition("=")
         if not sep or not key.strip():
             raise UsageError(f"--custom-field '{pair}' is not KEY=VALUE; e.g. --custom-field store=42")
         fields[key.strip()] = value
@@ -37,14 +39,15 @@ def checkout(
     """Create a sale from a payment method nonce (refused on production). A decline prints it and exits 3."""
     from paycli import checkout as domain
     from paycli.money import parse_amount
+    from paycli.wire_text import optional_text, plain_text
 
     request = domain.CheckoutRequest(
         amount=parse_amount(amount),
-        nonce=nonce,
+        nonce=plain_text(nonce, "--nonce"),
         submit_for_settlement=not no_submit,
-        order_id=order_id,
-        merchant_account_id=merchant_account,
-        customer_email=customer_email,
+        order_id=optional_text(order_id, "--order-id"),
+        merchant_account_id=optional_text(merchant_account, "--merchant-account"),
+        customer_email=optional_text(customer_email, "--customer-email"),
         custom_fields=_custom_fields(custom_field or []),
     )
     run = Invocation.current()

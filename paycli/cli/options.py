@@ -42,7 +42,8 @@ OutputOpt = Annotated[
         metavar="FILE",
         dir_okay=False,
         show_default=False,
-        help="Write the data to FILE atomically (temporary file, then rename) instead of stdout.",
+        help="Write the data to FILE instead of stdout: atomically (temporary file, then rename; a symlink's "
+        "target is replaced), or straight into a device, FIFO or /dev/stdout.",
         rich_help_panel=OUTPUT_PANEL,
     ),
 ]
@@ -64,8 +65,7 @@ ConfigOpt = Annotated[
     Path | None,
     typer.Option(
         "--config",
-        metavar="PATH",
-        dir_okay=False,
+        metavar="PATH",  # a directory is refused by the config loader: exit 4 in paycli's words, not Click's 2
         show_default=False,
         help="Config file. Default: $PAYCLI_CONFIG, else $XDG_CONFIG_HOME/paycli/config.yaml.",
     ),

@@ -76,8 +76,10 @@ def refund(
     """Refund a settled or settling sale; an unsettled sale refunded in full is voided instead."""
     from paycli import refunds
     from paycli.money import parse_amount
+    from paycli.wire_text import optional_text
 
     value = parse_amount(amount) if amount is not None else None
+    order_id, reason = optional_text(order_id, "--order-id"), optional_text(reason, "--reason")
     run = Invocation.current()
     gateway = run.gateway()
     plan = refunds.plan_refund(gateway, txn_id, amount=value, order_id=order_id, reason=reason,
@@ -109,9 +111,14 @@ def batch_refund(
 ) -> None:
     """Refund every row of a CSV; validated first, safe to rerun (done rows are never refunded again)."""
     from paycli import batch_refunds
+    from paycli.output import same_file
 
-    rows = batch_refunds.read_rows(file)
     run = Invocation.current()
+    for option, written in (("--results", results), ("--output", run.output.path)):
+        if written is not None and same_file(file, written):  # also through a symlink or a hard link
+            raise UsageError(f"{option} {written} is the input file {file}: writing it would destroy the rows; "
+                             "name another file")
+    rows = batch_refunds.read_rows(file)
     gateway = run.gateway()
     journal, context = run.journal(), _context(run, gateway)
     with run.output.progress("Looking up", total=len(rows)) as bar:

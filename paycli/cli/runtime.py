@@ -11,18 +11,23 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
+import signal
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack, suppress
 from contextvars import ContextVar
+from enum import Enum
 from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, get_args
 
 import typer
+from typer.core import TyperGroup
 
 from paycli.cli.options import FormatOpt, OutputOpt, YesOpt
-from paycli.errors import Declined, InternalError, Interrupted, PaycliError
+from paycli.errors import Declined, ExitCode, InternalError, Interrupted, PaycliError, Terminated
 from paycli.formats import Format
 
 if TYPE_CHECKING:
@@ -82,7 +87,19 @@ class Invocation:
 
     def activate(self) -> Invocation:
         _current.set(self)
+        self._handle_sigterm()
         return self
+
+    def _handle_sigterm(self) -> None:
+        """SIGTERM stops the run the way Ctrl-C does: temporary files removed, locks released, exit 143.
+
+        Python's default for SIGTERM is to die on the spot, leaving a half-written `.tmp` beside every file
+        being written. Only the main thread may set a handler; the previous one is put back when the run ends.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            return
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+        self._cleanup.callback(signal.signal, signal.SIGTERM, previous)
 
     def apply(self, params: Mapping[str, Any]) -> Invocation:
         """Take `--format/--output/--yes` typed after the command; they win over the same options typed before."""
@@ -196,16 +213,28 @@ def guarded(fn: F) -> F:
             raise
         except PaycliError as err:
             raise typer.Exit(out.fail(err, _view_for(err))) from None
+        except TerminationRequested:
+            raise typer.Exit(out.fail(Terminated("terminated (SIGTERM); nothing was left half-written"))) from None
         except KeyboardInterrupt:
             raise typer.Exit(out.fail(Interrupted("interrupted"))) from None
         except BrokenPipeError:
-            # the reader (`| head`) stopped listening: not a bug, and nothing left to tell it
+            # the reader (`| head`) stopped listening: not a bug and not an interrupt, and nothing left to tell
+            # it; quiet, with the status a Unix filter killed by SIGPIPE has
             _silence_stdout()
-            raise typer.Exit(int(Interrupted.exit_code)) from None
+            raise typer.Exit(int(ExitCode.CLOSED_PIPE)) from None
         except Exception as err:  # a bug: exit 1, traceback only with --verbose or PAYCLI_DEBUG=1
             raise typer.Exit(out.fail(InternalError.from_bug(err))) from None
 
     return run  # type: ignore[return-value]
+
+
+class TerminationRequested(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread; a KeyboardInterrupt so every cleanup written for Ctrl-C runs for it."""
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM while cleaning up ends the process at once
+    raise TerminationRequested()
 
 
 def _view_for(err: PaycliError) -> Any:
@@ -221,3 +250,102 @@ def _silence_stdout() -> None:
     with suppress(OSError, ValueError, AttributeError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+
+
+# parse errors ------------------------------------------------------------------------------------------------
+# Typer and Click check option values before any command runs, so their errors never reach `guarded`; the root
+# group below turns them into the same one `error: …` line in paycli's words, naming the option.
+
+# Click's exception classes, from wherever this Typer takes Click (newer releases vendor it as typer._click)
+_click_errors = sys.modules[typer.BadParameter.__module__]
+BadParameter = typer.BadParameter
+ClickException: type[Exception] = _click_errors.ClickException
+MissingParameter: type[Exception] = _click_errors.MissingParameter
+NoArgsIsHelpError: type[Exception] = getattr(_click_errors, "NoArgsIsHelpError", ())  # type: ignore[assignment]
+Abort: tuple[type[BaseException], ...] = (typer.Abort, getattr(_click_errors, "Abort", typer.Abort))
+
+
+class RootGroup(TyperGroup):
+    """paycli's root command: Typer's group, with usage errors worded by `usage_message`."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            # non-standalone: Click raises its usage errors and returns `typer.Exit` codes instead of exiting
+            result = super().main(*args, standalone_mode=False, **kwargs)
+        except NoArgsIsHelpError as err:  # type: ignore[misc]
+            err.show()  # `paycli txn` alone: the help is the answer, exit 2
+            sys.exit(err.exit_code)
+        except ClickException as err:
+            _stderr_line(f"error: {usage_message(err)}")
+            sys.exit(int(ExitCode.USAGE))
+        except Abort:  # Ctrl-C or end of input inside Click itself
+            _stderr_line("error: interrupted")
+            sys.exit(int(ExitCode.INTERRUPTED))
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+def usage_message(err: ClickException) -> str:
+    """One line saying what was wrong with the command line, naming the option or argument."""
+    ctx = getattr(err, "ctx", None)
+    see = f" (see '{ctx.command_path} -h')" if ctx is not None else ""
+    if isinstance(err, MissingParameter) and err.param is not None:
+        return f"{_param_label(err.param)} is required{see}"
+    if isinstance(err, BadParameter) and err.param is not None:
+        return _bad_value(err, _param_label(err.param)) + see
+    return err.format_message().rstrip(".") + see
+
+
+def _param_label(param: Any) -> str:
+    if getattr(param, "param_type_name", "") == "argument":
+        return str(param.metavar or param.name.upper())
+    long = [opt for opt in param.opts if opt.startswith("--")]
+    return max(long or param.opts, key=len)
+
+
+def _bad_value(err: BadParameter, label: str) -> str:
+    choices = _choices(err.param)
+    if choices:
+        return f"{label} must be one of {', '.join(choices)}"
+    cause = err.__cause__
+    problems = cause.errors() if callable(getattr(cause, "errors", None)) else []  # type: ignore[union-attr]
+    if not problems:  # a check of Typer's own, most often a path's kind ("File '/tmp' is a directory.")
+        path = _TYPER_PATH_PROBLEM.fullmatch(err.message)
+        if path:
+            return f"{label} {path['path']} {path['problem']}" + ("; name a file" if "directory" in path["problem"]
+                                                                  else "")
+        return f"{label}: {err.message[:1].lower()}{err.message[1:]}".rstrip(".")
+    problem = problems[0]
+    given, limits, kind = problem.get("input"), problem.get("ctx") or {}, str(problem.get("type", ""))
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        bounds = {"greater_than_equal": f"at least {limits.get('ge')}", "greater_than": f"more than {limits.get('gt')}",
+                  "less_than_equal": f"at most {limits.get('le')}", "less_than": f"less than {limits.get('lt')}"}
+        return f"{label} must be {bounds[kind]}, not {given}"
+    if kind.startswith("int_"):
+        return f"{label} '{given}' is not a whole number"
+    if kind.startswith(("float_", "decimal_")):
+        return f"{label} '{given}' is not a number"
+    if kind.startswith("bool_"):
+        return f"{label} '{given}' is not true or false"
+    return f"{label} '{given}' is not a valid value"
+
+
+_TYPER_PATH_PROBLEM = re.compile(r"(?:File|Directory|Path|file|directory|path) (?P<path>'.*') (?P<problem>is a "
+                                 r"directory|is a file|is not readable|is not writable|does not exist)\.?")
+
+
+def _choices(param: Any) -> tuple[str, ...]:
+    """The values of the Enum an option takes (`--format`), however Typer wrapped it."""
+    pending = [getattr(getattr(param, "type_descriptor", None), "annotation", None)]
+    while pending:
+        annotation = pending.pop()
+        if isinstance(annotation, type) and issubclass(annotation, Enum):
+            return tuple(str(member.value) for member in annotation)
+        pending.extend(get_args(annotation))
+    return ()
+
+
+def _stderr_line(line: str) -> None:
+    with suppress(OSError, ValueError):
+        print(line, file=sys.stderr, flush=True)

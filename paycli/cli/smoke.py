@@ -30,6 +30,6 @@ def smoke(
         run.output.emit(report, views.SMOKE)
     failure = report.first_failure
     if failure is not None:
-        run.output.note(f"smoke failed on profile {report.profile}: {failure.message}")
+        run.output.error(f"smoke failed on profile {report.profile}: {failure.message}")
         raise typer.Exit(int(failure.exit_code))
     run.output.note(f"smoke passed: {len(report.steps)} steps on profile {report.profile}")

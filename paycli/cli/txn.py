@@ -45,6 +45,7 @@ def search(
     from paycli import dates, lookup
     from paycli.models import TransactionQuery
     from paycli.money import parse_amount
+    from paycli.wire_text import optional_text
 
     run = Invocation.current()
     tz = run.profile.tz
@@ -58,9 +59,9 @@ def search(
         day = dates.parse_date(settled_on, tz=tz, field="--settled-on")
         settled_from, settled_to = dates.day_start(day, tz), dates.day_end(day, tz)
     query = TransactionQuery(
-        order_id=order_id,
-        customer_email=email,
-        customer_id=customer_id,
+        order_id=optional_text(order_id, "--order-id"),
+        customer_email=optional_text(email, "--email"),
+        customer_id=optional_text(customer_id, "--customer-id"),
         last_4=last4,
         statuses=tuple(status or ()),
         created_from=dates.parse_instant(since, tz=tz, field="--since") if since else None,
@@ -70,6 +71,8 @@ def search(
         amount_min=parse_amount(amount_min, field="--amount-min") if amount_min else None,
         amount_max=parse_amount(amount_max, field="--amount-max") if amount_max else None,
     )
+    if query.created_from and query.created_to and query.created_from > query.created_to:
+        raise UsageError(f"--since {since} is after --until {until}: nothing can match; swap them")
     if query.amount_min and query.amount_max and query.amount_min > query.amount_max:
         raise UsageError(f"--amount-min {query.amount_min} is larger than --amount-max {query.amount_max}")
     run.output.stream(lookup.search_transactions(run.gateway(), query, limit=limit), views.TRANSACTION)

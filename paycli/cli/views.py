@@ -150,13 +150,15 @@ SMOKE = View(
     row=lambda report: {
         "profile": report.profile,
         "ok": report.ok,
-        "steps": [{"name": s.name, "ok": s.ok, "ms": s.ms, "detail": s.detail} for s in report.steps],
+        "steps": [{"name": s.name, "ok": s.ok, "skipped": s.skipped, "ms": s.ms, "detail": s.detail}
+                  for s in report.steps],
     },
 )
 SMOKE_STEP = View(
     "smoke_step",
     columns=("step", "result", "ms", "detail"),
-    row=lambda s: {"step": s.name, "result": "PASS" if s.ok else "FAIL", "ms": s.ms, "detail": s.detail},
+    row=lambda s: {"step": s.name, "result": "PASS" if s.ok else "SKIP" if s.skipped else "FAIL", "ms": s.ms,
+                   "detail": s.detail},
 )
 
 
