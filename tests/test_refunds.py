@@ -166,43 +166,6 @@ def test_sandbox_profiles_do_not_ask(invoke, sandbox, tty) -> None:
     invoke("refund", sandbox.sale("20.00", settle=True), input="")
 
 
-# --- a lost answer ---------------------------------------------------------------------------------------
-
-def test_a_lost_refund_answer_is_resumed_with_the_same_key(invoke, write_config, tmp_path, monkeypatch,
-                                                           isolated_env, sdk_for) -> None:
-    from paycli import sandbox as offline
-    from paycli.sandbox.store import Merchant
-
-    monkeypatch.setattr("paycli.gateway.BACKOFF_BASE_S", 0.001)
-    merchant = Merchant("lost", "lost_pub", "lost_priv", {"lost_usd": "USD"})
-    db = tmp_path / "lost.db"
-    flaky = offline.start(db, [merchant], faults="refund=drop-after@1")
-    monkeypatch.setenv("LOST_KEY", "lost_priv")
-    profile = "profiles:\n  t:\n    environment: local\n    url: {url}\n    merchant_id: lost\n" \
-              "    public_key: lost_pub\n    private_key_env: LOST_KEY\ndefault_profile: t\n"
-    write_config(profile.format(url=flaky.url))
-    sdk = sdk_for(flaky.url, "lost", "lost_pub", "lost_priv")
-    sale = sdk.transaction.sale({"amount": "50.00", "payment_method_nonce": "fake-valid-nonce",
-                                 "options": {"submit_for_settlement": True}}).transaction.id
-    sdk.testing.settle_transaction(sale)
-    run = invoke("refund", sale, "--amount", "20", code=6)
-    assert "retrying" in run.stderr
-    assert [r["state"] for r in journal_rows(isolated_env)] == ["unknown"]
-    flaky.stop()
-    steady = offline.start(db, [merchant])
-    try:
-        write_config(profile.format(url=steady.url))
-        result = invoke("refund", sale, "--amount", "20")
-        assert "resumed an unfinished refund" in result.stderr
-        refunds = sdk_for(steady.url, "lost", "lost_pub", "lost_priv").transaction.find(sale).refund_ids
-        assert refunds == [result.json()["id"]]
-        rows = journal_rows(isolated_env)
-        assert [r["state"] for r in rows] == ["unknown", "done"]
-        assert rows[0]["api_request_key"] == rows[1]["api_request_key"]
-    finally:
-        steady.stop()
-
-
 # --- audit ------------------------------------------------------------------------------------------------
 
 def test_audit_lists_and_filters_the_journal(invoke, sandbox) -> None:
