@@ -1,6 +1,6 @@
 """Giving money back: plan first (look the transaction up, decide refund or void), then execute once.
 
-Rules (design §4, sandbox reference §4.2):
+Braintree's rules:
 - a settled or settling sale is refunded, fully or partially, up to what is left;
 - a sale not yet settled can only be given back whole, by voiding it (unless the caller forbids voids);
 - a partial refund of an unsettled sale, an amount over the remainder, a credit, or a sale with nothing
@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 from paycli import journal as journal_
 from paycli.errors import GatewayRefused, PaycliError, Unavailable
 from paycli.lookup import find_transaction
-from paycli.models import SETTLED_STATUSES, VOIDABLE_STATUSES, ZERO, Transaction
+from paycli.braintree_facts import REFUNDABLE_STATUSES, VOIDABLE_STATUSES
+from paycli.models import ZERO, Transaction
 
 if TYPE_CHECKING:
     from paycli.gateway import Gateway
@@ -32,8 +33,6 @@ if TYPE_CHECKING:
 REFUND, VOID, NONE = "refund", "void", "none"
 # A `done` refund of the same transaction and amount this recent makes a new one look like a double submit.
 REPEAT_WINDOW = timedelta(minutes=10)
-# Braintree refunds settled and settling sales (91506 otherwise); settlement_pending is PayPal's limbo.
-REFUNDABLE = frozenset(SETTLED_STATUSES - {"settlement_pending"})
 
 
 class NotRefundable(GatewayRefused):
@@ -86,7 +85,7 @@ def decide_refund(txn: Transaction, *, amount: Decimal | None = None, order_id: 
             raise NotRefundable(f"{txn.id} is {txn.status}, not settled: refunding it means voiding it, "
                                 "and --no-void forbids that", transaction_id=txn.id)
         return Plan(VOID, txn, txn.amount, order_id, reason)
-    if txn.status not in REFUNDABLE:
+    if txn.status not in REFUNDABLE_STATUSES:
         raise NotRefundable(f"{txn.id} is {txn.status}: only settled or settling sales can be refunded",
                             transaction_id=txn.id)
     if left <= ZERO:

@@ -87,6 +87,33 @@ def test_declined_refund_is_journaled_as_failed_and_prints_the_credit(invoke, sa
     assert (entry["state"], entry["result_id"]) == ("failed", credit["id"]) and "Expired Card" in entry["error"]
 
 
+def test_a_credit_declined_at_settlement_gave_nothing_back_on_either_side(invoke, sandbox) -> None:
+    sale = sandbox.sale("4500.00", settle=True)
+    declined = sandbox.sdk.transaction.refund(sale, {"amount": "4001.00"}).transaction.id
+    assert sandbox.sdk.testing.settle_transaction(declined).transaction.status == "settlement_declined"
+    shown = invoke("txn", "show", sale).json()
+    assert (shown["refunded_amount"], shown["refundable_amount"]) == ("0.00", "4500.00")
+    run = invoke("refund", sale)
+    credit = run.json()
+    assert (credit["amount"], credit["sale_refunded_amount"], credit["sale_refundable_amount"]) == \
+        ("4500.00", "4500.00", "0.00")
+    assert f"refunded 4500.00 USD of {sale} as {credit['id']}; 0.00 USD left to refund" in run.stderr
+    assert str(sandbox.sdk.transaction.find(credit["id"]).amount) == "4500.00"  # what the gateway made
+
+
+def test_client_and_sandbox_share_one_definition_of_each_status_set() -> None:
+    from paycli import braintree_facts as facts
+    from paycli import models, refunds, settlement
+    from paycli.sandbox import operations, rules
+
+    assert models.NOT_REFUNDED_STATUSES is operations.NOT_REFUNDED_STATUSES is facts.NOT_REFUNDED_STATUSES
+    assert refunds.REFUNDABLE_STATUSES is rules.REFUNDABLE_STATUSES is facts.REFUNDABLE_STATUSES
+    assert refunds.VOIDABLE_STATUSES is rules.VOIDABLE_STATUSES is models.VOIDABLE_STATUSES
+    assert settlement.IN_BATCH_STATUSES is operations.IN_BATCH_STATUSES
+    assert operations.PAGE_SIZE == facts.SEARCH_PAGE_SIZE and settlement.SEARCH_PAGE_SIZE is facts.SEARCH_PAGE_SIZE
+    assert "settlement_declined" in facts.NOT_REFUNDED_STATUSES
+
+
 def test_void_of_an_authorized_sale(invoke, sandbox, isolated_env) -> None:
     sale = sandbox.sale("9.00", submit=False)
     assert invoke("void", sale).json()["status"] == "voided"

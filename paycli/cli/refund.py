@@ -25,7 +25,7 @@ def _context(run: Invocation, gateway: Any) -> Any:
 
 
 def _confirm(run: Invocation, gateway: Any, what: str) -> None:
-    """Design §6: production asks on a terminal; --yes answers; no terminal and no --yes refuses (exit 2)."""
+    """Production asks on a terminal; --yes answers; no terminal and no --yes refuses (exit 2)."""
     if not run.profile.production:
         return
     prompt = f"{what} on profile {run.profile.name} (production, merchant {gateway.merchant_id})?"
@@ -138,7 +138,11 @@ def batch_refund(
     results: Annotated[Path | None, typer.Option("--results", dir_okay=False, metavar="FILE",
                                                  help="Also write the results as CSV (atomically).")] = None,
 ) -> None:
-    """Refund every row of a CSV; validated first, safe to rerun (done rows are never refunded again)."""
+    """Refund every row of a CSV; validated first, safe to rerun (done rows are never refunded again).
+
+    A row is known by its transaction and amount, so correcting its order_id or reason after it is done
+    refunds nothing more. order_id is the refund's own order id (set on the new credit), not the sale's.
+    """
     from paycli import batch_refunds
 
     rows = batch_refunds.read_rows(file)

@@ -185,7 +185,7 @@ REFUND_PLAN = View(
 
 
 def refund_outcome_row(outcome: Any) -> dict[str, Any]:
-    """The new credit (refund) or the voided sale, plus what the sale has left (design §5 + added keys).
+    """The new credit (refund) or the voided sale (a transaction's keys), plus what the sale has left.
 
     The sale's figures come from looking it up after the call (None if that lookup failed), never from
     the plan: a resumed refund's credit is already counted in what the plan saw.
