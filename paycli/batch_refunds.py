@@ -25,8 +25,7 @@ from paycli import journal as journal_
 from paycli import refunds
 from paycli.errors import PaycliError, UsageError
 from paycli.lookup import check_id, find_many
-from paycli.models import ZERO
-from paycli.money import parse_amount
+from paycli.money import by_currency, parse_amount
 
 if TYPE_CHECKING:
     from paycli.gateway import Gateway
@@ -50,7 +49,7 @@ class Row:
 
 @dataclass(frozen=True)
 class Result:
-    """Design §5's batch-refund results row."""
+    """One row of the batch-refund results (stdout and --results)."""
 
     row: int
     transaction_id: str
@@ -59,6 +58,7 @@ class Result:
     outcome: str  # done | already_done | failed | skipped
     refund_id: str | None
     message: str
+    currency: str | None = None  # of the sale, when it was looked up (not for rows already done)
 
 
 @dataclass(frozen=True)
@@ -85,8 +85,10 @@ class BatchPlan:
                 tally["refused"] += 1
         return tally
 
-    def total(self) -> Decimal:
-        return sum((item.plan.amount for item in self.items if item.plan is not None), ZERO)
+    def totals(self) -> dict[str, Decimal]:
+        """What the plan gives back, per currency."""
+        return by_currency((item.plan.transaction.currency, item.plan.amount)
+                           for item in self.items if item.plan is not None)
 
     @property
     def to_execute(self) -> list[Item]:
@@ -197,9 +199,9 @@ def plan(gateway: Gateway, journal: Journal, context: Context, path: Path, rows:
             # a whole-refund row on a sale with nothing left is done (by an earlier run or by hand)
             if row.amount is None and "fully refunded" in err.message:
                 return Item(row, key, result=Result(row.line, row.transaction_id, None, refunds.NONE,
-                                                    ALREADY_DONE, None, err.message))
+                                                    ALREADY_DONE, None, err.message, txn.currency))
             return Item(row, key, result=Result(row.line, row.transaction_id, row.amount, refunds.NONE, FAILED,
-                                                None, err.message))
+                                                None, err.message, txn.currency))
 
     return BatchPlan(str(path), tuple(decide(row) for row in rows))
 
@@ -217,12 +219,12 @@ def execute(gateway: Gateway, journal: Journal, context: Context, batch: BatchPl
                                       batch=batch.file, batch_row=item.row.line)
         except PaycliError as err:
             return replace(item, result=Result(item.row.line, item.row.transaction_id, plan_.amount, plan_.action,
-                                               FAILED, None, err.message))
+                                               FAILED, None, err.message, plan_.transaction.currency))
         moved = outcome.result  # the gateway's answer: the credit, or the voided sale
         refund_id = moved.id if plan_.action == refunds.REFUND else None
         what = f"refunded {moved.amount}" if plan_.action == refunds.REFUND else f"voided {moved.amount}"
         return replace(item, result=Result(item.row.line, item.row.transaction_id, moved.amount, plan_.action,
-                                           DONE, refund_id, what))
+                                           DONE, refund_id, what, moved.currency))
 
     finished: dict[int, Item] = {}
     for item in _parallel(run, list(batch.items), concurrency):
@@ -253,3 +255,10 @@ def _parallel(work: Callable[[Item], Item], inputs: list[Item], concurrency: int
             for future in pending:
                 future.cancel()
             raise
+
+
+def moved(results: list[Result]) -> dict[str, dict[str, Decimal]]:
+    """What the run gave back, per action (refund, void) and per currency, from the gateway's answers."""
+    return {action: by_currency((r.currency, r.amount) for r in results
+                                if r.outcome == DONE and r.action == action and r.amount is not None)
+            for action in (refunds.REFUND, refunds.VOID)}
