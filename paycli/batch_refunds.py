@@ -159,26 +159,29 @@ def _key_with_order_id(merchant_id: str, row: Row) -> str:
     return "paycli-batch-" + hashlib.sha256(content.encode()).hexdigest()[:40]
 
 
-def _earlier(journal: Journal, merchant_id: str, row: Row, key: str) -> journal_.Entry | None:
+def _earlier(journal: Journal, merchant_id: str, row: Row, key: str) -> tuple[str, journal_.Entry | None]:
+    """The row's key and its latest entry; a row done or left unfinished under its older key keeps that key."""
     entry = journal.latest(merchant_id, key)
-    if entry is None or entry.state != journal_.DONE:
-        older = journal.latest(merchant_id, _key_with_order_id(merchant_id, row))
-        if older is not None and older.state == journal_.DONE:
-            return older
-    return entry
+    if entry is None:
+        older_key = _key_with_order_id(merchant_id, row)
+        older = journal.latest(merchant_id, older_key)
+        if older is not None and older.state != journal_.FAILED:
+            return older_key, older
+    return key, entry
 
 
 def plan(gateway: Gateway, journal: Journal, context: Context, path: Path, rows: list[Row], *,
          concurrency: int = DEFAULT_CONCURRENCY, on_progress: Callable[[int], None] | None = None) -> BatchPlan:
     """Decide every row: already done (journal), refund, void, or refused — after one bulk lookup."""
-    keys = row_keys(context.merchant_id, rows)
-    earlier = {row.line: _earlier(journal, context.merchant_id, row, keys[row.line]) for row in rows}
+    keyed = {row.line: _earlier(journal, context.merchant_id, row, key)
+             for row, key in zip(rows, row_keys(context.merchant_id, rows).values())}
+    earlier = {line: entry for line, (_, entry) in keyed.items()}
     done = {line for line, entry in earlier.items() if entry is not None and entry.state == journal_.DONE}
     found = find_many(gateway, [row.transaction_id for row in rows if row.line not in done],
                       concurrency=concurrency, on_found=on_progress)
 
     def decide(row: Row) -> Item:
-        key, entry = keys[row.line], earlier[row.line]
+        key, entry = keyed[row.line]
         if row.line in done:
             return Item(row, key, result=Result(row.line, row.transaction_id, entry.amount, entry.kind,
                                                 ALREADY_DONE, entry.result_id,
@@ -217,6 +220,8 @@ def execute(gateway: Gateway, journal: Journal, context: Context, batch: BatchPl
         try:
             outcome = refunds.execute(gateway, journal, context, plan_, api_request_key=item.key,
                                       batch=batch.file, batch_row=item.row.line)
+        except journal_.JournalLocked:
+            raise  # every other row would wait for the same lock: stop the batch, a rerun resumes it
         except PaycliError as err:
             return replace(item, result=Result(item.row.line, item.row.transaction_id, plan_.amount, plan_.action,
                                                FAILED, None, err.message, plan_.transaction.currency))
