@@ -159,7 +159,9 @@ def execute(gateway: Gateway, journal: Journal, context: Context, plan: Plan, *,
     except Unavailable as err:  # the answer was lost: the money may or may not have moved
         _record(journal, entry, journal_.UNKNOWN, f"the answer to the {what} was lost, so it may have happened",
                 error=err.message)
-        raise
+        raise Unavailable(f"{err.message}; the {what} may or may not have happened: rerun the same command to "
+                          f"find out (journal entry #{entry}): it resumes with the same api_request_key and "
+                          "moves no money twice", **{**err.details, "entry": entry}) from err
     except PaycliError as err:
         declined = getattr(err, "transaction", None)
         _record(journal, entry, journal_.FAILED, f"the gateway refused the {what} (no money moved)",
@@ -198,7 +200,7 @@ def _record(journal: Journal, entry: int, state: str, happened: str, *, result_i
         raise journal_.JournalLocked(
             f"{happened}, but {err.message}, so its entry #{entry} is still pending: rerun the same command to "
             "record the outcome; it resumes with the same api_request_key and moves no money twice",
-            entry=entry, **err.details) from None
+            **{**err.details, "entry": entry}) from None
 
 
 def with_sale(gateway: Gateway, outcome: Outcome) -> Outcome:
