@@ -142,7 +142,11 @@ def read_rows(path: Path) -> list[Row]:
 
 
 def row_keys(merchant_id: str, rows: list[Row]) -> dict[int, str]:
-    """Each row's api_request_key by line: merchant, transaction, amount, and the pair's occurrence so far."""
+    """Each row's api_request_key by line: merchant, transaction, amount, and the pair's occurrence so far.
+
+    `read_rows` allows one row per transaction today; the occurrence keeps two rows that ask for the same
+    amount of the same sale apart should that ever change, without making the key depend on free text.
+    """
     seen: dict[tuple[str, Decimal | None], int] = {}
     keys = {}
     for row in rows:
@@ -154,7 +158,8 @@ def row_keys(merchant_id: str, rows: list[Row]) -> dict[int, str]:
 
 
 def _key_with_order_id(merchant_id: str, row: Row) -> str:
-    # how keys were made before a row's identity left out its order id: rows done then are still done
+    # how keys were made before a row's identity left out its order id: a row done, or left unfinished,
+    # under such a key keeps it, so upgrading paycli between two runs of a file never refunds it twice
     content = "|".join((merchant_id, row.transaction_id, str(row.amount or "full"), row.order_id or ""))
     return "paycli-batch-" + hashlib.sha256(content.encode()).hexdigest()[:40]
 
@@ -173,8 +178,8 @@ def _earlier(journal: Journal, merchant_id: str, row: Row, key: str) -> tuple[st
 def plan(gateway: Gateway, journal: Journal, context: Context, path: Path, rows: list[Row], *,
          concurrency: int = DEFAULT_CONCURRENCY, on_progress: Callable[[int], None] | None = None) -> BatchPlan:
     """Decide every row: already done (journal), refund, void, or refused — after one bulk lookup."""
-    keyed = {row.line: _earlier(journal, context.merchant_id, row, key)
-             for row, key in zip(rows, row_keys(context.merchant_id, rows).values())}
+    keys = row_keys(context.merchant_id, rows)
+    keyed = {row.line: _earlier(journal, context.merchant_id, row, keys[row.line]) for row in rows}
     earlier = {line: entry for line, (_, entry) in keyed.items()}
     done = {line for line, entry in earlier.items() if entry is not None and entry.state == journal_.DONE}
     found = find_many(gateway, [row.transaction_id for row in rows if row.line not in done],

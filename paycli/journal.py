@@ -36,6 +36,7 @@ class JournalLocked(Unavailable):
 
     type = "journal_locked"
 
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -131,8 +132,6 @@ class Journal:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._run(lambda db: db.executescript(_SCHEMA))
-        except JournalLocked:
-            raise
         except (OSError, sqlite3.Error) as err:
             raise ConfigError(f"cannot open the journal {path}: {err}") from None
 
@@ -143,7 +142,7 @@ class Journal:
             conn = sqlite3.connect(self.path, timeout=wait, isolation_level=None, check_same_thread=False)
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
-            self._local.conn = conn  # before WAL: a locked database must not leave a half-made connection open
+            self._local.conn = conn  # kept before the WAL pragma, which can meet a lock: close() still closes it
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")  # WAL: durable across a crash of paycli; the api_request_key covers the rest
         return conn

@@ -58,7 +58,7 @@ def _check_repeat(run: Invocation, gateway: Any, plan: "Plan") -> None:
         raise Interrupted("cancelled: no second refund was made")
 
 
-def _carry_out(run: Invocation, gateway: Any, plan: "Plan", dry_run: bool, *, again: bool = True) -> None:
+def _carry_out(run: Invocation, gateway: Any, plan: "Plan", dry_run: bool, *, again: bool = False) -> None:
     from paycli import refunds
 
     if dry_run:
