@@ -225,8 +225,10 @@ def execute(gateway: Gateway, journal: Journal, context: Context, batch: BatchPl
         try:
             outcome = refunds.execute(gateway, journal, context, plan_, api_request_key=item.key,
                                       batch=batch.file, batch_row=item.row.line)
-        except journal_.JournalLocked:
-            raise  # every other row would wait for the same lock: stop the batch, a rerun resumes it
+        except journal_.JournalLocked as err:  # every other row would wait for the same lock: stop here
+            raise journal_.JournalLocked(f"line {item.row.line}: {err.message}; the batch stopped there (rows "
+                                         "already done stay done): rerun the same file to finish it",
+                                         **err.details) from None
         except PaycliError as err:
             return replace(item, result=Result(item.row.line, item.row.transaction_id, plan_.amount, plan_.action,
                                                FAILED, None, err.message, plan_.transaction.currency))

@@ -42,11 +42,11 @@ def _describe(plan: "Plan") -> str:
             f"{plan.remaining_after}{currency} left to refund afterwards")
 
 
-def _check_repeat(run: Invocation, gateway: Any, plan: "Plan") -> None:
+def _check_repeat(run: Invocation, gateway: Any, journal: Any, plan: "Plan") -> None:
     """A `done` refund of the same transaction and amount minutes ago: ask on a terminal, refuse without one."""
     from paycli import refunds
 
-    earlier = refunds.recent_repeat(run.journal(), _context(run, gateway), plan)
+    earlier = refunds.recent_repeat(journal, _context(run, gateway), plan)
     if earlier is None:
         return
     currency = f" {plan.transaction.currency}" if plan.transaction.currency else ""
@@ -65,10 +65,12 @@ def _carry_out(run: Invocation, gateway: Any, plan: "Plan", dry_run: bool, *, ag
         run.output.note(f"dry run: {_describe(plan)}")
         run.output.emit(plan, views.REFUND_PLAN)
         return
-    if not again:
-        _check_repeat(run, gateway, plan)
+    with refunds.before_any_call():
+        journal = run.journal()
+        if not again:
+            _check_repeat(run, gateway, journal, plan)
     _confirm(run, gateway, _describe(plan))
-    outcome = refunds.execute(gateway, run.journal(), _context(run, gateway), plan)
+    outcome = refunds.execute(gateway, journal, _context(run, gateway), plan)
     if outcome.resumed:
         run.output.note(f"resumed an unfinished {plan.action} from the journal (entry #{outcome.journal_id}): the "
                         "gateway answered with its original result, so no money moved twice")
@@ -143,14 +145,14 @@ def batch_refund(
     A row is known by its transaction and amount, so correcting its order_id or reason after it is done
     refunds nothing more. order_id is the refund's own order id (set on the new credit), not the sale's.
     """
-    from paycli import batch_refunds
+    from paycli import batch_refunds, refunds
     from paycli.money import describe_totals
 
     rows = batch_refunds.read_rows(file)
     run = Invocation.current()
     gateway = run.gateway()
-    journal, context = run.journal(), _context(run, gateway)
-    with run.output.progress("Looking up", total=len(rows)) as bar:
+    with refunds.before_any_call(), run.output.progress("Looking up", total=len(rows)) as bar:
+        journal, context = run.journal(), _context(run, gateway)
         batch = batch_refunds.plan(gateway, journal, context, file, rows, concurrency=concurrency,
                                    on_progress=bar.advance)
     counts = batch.counts()
