@@ -94,7 +94,7 @@ def _carry_out(run: Invocation, gateway: Any, plan: "Plan", dry_run: bool, *, ag
 def refund(
     txn_id: Annotated[str, typer.Argument(metavar="ID", help="The sale to refund.")],
     amount: Annotated[str | None, typer.Option("--amount", help="Partial amount. Default: everything left.")] = None,
-    order_id: Annotated[str | None, typer.Option("--order-id", help="Order id for the refund.")] = None,
+    order_id: Annotated[str | None, typer.Option("--order-id", help="The refund's own order id (set on the new credit).")] = None,
     reason: Annotated[str | None, typer.Option("--reason", help="Why (kept in the journal).")] = None,
     dry_run: DryRunOpt = False,
     no_void: Annotated[bool, typer.Option("--no-void", help="Refuse instead of voiding an unsettled sale.")] = False,
