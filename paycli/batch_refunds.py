@@ -1,11 +1,12 @@
 """Refunds from a spreadsheet: validate every row, plan, then execute with bounded concurrency.
 
 Safe to rerun (after a crash, Ctrl-C or partial failure): each row's `api_request_key` is derived from
-the merchant and the row's own content (transaction, amount, order id), not from its position or the
-rest of the file, so fixing another row does not change it. A row whose key the journal shows done is
+the merchant and the row's identity — its transaction, its amount, and which occurrence of that pair in
+the file it is — never from free text (order id, reason) or its position, so fixing another row, or a
+typo in this row's order id or reason, does not change it. A row whose key the journal shows done is
 reported `already_done` without a call; any other row is sent with its key, and the gateway replays the
 original answer for one it already executed. The price: the same transaction and amount in a later file
-is taken for the same refund — a deliberate second partial refund goes through `paycli refund`.
+is taken for the same refund — a deliberate second partial refund goes through `paycli refund --again`.
 """
 
 from __future__ import annotations
@@ -24,8 +25,7 @@ from paycli import journal as journal_
 from paycli import refunds
 from paycli.errors import PaycliError, UsageError
 from paycli.lookup import check_id, find_many
-from paycli.models import ZERO
-from paycli.money import parse_amount
+from paycli.money import by_currency, parse_amount
 
 if TYPE_CHECKING:
     from paycli.gateway import Gateway
@@ -49,7 +49,7 @@ class Row:
 
 @dataclass(frozen=True)
 class Result:
-    """Design §5's batch-refund results row."""
+    """One row of the batch-refund results (stdout and --results)."""
 
     row: int
     transaction_id: str
@@ -58,6 +58,7 @@ class Result:
     outcome: str  # done | already_done | failed | skipped
     refund_id: str | None
     message: str
+    currency: str | None = None  # of the sale, when it was looked up (not for rows already done)
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,10 @@ class BatchPlan:
                 tally["refused"] += 1
         return tally
 
-    def total(self) -> Decimal:
-        return sum((item.plan.amount for item in self.items if item.plan is not None), ZERO)
+    def totals(self) -> dict[str, Decimal]:
+        """What the plan gives back, per currency."""
+        return by_currency((item.plan.transaction.currency, item.plan.amount)
+                           for item in self.items if item.plan is not None)
 
     @property
     def to_execute(self) -> list[Item]:
@@ -142,21 +145,52 @@ def read_rows(path: Path) -> list[Row]:
     return rows
 
 
-def row_key(merchant_id: str, row: Row) -> str:
+def row_keys(merchant_id: str, rows: list[Row]) -> dict[int, str]:
+    """Each row's api_request_key by line: merchant, transaction, amount, and the pair's occurrence so far.
+
+    `read_rows` allows one row per transaction today; the occurrence keeps two rows that ask for the same
+    amount of the same sale apart should that ever change, without making the key depend on free text.
+    """
+    seen: dict[tuple[str, Decimal | None], int] = {}
+    keys = {}
+    for row in rows:
+        pair = (row.transaction_id, row.amount)
+        seen[pair] = occurrence = seen.get(pair, 0) + 1
+        content = "|".join((merchant_id, row.transaction_id, str(row.amount or "full"), str(occurrence)))
+        keys[row.line] = "paycli-batch-" + hashlib.sha256(content.encode()).hexdigest()[:40]
+    return keys
+
+
+def _key_with_order_id(merchant_id: str, row: Row) -> str:
+    # how keys were made before a row's identity left out its order id: a row done, or left unfinished,
+    # under such a key keeps it, so upgrading paycli between two runs of a file never refunds it twice
     content = "|".join((merchant_id, row.transaction_id, str(row.amount or "full"), row.order_id or ""))
     return "paycli-batch-" + hashlib.sha256(content.encode()).hexdigest()[:40]
+
+
+def _earlier(journal: Journal, merchant_id: str, row: Row, key: str) -> tuple[str, journal_.Entry | None]:
+    """The row's key and its latest entry; a row done or left unfinished under its older key keeps that key."""
+    entry = journal.latest(merchant_id, key)
+    if entry is None:
+        older_key = _key_with_order_id(merchant_id, row)
+        older = journal.latest(merchant_id, older_key)
+        if older is not None and older.state != journal_.FAILED:
+            return older_key, older
+    return key, entry
 
 
 def plan(gateway: Gateway, journal: Journal, context: Context, path: Path, rows: list[Row], *,
          concurrency: int = DEFAULT_CONCURRENCY, on_progress: Callable[[int], None] | None = None) -> BatchPlan:
     """Decide every row: already done (journal), refund, void, or refused — after one bulk lookup."""
-    earlier = {row.line: journal.latest(context.merchant_id, row_key(context.merchant_id, row)) for row in rows}
+    keys = row_keys(context.merchant_id, rows)
+    keyed = {row.line: _earlier(journal, context.merchant_id, row, keys[row.line]) for row in rows}
+    earlier = {line: entry for line, (_, entry) in keyed.items()}
     done = {line for line, entry in earlier.items() if entry is not None and entry.state == journal_.DONE}
     found = find_many(gateway, [row.transaction_id for row in rows if row.line not in done],
                       concurrency=concurrency, on_found=on_progress)
 
     def decide(row: Row) -> Item:
-        key, entry = row_key(context.merchant_id, row), earlier[row.line]
+        key, entry = keyed[row.line]
         if row.line in done:
             return Item(row, key, result=Result(row.line, row.transaction_id, entry.amount, entry.kind,
                                                 ALREADY_DONE, entry.result_id,
@@ -166,10 +200,10 @@ def plan(gateway: Gateway, journal: Journal, context: Context, path: Path, rows:
             return Item(row, key, result=Result(row.line, row.transaction_id, row.amount, refunds.NONE, FAILED,
                                                 None, f"transaction {row.transaction_id} not found"))
         if entry is not None and entry.state in journal_.UNFINISHED:
-            # an earlier run sent this row and never learned the answer: send the same request again
-            # under the same key, whatever the transaction looks like now (it may be our own refund)
+            # an earlier run sent this row and never learned the answer: execute() sends the same request
+            # again under the same key, whatever the transaction looks like now (it may be our own refund)
             return Item(row, key, plan=refunds.Plan(entry.kind, txn, entry.amount or txn.amount,
-                                                    row.order_id, row.reason, send_amount=row.amount))
+                                                    entry.order_id, entry.reason))
         try:
             return Item(row, key, plan=refunds.decide_refund(txn, amount=row.amount, order_id=row.order_id,
                                                              reason=row.reason))
@@ -177,9 +211,9 @@ def plan(gateway: Gateway, journal: Journal, context: Context, path: Path, rows:
             # a whole-refund row on a sale with nothing left is done (by an earlier run or by hand)
             if row.amount is None and "fully refunded" in err.message:
                 return Item(row, key, result=Result(row.line, row.transaction_id, None, refunds.NONE,
-                                                    ALREADY_DONE, None, err.message))
+                                                    ALREADY_DONE, None, err.message, txn.currency))
             return Item(row, key, result=Result(row.line, row.transaction_id, row.amount, refunds.NONE, FAILED,
-                                                None, err.message))
+                                                None, err.message, txn.currency))
 
     return BatchPlan(str(path), tuple(decide(row) for row in rows))
 
@@ -195,13 +229,18 @@ def execute(gateway: Gateway, journal: Journal, context: Context, batch: BatchPl
         try:
             outcome = refunds.execute(gateway, journal, context, plan_, api_request_key=item.key,
                                       batch=batch.file, batch_row=item.row.line)
+        except journal_.JournalLocked as err:  # every other row would wait for the same lock: stop here
+            raise journal_.JournalLocked(f"line {item.row.line}: {err.message}; the batch stopped there (rows "
+                                         "already done stay done): rerun the same file to finish it",
+                                         **err.details) from None
         except PaycliError as err:
             return replace(item, result=Result(item.row.line, item.row.transaction_id, plan_.amount, plan_.action,
-                                               FAILED, None, err.message))
-        refund_id = outcome.result.id if plan_.action == refunds.REFUND else None
-        what = f"refunded {plan_.amount}" if plan_.action == refunds.REFUND else f"voided {plan_.amount}"
-        return replace(item, result=Result(item.row.line, item.row.transaction_id, plan_.amount, plan_.action,
-                                           DONE, refund_id, what))
+                                               FAILED, None, err.message, plan_.transaction.currency))
+        moved = outcome.result  # the gateway's answer: the credit, or the voided sale
+        refund_id = moved.id if plan_.action == refunds.REFUND else None
+        what = f"refunded {moved.amount}" if plan_.action == refunds.REFUND else f"voided {moved.amount}"
+        return replace(item, result=Result(item.row.line, item.row.transaction_id, moved.amount, plan_.action,
+                                           DONE, refund_id, what, moved.currency))
 
     finished: dict[int, Item] = {}
     for item in _parallel(run, list(batch.items), concurrency):
@@ -232,3 +271,10 @@ def _parallel(work: Callable[[Item], Item], inputs: list[Item], concurrency: int
             for future in pending:
                 future.cancel()
             raise
+
+
+def moved(results: list[Result]) -> dict[str, dict[str, Decimal]]:
+    """What the run gave back, per action (refund, void) and per currency, from the gateway's answers."""
+    return {action: by_currency((r.currency, r.amount) for r in results
+                                if r.outcome == DONE and r.action == action and r.amount is not None)
+            for action in (refunds.REFUND, refunds.VOID)}

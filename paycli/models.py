@@ -10,14 +10,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Mapping
 
-ZERO = Decimal("0.00")
+from paycli.braintree_facts import IN_BATCH_STATUSES, NOT_REFUNDED_STATUSES, SETTLED_STATUSES, VOIDABLE_STATUSES
 
-# Statuses in which a sale's money has reached (or is reaching) the merchant: refund, not void.
-SETTLED_STATUSES = frozenset({"settled", "settling", "settlement_confirmed", "settlement_pending"})
-# Statuses in which a sale can still be voided instead of refunded.
-VOIDABLE_STATUSES = frozenset({"authorized", "submitted_for_settlement"})
-# A refund in one of these did not move money back, so it does not count against the sale.
-FAILED_STATUSES = frozenset({"processor_declined", "gateway_rejected", "failed", "voided", "settlement_declined"})
+ZERO = Decimal("0.00")
 
 
 @dataclass(frozen=True)
@@ -57,7 +52,7 @@ class Transaction:
     @property
     def settled_at(self) -> datetime | None:
         for event in self.status_history:
-            if event.status in ("settled", "settlement_confirmed"):
+            if event.status in IN_BATCH_STATUSES:
                 return event.timestamp
         return None
 
@@ -71,7 +66,7 @@ class Transaction:
         return max(self.amount - self.refunded_amount, ZERO)
 
     def with_refunds(self, refunds: list["Transaction"]) -> "Transaction":
-        moved = sum((r.amount for r in refunds if r.status not in FAILED_STATUSES), ZERO)
+        moved = sum((r.amount for r in refunds if r.status not in NOT_REFUNDED_STATUSES), ZERO)
         return replace(self, refunded_amount=moved)
 
 
@@ -85,6 +80,9 @@ class SettlementRecord:
     count: int
     amount_settled: Decimal
     custom_field: str | None = None  # the value of the group-by custom field, when grouping
+    # the merchant account's currency, from the profile's merchant_accounts (the summary does not say it);
+    # None for an account the profile does not list
+    currency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +128,7 @@ class SettlementTotal:
     sales_amount: Decimal
     credits_count: int
     credits_amount: Decimal
+    currency: str | None = None  # the account's, as on its records: totals never mix currencies
 
     @property
     def net_amount(self) -> Decimal:

@@ -15,7 +15,6 @@ from paycli.models import Transaction, TransactionQuery
 if TYPE_CHECKING:
     from paycli.gateway import Gateway
 
-OUTCOMES = ("settled", "settlement_confirmed", "settlement_declined", "settlement_pending")
 WAITING = ("submitted_for_settlement", "settling")
 
 

@@ -35,6 +35,7 @@ from decimal import Decimal
 from typing import IO, TYPE_CHECKING, Protocol
 
 from paycli import dates
+from paycli.braintree_facts import IN_BATCH_STATUSES, SEARCH_PAGE_SIZE
 from paycli.models import (
     ZERO,
     Mismatch,
@@ -50,13 +51,11 @@ if TYPE_CHECKING:
     from paycli.gateway import Gateway
 
 DEFAULT_WORKERS = 8
-PAGE_IDS = 50  # Braintree's search page size: ids per advanced_search request
 PAGES_IN_FLIGHT_PER_WORKER = 2  # enough to keep every worker busy, few enough to bound memory
 SORT_RUN_ROWS = 5_000  # rows sorted in memory before a run is spilled to disk (~1 kB each)
 WINDOW_IDS = 10_000  # ids a first window is sized for, from the day's summary
 SEARCH_MARGIN = timedelta(days=1)  # covers any gap between a profile's timezone and the gateway's batch cutoff
 FIRST_AMOUNT_SPLIT = 100_000  # thousandths: 100.00, where a same-second window first splits by amount
-SETTLED_STATUSES = ("settled", "settlement_confirmed")  # what the batch summary counts
 KINDS = ("sale", "credit")
 
 
@@ -72,8 +71,11 @@ class Progress(Protocol):
 
 
 def summary(gateway: Gateway, day: date, group_by_custom_field: str | None = None) -> SettlementSummary:
-    """Braintree's settlement batch summary for `day`, with totals per merchant account."""
-    records = tuple(sorted(gateway.settlement_summary(day, group_by_custom_field), key=_record_order))
+    """Braintree's settlement batch summary for `day`, with totals per merchant account, each in its currency."""
+    currencies = {account: currency for currency, account in gateway.profile.merchant_accounts.items()}
+    records = tuple(sorted((replace(record, currency=currencies.get(record.merchant_account_id))
+                            for record in gateway.settlement_summary(day, group_by_custom_field)),
+                           key=_record_order))
     return SettlementSummary(day, gateway.profile.name, records, group_by_custom_field, totals(records))
 
 
@@ -82,14 +84,16 @@ def _record_order(record: SettlementRecord) -> tuple[str, ...]:
 
 
 def totals(records: Iterable[SettlementRecord]) -> tuple[SettlementTotal, ...]:
-    """Sales, credits (refunds) and their net per merchant account; credits are positive amounts in the summary."""
-    sums: dict[str, list] = {}
+    """Sales, credits (refunds) and their net per merchant account and currency (an account settles in one
+    currency, so this never adds currencies together); credits are positive amounts in the summary."""
+    sums: dict[tuple[str, str], list] = {}
     for record in records:
-        entry = sums.setdefault(record.merchant_account_id, [0, ZERO, 0, ZERO])
+        entry = sums.setdefault((record.merchant_account_id, record.currency or ""), [0, ZERO, 0, ZERO])
         offset = 0 if record.kind == "sale" else 2
         entry[offset] += record.count
         entry[offset + 1] += record.amount_settled
-    return tuple(SettlementTotal(account, *entry) for account, entry in sorted(sums.items()))
+    return tuple(SettlementTotal(account, *entry, currency=currency or None)
+                 for (account, currency), entry in sorted(sums.items()))
 
 
 # the export -----------------------------------------------------------------------------------------------
@@ -194,8 +198,8 @@ class SettlementExport:
                 self._found += len(ids)
                 if self.progress is not None:
                     self.progress.update(total=self._found)
-                for start in range(0, len(ids), PAGE_IDS):
-                    yield day, query, ids[start:start + PAGE_IDS]
+                for start in range(0, len(ids), SEARCH_PAGE_SIZE):
+                    yield day, query, ids[start:start + SEARCH_PAGE_SIZE]
 
     def _windows(self, day: date) -> Iterator[tuple[TransactionQuery, list[str]]]:
         """Uncapped windows that together cover `day`'s batch, with their ids; a capped one is halved."""
@@ -251,7 +255,7 @@ class _Window:
     def query(self) -> TransactionQuery:
         bounded = self.amount_low > 0 or self.amount_high is not None
         return TransactionQuery(
-            statuses=SETTLED_STATUSES, types=KINDS, settled_from=_utc(self.low), settled_to=_utc(self.high),
+            statuses=IN_BATCH_STATUSES, types=KINDS, settled_from=_utc(self.low), settled_to=_utc(self.high),
             amount_min=_units(self.amount_low) if bounded else None,
             amount_max=_units(self.amount_high) if self.amount_high is not None else None,
         )

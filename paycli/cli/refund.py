@@ -8,7 +8,7 @@ import typer
 
 from paycli.cli import views
 from paycli.cli.runtime import Invocation, command
-from paycli.errors import Interrupted, PartialFailure, UsageError
+from paycli.errors import Interrupted, PaycliError, PartialFailure, UsageError
 
 if TYPE_CHECKING:
     from paycli.refunds import Plan
@@ -25,7 +25,7 @@ def _context(run: Invocation, gateway: Any) -> Any:
 
 
 def _confirm(run: Invocation, gateway: Any, what: str) -> None:
-    """Design §6: production asks on a terminal; --yes answers; no terminal and no --yes refuses (exit 2)."""
+    """Production asks on a terminal; --yes answers; no terminal and no --yes refuses (exit 2)."""
     if not run.profile.production:
         return
     prompt = f"{what} on profile {run.profile.name} (production, merchant {gateway.merchant_id})?"
@@ -42,25 +42,51 @@ def _describe(plan: "Plan") -> str:
             f"{plan.remaining_after}{currency} left to refund afterwards")
 
 
-def _carry_out(run: Invocation, gateway: Any, plan: "Plan", dry_run: bool) -> None:
+def _check_repeat(run: Invocation, gateway: Any, journal: Any, plan: "Plan") -> None:
+    """A `done` refund of the same transaction and amount minutes ago: ask on a terminal, refuse without one."""
+    from paycli import refunds
+
+    earlier = refunds.recent_repeat(journal, _context(run, gateway), plan)
+    if earlier is None:
+        return
+    currency = f" {plan.transaction.currency}" if plan.transaction.currency else ""
+    minutes = int(refunds.REPEAT_WINDOW.total_seconds() // 60)
+    said = (f"{plan.transaction.id} was already refunded {earlier.amount}{currency} at "
+            f"{earlier.created_at:%H:%M:%S}Z by {earlier.operator} (journal #{earlier.id}, {earlier.result_id}), "
+            f"less than {minutes} minutes ago")
+    if not run.output.confirm(f"{said}: refund another {plan.amount}{currency}?", answer_option="--again"):
+        raise Interrupted("cancelled: no second refund was made")
+
+
+def _carry_out(run: Invocation, gateway: Any, plan: "Plan", dry_run: bool, *, again: bool = False) -> None:
     from paycli import refunds
 
     if dry_run:
         run.output.note(f"dry run: {_describe(plan)}")
         run.output.emit(plan, views.REFUND_PLAN)
         return
+    with refunds.before_any_call():
+        journal = run.journal()
+        if not again:
+            _check_repeat(run, gateway, journal, plan)
     _confirm(run, gateway, _describe(plan))
-    outcome = refunds.execute(gateway, run.journal(), _context(run, gateway), plan)
+    outcome = refunds.execute(gateway, journal, _context(run, gateway), plan)
     if outcome.resumed:
-        run.output.note(f"resumed an unfinished {plan.action} from the journal: the gateway answered with its "
-                        "original result, so no money moved twice")
-    txn, currency = plan.transaction, f" {plan.transaction.currency}" if plan.transaction.currency else ""
+        run.output.note(f"resumed an unfinished {plan.action} from the journal (entry #{outcome.journal_id}): the "
+                        "gateway answered with its original result, so no money moved twice")
+    try:
+        outcome = refunds.with_sale(gateway, outcome)
+    except PaycliError as err:  # the money moved; only the figure of what is left is missing
+        run.output.warn(f"could not look {plan.transaction.id} up again to show what is left: {err.message}")
+    moved = outcome.result
+    currency = f" {moved.currency}" if moved.currency else ""
+    left = (f"; {outcome.sale.refundable_amount}{currency} left to refund"
+            if outcome.sale is not None and outcome.sale.refundable_amount is not None else "")
     if plan.action == "void":
-        run.output.note(f"{txn.id} was not settled yet, so it was voided instead of refunded "
-                        f"({plan.amount}{currency} back to the customer)")
+        run.output.note(f"{moved.id} was not settled yet, so it was voided instead of refunded "
+                        f"({moved.amount}{currency} back to the customer)")
     else:
-        run.output.note(f"refunded {plan.amount}{currency} of {txn.id} as {outcome.result.id}; "
-                        f"{plan.remaining_after}{currency} left to refund")
+        run.output.note(f"refunded {moved.amount}{currency} of {plan.transaction.id} as {moved.id}{left}")
     run.output.emit(outcome, views.REFUND_OUTCOME)
 
 
@@ -68,12 +94,19 @@ def _carry_out(run: Invocation, gateway: Any, plan: "Plan", dry_run: bool) -> No
 def refund(
     txn_id: Annotated[str, typer.Argument(metavar="ID", help="The sale to refund.")],
     amount: Annotated[str | None, typer.Option("--amount", help="Partial amount. Default: everything left.")] = None,
-    order_id: Annotated[str | None, typer.Option("--order-id", help="Order id for the refund.")] = None,
+    order_id: Annotated[str | None, typer.Option("--order-id", help="The refund's own order id (set on the new credit).")] = None,
     reason: Annotated[str | None, typer.Option("--reason", help="Why (kept in the journal).")] = None,
     dry_run: DryRunOpt = False,
     no_void: Annotated[bool, typer.Option("--no-void", help="Refuse instead of voiding an unsettled sale.")] = False,
+    again: Annotated[bool, typer.Option(
+        "--again", help="Meant as a second refund: skip the question asked when the same amount of the same "
+                        "sale was refunded in the last 10 minutes (--yes does not answer it).")] = False,
 ) -> None:
-    """Refund a settled or settling sale; an unsettled sale refunded in full is voided instead."""
+    """Refund a settled or settling sale; an unsettled sale refunded in full is voided instead.
+
+    The same amount of the same sale refunded (done) in the last 10 minutes looks like a double submit:
+    paycli asks on a terminal and, without one, refuses (exit 2) unless --again says it is meant.
+    """
     from paycli import refunds
     from paycli.money import parse_amount
     from paycli.wire_text import optional_text
@@ -84,7 +117,7 @@ def refund(
     gateway = run.gateway()
     plan = refunds.plan_refund(gateway, txn_id, amount=value, order_id=order_id, reason=reason,
                                allow_void=not no_void)
-    _carry_out(run, gateway, plan, dry_run)
+    _carry_out(run, gateway, plan, dry_run, again=again)
 
 
 @command(app, "void", confirms=True)
@@ -109,8 +142,13 @@ def batch_refund(
     results: Annotated[Path | None, typer.Option("--results", dir_okay=False, metavar="FILE",
                                                  help="Also write the results as CSV (atomically).")] = None,
 ) -> None:
-    """Refund every row of a CSV; validated first, safe to rerun (done rows are never refunded again)."""
-    from paycli import batch_refunds
+    """Refund every row of a CSV; validated first, safe to rerun (done rows are never refunded again).
+
+    A row is known by its transaction and amount, so correcting its order_id or reason after it is done
+    refunds nothing more. order_id is the refund's own order id (set on the new credit), not the sale's.
+    """
+    from paycli import batch_refunds, refunds
+    from paycli.money import describe_totals
     from paycli.output import same_file
 
     run = Invocation.current()
@@ -120,13 +158,14 @@ def batch_refund(
                              "name another file")
     rows = batch_refunds.read_rows(file)
     gateway = run.gateway()
-    journal, context = run.journal(), _context(run, gateway)
-    with run.output.progress("Looking up", total=len(rows)) as bar:
+    with refunds.before_any_call(), run.output.progress("Looking up", total=len(rows)) as bar:
+        journal, context = run.journal(), _context(run, gateway)
         batch = batch_refunds.plan(gateway, journal, context, file, rows, concurrency=concurrency,
                                    on_progress=bar.advance)
     counts = batch.counts()
     summary = (f"{len(rows)} rows: {counts['refund']} to refund, {counts['void']} to void, "
-               f"{counts['already_done']} already done, {counts['refused']} refused; total {batch.total()}")
+               f"{counts['already_done']} already done, {counts['refused']} refused; "
+               f"total {describe_totals(batch.totals())}")
     run.output.note(summary)
     if dry_run:
         run.output.emit([_planned(item) for item in batch.items], views.BATCH_RESULT)
@@ -140,6 +179,9 @@ def batch_refund(
         _write_results(results, outcome)
     run.output.emit(outcome, views.BATCH_RESULT)
     failed = [r for r in outcome if r.outcome == batch_refunds.FAILED]
+    given_back = batch_refunds.moved(outcome)
+    run.output.note(f"refunded {describe_totals(given_back['refund'])}; voided {describe_totals(given_back['void'])}; "
+                    f"{len(failed)} of {len(outcome)} rows failed")
     if failed:
         raise PartialFailure(f"{len(failed)} of {len(outcome)} rows failed (first: line {failed[0].row}: "
                              f"{failed[0].message}); fix them and rerun the same file: done rows are skipped")
@@ -152,7 +194,7 @@ def _planned(item: Any) -> Any:
         return item.result
     plan = item.plan
     return Result(item.row.line, item.row.transaction_id, plan.amount, plan.action, "skipped", None,
-                  f"dry run: would {plan.action} {plan.amount}")
+                  f"dry run: would {plan.action} {plan.amount}", plan.transaction.currency)
 
 
 def _write_results(path: Path, outcome: list[Any]) -> None:
