@@ -23,6 +23,7 @@ CUSTOMER_TOO_LONG = {"first_name": "81608", "last_name": "81613", "company": "81
 ADDRESS_TOO_LONG = {"first_name": "81805", "last_name": "81806", "company": "81802", "street_address": "81812",
                     "extended_address": "81804", "locality": "81807", "region": "81810", "postal_code": "81809"}
 CARDHOLDER_NAME_TOO_LONG = "81723"
+TRANSACTION_TOO_LONG = {"channel": "91550"}
 # custom field codes: (invalid, too long) for a transaction's and for a customer's
 TRANSACTION_CUSTOM_FIELDS = ("91526", "81527")
 CUSTOMER_CUSTOM_FIELDS = ("91602", "81603")

@@ -517,6 +517,7 @@ MESSAGES: dict[str, str] = {
     "81810": "Region is too long.",
     "81812": "Street address is too long.",
     "81723": "Cardholder name is too long.",
+    "91550": "Channel is too long.",
 }
 
 

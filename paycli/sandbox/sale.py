@@ -87,6 +87,7 @@ class Sales(Vault):
         custom_problems, names = limits.custom_fields("", params.get("custom_fields"), limits.TRANSACTION_CUSTOM_FIELDS)
         problems += custom_problems
         customer_params = _dict(params.get("customer"))
+        problems += limits.too_long("", params, limits.TRANSACTION_TOO_LONG)
         problems += limits.too_long("customer", customer_params, limits.CUSTOMER_TOO_LONG)
         problems += limits.custom_fields("customer", customer_params.get("custom_fields"),
                                          limits.CUSTOMER_CUSTOM_FIELDS)[0]

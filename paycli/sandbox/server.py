@@ -306,6 +306,13 @@ class SandboxServer(ThreadingHTTPServer):
             self._slots.release()
             raise
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Outside a request's own handling: a client that vanished mid-answer is routine, anything else is reported.
+        error = sys.exc_info()[1]
+        if not isinstance(error, (ConnectionError, TimeoutError)):
+            self.options.errors(f"paycli sandbox: error on a connection from {client_address[0]}\n"
+                                f"{traceback.format_exc().rstrip()}")
+
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:
             super().process_request_thread(request, client_address)

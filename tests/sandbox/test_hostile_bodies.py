@@ -178,9 +178,9 @@ def test_over_long_customer_fields_get_braintrees_codes(gateway) -> None:
 def test_over_long_fields_in_a_sale_get_braintrees_codes(gateway) -> None:
     result = sale(gateway, customer={"email": "a" * 100_000 + "@example.com"},
                   billing={"street_address": "s" * 256, "postal_code": "1" * 256},
-                  credit_card={"cardholder_name": "c" * 176})
+                  credit_card={"cardholder_name": "c" * 176}, channel="c" * 256)
 
-    assert sorted(error_codes(result)) == ["81605", "81723", "81809", "81812"]
+    assert sorted(error_codes(result)) == ["81605", "81723", "81809", "81812", "91550"]
 
 
 def test_an_over_long_address_field_is_81812(gateway) -> None:
