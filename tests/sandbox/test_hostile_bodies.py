@@ -227,3 +227,48 @@ def test_concurrent_finds_share_the_render_cache_safely(start_sandbox, monkeypat
         sys.setswitchinterval(interval)
 
     assert failures == []
+
+
+def test_two_finds_evicting_the_same_entry_at_once_both_succeed(start_sandbox, monkeypatch) -> None:
+    """Force the interleaving: one find stops right before it evicts the oldest entry, a second find evicts
+    that same entry meanwhile; the first then resumes. Unlocked, its eviction fails (KeyError → 500)."""
+    monkeypatch.setattr(operations, "_RENDER_CACHE_SIZE", 1)
+    merchant = new_merchant()
+    running = start_sandbox([merchant])
+    first, second, third = (sale(gateway_for(running, merchant), f"{n}.00").transaction.id for n in (1, 2, 3))
+    cache_owner = running.sandbox
+    cache_owner.find_transaction(merchant, first)  # the cache holds `first`: the next miss evicts it
+    at_eviction, other_done = threading.Event(), threading.Event()
+    outcomes: dict[str, object] = {}
+
+    def pause_before_evicting(frame, event, arg) -> None:
+        if event == "c_call" and getattr(arg, "__name__", "") == "pop" \
+                and getattr(arg, "__self__", None) is cache_owner._rendered and not at_eviction.is_set():
+            at_eviction.set()
+            other_done.wait(timeout=1)  # with a lock, the other find waits for us instead: go on after 1 s
+
+    def evicting_find() -> None:
+        sys.setprofile(pause_before_evicting)
+        try:
+            outcomes["paused"] = cache_owner.find_transaction(merchant, second).status
+        except Exception as err:  # noqa: BLE001 - the outcome is what the test checks
+            outcomes["paused"] = err
+        finally:
+            sys.setprofile(None)
+
+    def other_find() -> None:
+        at_eviction.wait(timeout=5)
+        try:
+            outcomes["other"] = cache_owner.find_transaction(merchant, third).status
+        except Exception as err:  # noqa: BLE001
+            outcomes["other"] = err
+        other_done.set()
+
+    threads = [threading.Thread(target=evicting_find), threading.Thread(target=other_find)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+
+    assert at_eviction.is_set()
+    assert outcomes == {"paused": 200, "other": 200}
