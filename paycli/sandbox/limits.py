@@ -3,7 +3,8 @@
 Lengths are Braintree's documented maxima (255 characters for customer and address text, 175 for a
 cardholder name, 255 for a custom field's value). Custom field names are API names: letters, digits and
 underscores, at most 255 characters; a name outside that — or custom fields that are not a set of
-name/value pairs — is "Custom field is invalid". The codes are the SDK's `ErrorCodes`.
+name/value pairs — is "Custom field is invalid". The codes are the SDK's `ErrorCodes`. Any other text value
+longer than LONGEST_TEXT is refused by the mutation frame with a 422 that names the field.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from typing import Any
 Problem = tuple[str, str, str]  # (object path, code, attribute)
 
 TEXT_MAX = 255
+# No Braintree text field comes near this; a longer value in a field without its own limit is refused
+# with a 422 naming it rather than stored.
+LONGEST_TEXT = 4096
 CUSTOM_FIELD_MAX = 255
 CARDHOLDER_NAME_MAX = 175
 _CUSTOM_FIELD_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]{0,254}", re.ASCII)
@@ -51,3 +55,22 @@ def custom_fields(path: str, raw: Any, codes: tuple[str, str]) -> tuple[list[Pro
     if long:
         return [(path, long_value, "custom_fields")], long
     return [], []
+
+
+def overlong(params: Any, path: str = "") -> str | None:
+    """The dotted path of the first text value longer than LONGEST_TEXT, if any (fields with a limit and
+    a code of their own are left to their validation, which answers with that code)."""
+    if isinstance(params, str):
+        return path if len(params) > LONGEST_TEXT else None
+    items = params.items() if isinstance(params, dict) else enumerate(params) if isinstance(params, list) else ()
+    for key, value in items:
+        if key in _OWN_LIMITS:
+            continue
+        found = overlong(value, f"{path}.{key}" if path else str(key))
+        if found:
+            return found
+    return None
+
+
+_OWN_LIMITS = frozenset({*CUSTOMER_TOO_LONG, *ADDRESS_TOO_LONG, *TRANSACTION_TOO_LONG, "cardholder_name",
+                         "custom_fields", "api_request_key"})

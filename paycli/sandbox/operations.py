@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any, Callable, Iterable
 from zoneinfo import ZoneInfo
 
-from paycli.sandbox import rules, schema, xmlcodec
+from paycli.sandbox import limits, rules, schema, xmlcodec
 from paycli.sandbox.search import matches, narrowing, valid_criteria
 from paycli.sandbox.store import Merchant, Store
 from paycli.sandbox.sale import Sales
@@ -59,6 +59,11 @@ class Sandbox(Sales):
 
     def _mutate(self, merchant: Merchant, route: str, params: dict[str, Any], root: str,
                 action: Callable[[sqlite3.Connection], Reply]) -> Reply:
+        too_long = limits.overlong(params)
+        if too_long:
+            message = f"{too_long} is too long (at most {limits.LONGEST_TEXT} characters)."
+            return _render(422, "api_error_response", {"errors": {"errors": xmlcodec.Items("error", [])},
+                                                       "params": {}, "message": message})
         key = _text(params.get("api_request_key"))
         if key and len(key) > MAX_API_REQUEST_KEY:
             return Invalid(root, ("", "915230", "api_request_key")).reply(params)

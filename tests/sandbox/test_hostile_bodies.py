@@ -191,6 +191,28 @@ def test_an_over_long_address_field_is_81812(gateway) -> None:
     assert error_codes(result) == ["81812"]
 
 
+@pytest.mark.parametrize(("params", "field"), [
+    ({"descriptor": {"url": "u" * 100_000}}, "descriptor.url"),
+    ({"billing": {"country_name": "c" * 5000}}, "billing.country_name"),
+    ({"line_items": [{"name": "n", "kind": "debit", "quantity": "1", "unit_amount": "1.00",
+                      "total_amount": "1.00", "url": "u" * 5000}]}, "line_items.0.url"),
+])
+def test_a_huge_value_in_a_field_without_its_own_limit_is_a_422_naming_it(gateway, params, field) -> None:
+    result = sale(gateway, **params)
+
+    assert not result.is_success and result.transaction is None
+    assert result.message == f"{field} is too long (at most 4096 characters)."
+
+
+def test_a_huge_refund_order_id_is_a_422_and_refunds_nothing(gateway, settled_sale) -> None:
+    txn_id = settled_sale("10.00").id
+
+    result = gateway.transaction.refund(txn_id, {"amount": "1.00", "order_id": "o" * 100_000})
+
+    assert not result.is_success and "order_id is too long" in result.message
+    assert gateway.transaction.find(txn_id).refund_ids == []
+
+
 def test_fields_at_their_maximum_length_are_kept(gateway) -> None:
     result = sale(gateway, customer={"first_name": "f" * 255}, custom_fields={"store": "s" * 255})
 
