@@ -2,6 +2,7 @@
 
 
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
@@ -10,25 +11,38 @@ import typer
 from paycli.braintree_facts import SEARCH_CAP, SETTLEMENT_OUTCOMES
 from paycli.cli import views
 from paycli.cli.runtime import Invocation, command
-from paycli.errors import UsageError
+from paycli.errors import ConfigError, UsageError
 
 app = typer.Typer(help="Run and drive the offline Braintree-compatible sandbox.", no_args_is_help=True)
 
 
-def _merchant(spec: str):  # -> paycli.sandbox.store.Merchant, imported lazily
+_MERCHANT_FORMS = "ID:PUBLIC_KEY:PRIVATE_KEY[:ACCT=CUR,…] or ID:PUBLIC_KEY:env:VAR[:ACCT=CUR,…]"
+
+
+def _merchant(spec: str, env: Mapping[str, str]):  # -> paycli.sandbox.store.Merchant, imported lazily
+    """A `--merchant` spec; with `env:VAR` in the key's place the private key is read from $VAR, so it is
+    never in the process's argv (visible to every user through `ps`)."""
     from paycli.sandbox.store import Merchant, default_accounts
 
     parts = spec.split(":")
-    if len(parts) not in (3, 4) or not all(parts[:3]):
-        raise UsageError(f"--merchant '{spec.split(':')[0]}:…' must be ID:PUBLIC_KEY:PRIVATE_KEY[:ACCOUNT=CUR,…]")
-    merchant_id, public_key, private_key = parts[:3]
+    from_env = len(parts) >= 4 and parts[2] == "env"
+    fields = 4 if from_env else 3
+    if len(parts) not in (fields, fields + 1) or not all(parts[:fields]):
+        raise UsageError(f"--merchant '{spec.split(':')[0]}:…' must be {_MERCHANT_FORMS}")
+    merchant_id, public_key = parts[:2]
+    private_key = parts[2]
+    if from_env:
+        private_key = env.get(parts[3], "")
+        if not private_key:
+            raise ConfigError(f"--merchant {merchant_id}: the environment variable {parts[3]} "
+                              "(its private key) is not set or empty")
     accounts = default_accounts(merchant_id)
-    if len(parts) == 4:
+    if len(parts) == fields + 1:
         accounts = {}
-        for item in parts[3].split(","):
+        for item in parts[fields].split(","):
             account, _, currency = item.partition("=")
             if not account:
-                raise UsageError(f"--merchant {merchant_id}: empty merchant account in '{parts[3]}'")
+                raise UsageError(f"--merchant {merchant_id}: empty merchant account in '{parts[fields]}'")
             accounts[account] = (currency or "USD").upper()
     return Merchant(merchant_id, public_key, private_key, accounts)
 
@@ -51,7 +65,11 @@ def serve(
     db: Annotated[Path | None, typer.Option("--db", dir_okay=False, help="State database. Default: the state dir's sandbox.db.")] = None,
     merchant: Annotated[
         list[str] | None,
-        typer.Option("--merchant", metavar="ID:PUB:PRIV[:ACCT=CUR,…]", help="A merchant and its keys; repeatable. Default: the built-in local merchant."),
+        typer.Option("--merchant", metavar="ID:PUB:env:VAR[:ACCT=CUR,…]",
+                     help="A merchant and its keys; repeatable. `ID:PUB:env:VAR` reads the private key from the "
+                     "environment variable VAR, keeping it out of process listings; `ID:PUB:PRIV` (the key itself "
+                     "in argv, visible to every local user through ps) is for throwaway keys. "
+                     "Default: the built-in local merchant."),
     ] = None,
     latency: Annotated[int, typer.Option("--latency", metavar="MS", min=0, help="Delay every request by MS.")] = 0,
     faults: Annotated[str | None, typer.Option("--faults", metavar="SPEC", help="ROUTE=KIND@RATE,… e.g. refund=drop-after@0.05,*=503@0.03")] = None,
@@ -61,6 +79,14 @@ def serve(
     nightly_settlement: Annotated[
         str | None, typer.Option("--nightly-settlement", metavar="HH:MM", help="Settle what was submitted before this local time, nightly.")
     ] = None,
+    idle_timeout: Annotated[
+        float, typer.Option("--idle-timeout", metavar="SECONDS", min=0.1,
+                            help="Close a connection after this long without a byte from the client.")
+    ] = 30.0,
+    max_connections: Annotated[
+        int, typer.Option("--max-connections", metavar="N", min=1,
+                          help="Open connections served at once (a thread each); more are answered 503.")
+    ] = 128,
     webhook_url: Annotated[
         str | None,
         typer.Option("--webhook-url", metavar="URL", help="POST signed transaction_settled, transaction_settlement_declined "
@@ -90,13 +116,14 @@ def serve(
         raise UsageError(f"--webhook-url '{webhook_url}' is not an http(s) URL such as http://127.0.0.1:4568/")
     if nightly_settlement and not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", nightly_settlement):
         raise UsageError(f"--nightly-settlement '{nightly_settlement}' is not a time like 02:00")
-    merchants = [_merchant(spec) for spec in merchant or []] or [sandbox.local_merchant()]
+    merchants = [_merchant(spec, run.env) for spec in merchant or []] or [sandbox.local_merchant()]
     merchants = [dataclasses.replace(m, timezone=timezone, nightly_settlement=nightly_settlement) for m in merchants]
     path = db or state_dir(run.env) / "sandbox.db"
     try:
         running = sandbox.start(path, merchants, host=host, port=port, search_cap=search_cap, latency_ms=latency,
                                 faults=faults, fault_seed=fault_seed, log=run.output.log if run.verbose else None,
-                                webhook_url=webhook_url, webhook_log=run.output.note)
+                                webhook_url=webhook_url, webhook_log=run.output.note, idle_timeout=idle_timeout,
+                                max_connections=max_connections)
     except OSError as err:
         raise UsageError(f"cannot serve on {host}:{port}: {err.strerror or err}") from None
     out = run.output

@@ -13,7 +13,7 @@ from pathlib import Path
 from paycli.braintree_facts import SEARCH_CAP
 from paycli.sandbox.faults import FaultPlan
 from paycli.sandbox.operations import Sandbox
-from paycli.sandbox.server import SandboxServer, ServerOptions
+from paycli.sandbox.server import IDLE_TIMEOUT_SECONDS, MAX_CONNECTIONS, SandboxServer, ServerOptions
 from paycli.sandbox.store import Merchant, Store, default_accounts
 from paycli.sandbox.webhooks import WebhookSender
 
@@ -60,16 +60,19 @@ class RunningSandbox:
 def start(db_path: Path | str, merchants: list[Merchant] | None = None, *, host: str = "127.0.0.1",
           port: int = 0, search_cap: int = SEARCH_CAP, latency_ms: int = 0,
           faults: str | None = None, fault_seed: int | None = None, log=None,
-          webhook_url: str | None = None, webhook_log=None) -> RunningSandbox:
+          webhook_url: str | None = None, webhook_log=None, idle_timeout: float = IDLE_TIMEOUT_SECONDS,
+          max_connections: int = MAX_CONNECTIONS) -> RunningSandbox:
     """Open the store, register merchants, and serve in a background thread.
 
     With `webhook_url`, settlements are announced there as Braintree webhooks (see `sandbox/webhooks.py`);
-    `webhook_log` gets a line per delivery attempt.
+    `webhook_log` gets a line per delivery attempt. A connection idle for `idle_timeout` seconds is closed;
+    past `max_connections` open connections a new one is answered 503.
     """
     store = Store(db_path)
     for merchant in merchants if merchants is not None else [local_merchant()]:
         store.put_merchant(merchant)
-    options = ServerOptions(latency_ms=latency_ms, faults=FaultPlan.parse(faults, fault_seed), log=log)
+    options = ServerOptions(latency_ms=latency_ms, faults=FaultPlan.parse(faults, fault_seed), log=log,
+                            idle_timeout=idle_timeout, max_connections=max_connections)
     webhooks = WebhookSender(webhook_url, store, log=webhook_log) if webhook_url else None  # a bad url: before binding
     server = SandboxServer(Sandbox(store, search_cap=search_cap), host, port, options)
     server.sandbox.webhooks = webhooks

@@ -91,7 +91,7 @@ def _text(value: Any) -> str | None:
 
 
 def _number(raw: str, places: int) -> Decimal | None:
-    if not re.fullmatch(rf"-?\d+(\.\d{{1,{places}}})?", raw):
+    if not re.fullmatch(rf"-?[0-9]+(\.[0-9]{{1,{places}}})?", raw):
         return None
     try:
         return Decimal(raw)

@@ -14,20 +14,21 @@ import json
 import re
 import secrets
 import sqlite3
+import threading
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Callable, Iterable
 from zoneinfo import ZoneInfo
 
 from paycli.braintree_facts import IN_BATCH_STATUSES, NOT_REFUNDED_STATUSES, SEARCH_CAP, SEARCH_PAGE_SIZE
-from paycli.sandbox import rules, schema, xmlcodec
-from paycli.sandbox.search import matches, narrowing
+from paycli.sandbox import limits, rules, schema, xmlcodec
+from paycli.sandbox.search import matches, narrowing, valid_criteria
 from paycli.sandbox.store import Merchant, Store
 from paycli.sandbox.sale import Sales
 from paycli.sandbox.vault import global_id
 from paycli.sandbox.cards import auth_code as _auth_code
 from paycli.sandbox.records import new_id as _new_id, now, stamp, text as _text
-from paycli.sandbox.replies import NOT_FOUND, Invalid, Reply, echo as _echo, render as _render
+from paycli.sandbox.replies import BAD_REQUEST, NOT_FOUND, Invalid, Reply, echo as _echo, render as _render
 
 MAX_API_REQUEST_KEY = 255
 _RENDER_CACHE_SIZE = 512
@@ -43,6 +44,7 @@ class Sandbox(Sales):
         self.store = store
         self.search_cap = search_cap
         self._rendered: dict[str, Reply] = {}  # stored transaction JSON → rendered find reply
+        self._render_lock = threading.Lock()
 
     # authentication ----------------------------------------------------------------------
 
@@ -57,6 +59,11 @@ class Sandbox(Sales):
 
     def _mutate(self, merchant: Merchant, route: str, params: dict[str, Any], root: str,
                 action: Callable[[sqlite3.Connection], Reply]) -> Reply:
+        too_long = limits.overlong(params)
+        if too_long:
+            message = f"{too_long} is too long (at most {limits.LONGEST_TEXT} characters)."
+            return _render(422, "api_error_response", {"errors": {"errors": xmlcodec.Items("error", [])},
+                                                       "params": {}, "message": message})
         key = _text(params.get("api_request_key"))
         if key and len(key) > MAX_API_REQUEST_KEY:
             return Invalid(root, ("", "915230", "api_request_key")).reply(params)
@@ -91,6 +98,8 @@ class Sandbox(Sales):
             error = "92804"
         elif account and account not in merchant.accounts:
             error = "92807"
+        elif not isinstance(domains, list):
+            error = "92011"
         elif len(domains) > 5:
             error = "92810"
         elif any(not _DOMAIN.match(str(d or "")) for d in domains):
@@ -134,9 +143,10 @@ class Sandbox(Sales):
         reply = self._rendered.get(stored)
         if reply is None:
             reply = _render(200, "transaction", schema.transaction(json.loads(stored)))
-            if len(self._rendered) >= _RENDER_CACHE_SIZE:
-                self._rendered.pop(next(iter(self._rendered)))
-            self._rendered[stored] = reply
+            with self._render_lock:  # server threads share the cache: evicting is a read-then-delete
+                if len(self._rendered) >= _RENDER_CACHE_SIZE:
+                    self._rendered.pop(next(iter(self._rendered)))
+                self._rendered[stored] = reply
         return reply
 
     # transactions: lifecycle ---------------------------------------------------------------
@@ -353,6 +363,8 @@ class Sandbox(Sales):
                 yield doc
 
     def search_ids(self, merchant: Merchant, criteria: dict[str, Any]) -> Reply:
+        if not valid_criteria(criteria):
+            return BAD_REQUEST
         ids: list[str] = []
         for doc in self._search(merchant, criteria):
             ids.append(doc["id"])
@@ -361,6 +373,8 @@ class Sandbox(Sales):
         return _render(200, "search_results", {"page_size": SEARCH_PAGE_SIZE, "ids": ids})
 
     def search_page(self, merchant: Merchant, criteria: dict[str, Any]) -> Reply:
+        if not valid_criteria(criteria):
+            return BAD_REQUEST
         ids = [str(i) for i in (criteria.get("ids") or []) if i][:SEARCH_PAGE_SIZE * 4]
         rest = {key: value for key, value in criteria.items() if key != "ids"}
         docs = [doc for doc in self.store.transactions_by_ids(merchant.id, ids) if matches(doc, rest)]

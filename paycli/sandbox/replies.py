@@ -15,6 +15,7 @@ class Reply:
 
 
 NOT_FOUND = Reply(404)
+BAD_REQUEST = Reply(400)
 
 
 def render(status: int, root: str, value: Any) -> Reply:

@@ -404,7 +404,7 @@ def avs_responses(postal_code: str | None, street: str | None) -> tuple[str | No
 # --- amounts --------------------------------------------------------------------------------
 
 MAX_AMOUNT = Decimal("99999999.99")
-_AMOUNT = re.compile(r"^-?\d+(\.\d{1,2})?$")
+_AMOUNT = re.compile(r"^-?[0-9]+(\.[0-9]{1,2})?$")  # ASCII digits only: Decimal would read "١٠" as 10
 
 
 def amount_error(raw: object) -> str | None:
@@ -498,6 +498,25 @@ MESSAGES: dict[str, str] = {
     "92806": "Unsupported client token version",
     "92810": "Cannot specify more than 5 client token domains",
     "92011": "Client token domains must be valid domain names (RFC 1035), e.g. example.com",
+    "91602": "Custom field is invalid: {names}.",
+    "81603": "Custom field is too long: {names}.",
+    "81601": "Company is too long.",
+    "81605": "Email is too long.",
+    "81607": "Fax is too long.",
+    "81608": "First name is too long.",
+    "81613": "Last name is too long.",
+    "81614": "Phone is too long.",
+    "81615": "Website is too long.",
+    "81802": "Company is too long.",
+    "81804": "Extended address is too long.",
+    "81805": "First name is too long.",
+    "81806": "Last name is too long.",
+    "81807": "Locality is too long.",
+    "81809": "Postal code is too long.",
+    "81810": "Region is too long.",
+    "81812": "Street address is too long.",
+    "81723": "Cardholder name is too long.",
+    "91550": "Channel is too long.",
 }
 
 

@@ -12,7 +12,7 @@ import sqlite3
 from datetime import timedelta
 from typing import Any
 
-from paycli.sandbox import level3, rules, schema, xmlcodec
+from paycli.sandbox import level3, limits, rules, schema, xmlcodec
 from paycli.sandbox.cards import auth_code, card_doc, raw_card
 from paycli.sandbox.records import new_id, now, stamp, text
 from paycli.sandbox.replies import Invalid, Reply, echo, render
@@ -84,11 +84,17 @@ class Sales(Vault):
         order_id = text(params.get("order_id"))
         if order_id and len(order_id) > 255:
             problems.append(("", "91501", "order_id"))
-        custom = _dict(params.get("custom_fields"))
-        too_long = [name for name, value in custom.items() if value is not None and len(str(value)) > 255]
-        if too_long:
-            problems.append(("", "81527", "custom_fields"))
+        custom_problems, names = limits.custom_fields("", params.get("custom_fields"), limits.TRANSACTION_CUSTOM_FIELDS)
+        problems += custom_problems
         customer_params = _dict(params.get("customer"))
+        problems += limits.too_long("", params, limits.TRANSACTION_TOO_LONG)
+        problems += limits.too_long("customer", customer_params, limits.CUSTOMER_TOO_LONG)
+        problems += limits.custom_fields("customer", customer_params.get("custom_fields"),
+                                         limits.CUSTOMER_CUSTOM_FIELDS)[0]
+        for side in ("billing", "shipping"):
+            problems += limits.too_long(side, params.get(side), limits.ADDRESS_TOO_LONG)
+        problems += limits.too_long("credit_card", params.get("credit_card"),
+                                    {"cardholder_name": limits.CARDHOLDER_NAME_TOO_LONG}, limits.CARDHOLDER_NAME_MAX)
         email = text(customer_params.get("email"))
         if email and not _EMAIL.fullmatch(email):
             problems.append(("customer", "81604", "email"))
@@ -97,19 +103,19 @@ class Sales(Vault):
                 and self.store.customer(db, merchant.id, new_customer_id) is not None:
             problems.append(("customer", "91609", "id"))
         problems += level3.transaction_fields(params)
-        return account, too_long
+        return account, names
 
     def _build_transaction(self, db: sqlite3.Connection, merchant: Merchant, params: dict[str, Any],
                            ) -> tuple[dict[str, Any], rules.Authorization]:
         problems: Problems = []
-        account, too_long = self._validate(db, merchant, params, problems)
+        account, names = self._validate(db, merchant, params, problems)
         customer_id = text(params.get("customer_id"))
         vault_customer = self.store.customer(db, merchant.id, customer_id) if customer_id else None
         if customer_id and vault_customer is None:
             problems.append(("", "91510", "customer_id"))
         instrument, card, vaulted = self._payment_method(db, merchant, params, account, vault_customer, problems)
         if problems:
-            raise Invalid("transaction", *problems, names=", ".join(too_long))
+            raise Invalid("transaction", *problems, names=", ".join(names))
 
         kind = params["type"]
         amount = rules.to_amount(params["amount"])

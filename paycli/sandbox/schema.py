@@ -143,9 +143,11 @@ def transaction(doc: dict[str, Any]) -> dict[str, Any]:
 def _wallet_card(card: dict[str, Any] | None, android: bool = False) -> dict[str, Any]:
     card = card or {}
     if android:
-        return {"card_type": card.get("card_type"), "source_card_type": card.get("card_type"),
+        # No card_type or last_4: the SDK's AndroidPayCard computes them from the virtual card (read-only
+        # properties), and setting them from the reply raises AttributeError in `sale` and `find`.
+        return {"source_card_type": card.get("card_type"),
                 "source_card_last_4": "1111", "virtual_card_type": card.get("card_type"),
-                "virtual_card_last_4": card.get("last_4"), "last_4": card.get("last_4"), "bin": card.get("bin"),
+                "virtual_card_last_4": card.get("last_4"), "bin": card.get("bin"),
                 "expiration_month": card.get("expiration_month"), "expiration_year": card.get("expiration_year"),
                 "google_transaction_id": "google_transaction_id", "source_description": "Visa 1111",
                 "token": None, "is_network_tokenized": False, "image_url": None}

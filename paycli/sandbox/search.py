@@ -8,8 +8,9 @@ an unsupported filter for an empty one.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Callable
 
 from paycli.sandbox.xmlcodec import parse_datetime
@@ -100,11 +101,31 @@ def _stamp(value: Any) -> str | None:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
 
 
+_NUMBER = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,15})?")  # ASCII and finite: no "NaN", "sNaN", "Infinity" or "١٠"
+
+
 def _decimal(value: Any) -> Decimal | None:
-    try:
-        return Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        return None
+    text = str(value).strip()
+    return Decimal(text) if _NUMBER.fullmatch(text) else None
+
+
+def valid_criteria(criteria: dict[str, Any]) -> bool:
+    """Whether every range bound is a number or instant and `ids` is a list; otherwise the search is a 400."""
+    if criteria.get("ids") is not None and not isinstance(criteria["ids"], list):
+        return False
+    for field in RANGE:
+        rule = criteria.get(field)
+        if rule is None:
+            continue
+        bounds = rule.values() if isinstance(rule, dict) else [rule]
+        for bound in bounds:
+            if isinstance(bound, (dict, list)):
+                return False
+            if bound is not None and field == "amount" and _decimal(bound) is None:
+                return False
+            if bound is not None and field != "amount" and field != "disbursement_date" and _stamp(bound) is None:
+                return False
+    return True
 
 
 def _text_matches(actual: Any, rule: Any) -> bool:

@@ -1,7 +1,10 @@
-"""HTTP for the sandbox: routing, Basic auth, latency and faults. It holds no Braintree rules.
+"""HTTP for the sandbox: routing, Basic auth, request framing, latency and faults. It holds no Braintree rules.
 
 HTTP/1.1 keep-alive with TCP_NODELAY: without it Nagle's algorithm and delayed ACKs stall every
-call on a reused connection by ~40 ms (wire reference §11.4).
+call on a reused connection by ~40 ms. A request is acted on only once its whole body has been read
+(Content-Length or chunked); anything whose framing is in doubt is refused and the connection closed.
+Resources are bounded: one thread per connection, at most `max_connections` of them, each closed after
+`idle_timeout` seconds without a byte from the client.
 """
 
 from __future__ import annotations
@@ -10,8 +13,10 @@ import base64
 import binascii
 import re
 import socket
+import sys
 import threading
 import time
+import traceback
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
@@ -23,6 +28,14 @@ from paycli.sandbox.replies import NOT_FOUND, Reply
 from paycli.sandbox.store import Merchant
 
 MAX_BODY_BYTES = 1 << 20
+IDLE_TIMEOUT_SECONDS = 30.0
+MAX_CONNECTIONS = 128
+_MAX_LINE = 1024  # a chunk-size or trailer line
+_MAX_TRAILERS = 32
+_DIGITS = re.compile(r"[0-9]{1,19}")  # ASCII only: str.isdigit() would take "²" or "٣"
+_HEX = re.compile(rb"[0-9A-Fa-f]{1,8}")
+_BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n"
+         b"Retry-After: 1\r\n\r\n")
 _TXN = r"(?P<id>[A-Za-z0-9_-]+)"
 _TESTING = {"settle": "settled", "settlement_confirm": "settlement_confirmed",
             "settlement_decline": "settlement_declined", "settlement_pending": "settlement_pending"}
@@ -30,47 +43,62 @@ _TESTING = {"settle": "settled", "settlement_confirm": "settlement_confirmed",
 Handler = Callable[[Sandbox, Merchant, dict[str, Any], dict[str, str], str], Reply]
 
 
+def xml_params(body: bytes) -> dict[str, Any]:
+    """A Braintree XML request body as params (raises xmlcodec.XmlError → 400)."""
+    _, params = xmlcodec.parse_request(body)
+    return params if isinstance(params, dict) else {}
+
+
 @dataclass(frozen=True)
 class Route:
     method: str
     pattern: re.Pattern[str]
-    name: str  # the fault-injection route name (design §7)
+    name: str  # the fault-injection route name (`--faults ROUTE=…`)
     handle: Handler
+    decode: Callable[[bytes], dict[str, Any]] = xml_params  # the body's format; a decode error must be XmlError
 
 
-def _route(method: str, path: str, name: str, handle: Handler) -> Route:
-    return Route(method, re.compile(rf"^/merchants/(?P<merchant>[^/]+)/{path}$"), name, handle)
+def merchant_route(method: str, path: str, name: str, handle: Handler,
+          decode: Callable[[bytes], dict[str, Any]] = xml_params) -> Route:
+    """A route under `/merchants/<merchant>/`; `path` is a regex that may name groups for the handler."""
+    return Route(method, re.compile(rf"^/merchants/(?P<merchant>[^/]+)/{path}$"), name, handle, decode)
 
 
-ROUTES = (
-    _route("POST", "client_token", "token", lambda s, m, p, a, base: s.client_token(m, p, base)),
-    _route("POST", "transactions/advanced_search_ids", "search", lambda s, m, p, a, b: s.search_ids(m, p)),
-    _route("POST", "transactions/advanced_search", "search", lambda s, m, p, a, b: s.search_page(m, p)),
-    _route("POST", "transactions", "sale", lambda s, m, p, a, b: s.create_transaction(m, p)),
-    _route("GET", f"transactions/{_TXN}", "find", lambda s, m, p, a, b: s.find_transaction(m, a["id"])),
-    _route("PUT", f"transactions/{_TXN}/submit_for_settlement", "submit",
-           lambda s, m, p, a, b: s.submit_for_settlement(m, a["id"], p)),
-    _route("PUT", f"transactions/{_TXN}/void", "void", lambda s, m, p, a, b: s.void(m, a["id"], p)),
-    _route("POST", f"transactions/{_TXN}/refund", "refund", lambda s, m, p, a, b: s.refund(m, a["id"], p)),
-    _route("POST", f"transactions/{_TXN}/submit_for_partial_settlement", "submit",
-           lambda s, m, p, a, b: s.submit_for_partial_settlement(m, a["id"], p)),
-    _route("GET", f"transactions/{_TXN}/line_items", "find", lambda s, m, p, a, b: s.line_items(m, a["id"])),
-    _route("PUT", f"transactions/{_TXN}/(?P<action>{'|'.join(_TESTING)})", "testing",
-           lambda s, m, p, a, b: s.simulate(m, a["id"], _TESTING[a["action"]])),
-    _route("POST", "settlement_batch_summary", "summary", lambda s, m, p, a, b: s.settlement_summary(m, p)),
-    _route("POST", "customers", "customer", lambda s, m, p, a, b: s.create_customer(m, p)),
-    _route("GET", r"customers/(?P<id>[^/]+)", "customer", lambda s, m, p, a, b: s.find_customer(m, a["id"])),
-    _route("DELETE", r"customers/(?P<id>[^/]+)", "customer", lambda s, m, p, a, b: s.delete_customer(m, a["id"])),
-    _route("POST", r"customers/(?P<id>[^/]+)/addresses", "customer",
-           lambda s, m, p, a, b: s.create_address(m, a["id"], p)),
-    _route("GET", r"customers/(?P<id>[^/]+)/addresses/(?P<address>[^/]+)", "customer",
-           lambda s, m, p, a, b: s.find_address(m, a["id"], a["address"])),
-    _route("GET", r"payment_methods/(?:credit_card|any)/(?P<token>[^/]+)", "customer",
-           lambda s, m, p, a, b: s.find_credit_card(m, a["token"])),
+
+ROUTES: list[Route] = [
+    merchant_route("POST", "client_token", "token", lambda s, m, p, a, base: s.client_token(m, p, base)),
+    merchant_route("POST", "transactions/advanced_search_ids", "search", lambda s, m, p, a, b: s.search_ids(m, p)),
+    merchant_route("POST", "transactions/advanced_search", "search", lambda s, m, p, a, b: s.search_page(m, p)),
+    merchant_route("POST", "transactions", "sale", lambda s, m, p, a, b: s.create_transaction(m, p)),
+    merchant_route("GET", f"transactions/{_TXN}", "find", lambda s, m, p, a, b: s.find_transaction(m, a["id"])),
+    merchant_route("PUT", f"transactions/{_TXN}/submit_for_settlement", "submit",
+                   lambda s, m, p, a, b: s.submit_for_settlement(m, a["id"], p)),
+    merchant_route("PUT", f"transactions/{_TXN}/void", "void", lambda s, m, p, a, b: s.void(m, a["id"], p)),
+    merchant_route("POST", f"transactions/{_TXN}/refund", "refund", lambda s, m, p, a, b: s.refund(m, a["id"], p)),
+    merchant_route("POST", f"transactions/{_TXN}/submit_for_partial_settlement", "submit",
+                   lambda s, m, p, a, b: s.submit_for_partial_settlement(m, a["id"], p)),
+    merchant_route("GET", f"transactions/{_TXN}/line_items", "find", lambda s, m, p, a, b: s.line_items(m, a["id"])),
+    merchant_route("PUT", f"transactions/{_TXN}/(?P<action>{'|'.join(_TESTING)})", "testing",
+                   lambda s, m, p, a, b: s.simulate(m, a["id"], _TESTING[a["action"]])),
+    merchant_route("POST", "settlement_batch_summary", "summary", lambda s, m, p, a, b: s.settlement_summary(m, p)),
+    merchant_route("POST", "customers", "customer", lambda s, m, p, a, b: s.create_customer(m, p)),
+    merchant_route("GET", r"customers/(?P<id>[^/]+)", "customer", lambda s, m, p, a, b: s.find_customer(m, a["id"])),
+    merchant_route("DELETE", r"customers/(?P<id>[^/]+)", "customer", lambda s, m, p, a, b: s.delete_customer(m, a["id"])),
+    merchant_route("POST", r"customers/(?P<id>[^/]+)/addresses", "customer",
+                   lambda s, m, p, a, b: s.create_address(m, a["id"], p)),
+    merchant_route("GET", r"customers/(?P<id>[^/]+)/addresses/(?P<address>[^/]+)", "customer",
+                   lambda s, m, p, a, b: s.find_address(m, a["id"], a["address"])),
+    merchant_route("GET", r"payment_methods/(?:credit_card|any)/(?P<token>[^/]+)", "customer",
+                   lambda s, m, p, a, b: s.find_credit_card(m, a["token"])),
     # paycli's own controls, for `paycli sandbox reset|status` against a served sandbox
-    _route("POST", "paycli_sandbox/reset", "testing", lambda s, m, p, a, b: s.reset(m)),
-    _route("GET", "paycli_sandbox/status", "testing", lambda s, m, p, a, b: s.status(m)),
-)
+    merchant_route("POST", "paycli_sandbox/reset", "testing", lambda s, m, p, a, b: s.reset(m)),
+    merchant_route("GET", "paycli_sandbox/status", "testing", lambda s, m, p, a, b: s.status(m)),
+]
+
+
+def add_routes(*routes: Route) -> None:
+    """Serve more routes (another API family); they are tried after the built-in ones, in the order added."""
+    ROUTES.extend(routes)
 
 
 @dataclass
@@ -78,10 +106,28 @@ class ServerOptions:
     latency_ms: int = 0
     faults: FaultPlan = field(default_factory=lambda: FaultPlan([]))
     log: Callable[[str], None] | None = None
+    # A connection that sends nothing for this long is closed (keep-alive clients reconnect transparently).
+    idle_timeout: float = IDLE_TIMEOUT_SECONDS
+    # One thread serves one connection; past this many open connections a new one is answered 503 and closed.
+    max_connections: int = MAX_CONNECTIONS
+    # Where an unexpected error (a 500) is reported with its traceback; the server's stderr by default.
+    errors: Callable[[str], None] = field(default_factory=lambda: _to_stderr)
+
+
+def _to_stderr(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
 
 class _Dropped(Exception):
-    """Close the connection without an answer (an injected fault)."""
+    """Close the connection without an answer (an injected fault, or a client gone mid-request)."""
+
+
+class _Refused(Exception):
+    """The request's framing cannot be trusted: answer `status` and close, since the next request's start is unknown."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
@@ -89,6 +135,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
     server: "SandboxServer"
 
     def setup(self) -> None:
+        self.timeout = self.server.options.idle_timeout  # StreamRequestHandler applies it to the socket
         super().setup()
         self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
@@ -103,13 +150,19 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         started = time.monotonic()
+        self._route: Route | None = None
         try:
             reply = self._dispatch()
         except _Dropped:
             self.close_connection = True
             return
-        except Exception as err:  # the server never dies on a request; the client sees a 500
-            self.log_message("internal error on %s %s: %r", self.command, self.path, err)
+        except _Refused as refused:
+            self.close_connection = True
+            reply = Reply(refused.status)
+        except Exception:  # the server never dies on a request; the client sees a 500 and the operator why
+            route = self._route.name if self._route else "-"
+            self.server.options.errors(f"paycli sandbox: 500 on {self.command} {self.path} (route {route})\n"
+                                       f"{traceback.format_exc().rstrip()}")
             reply = Reply(500)
         self._send(reply)
         if self.server.options.log:
@@ -117,15 +170,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
                                      f"{(time.monotonic() - started) * 1000:.1f}ms")
 
     def _dispatch(self) -> Reply:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY_BYTES:
-            self.close_connection = True
-            return Reply(413)
-        body = self.rfile.read(length) if length else b""
-        if len(body) < length:
-            # the client went away mid-request (killed, or the connection dropped): a cut-off body could
-            # read as an empty one — a refund with no amount and no api_request_key — so nothing happens
-            raise _Dropped
+        # The whole body is read before anything else happens: a request is acted on only once it is complete.
+        try:
+            body = self._read_body()
+        except OSError:  # idle timeout or reset mid-body
+            raise _Dropped from None
         path = self.path.split("?", 1)[0]
         for route in ROUTES:
             match = route.pattern.match(path)
@@ -133,6 +182,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 break
         else:
             return NOT_FOUND
+        self._route = route
         options = self.server.options
         if options.latency_ms:
             time.sleep(options.latency_ms / 1000)
@@ -147,15 +197,66 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if merchant is None:
             return Reply(401)
         try:
-            _, params = xmlcodec.parse_request(body)
+            params = route.decode(body)
         except xmlcodec.XmlError:
             return Reply(400)
-        if not isinstance(params, dict):
-            params = {}
         reply = route.handle(self.server.sandbox, merchant, params, match.groupdict(), self.server.base_url)
         if fault and fault.kind == "drop-after":
             raise _Dropped
         return reply
+
+    def _read_body(self) -> bytes:
+        codings = self.headers.get_all("Transfer-Encoding") or []
+        lengths = self.headers.get_all("Content-Length") or []
+        if codings:
+            if lengths:  # both framings at once is how requests are smuggled (RFC 9112 §6.1)
+                raise _Refused(400)
+            if [c.strip().lower() for value in codings for c in value.split(",")] != ["chunked"]:
+                raise _Refused(501)  # a transfer coding the server does not implement (RFC 9112 §6.1)
+            return self._read_chunked()
+        if not lengths:
+            return b""
+        if len({value.strip() for value in lengths}) != 1 or not _DIGITS.fullmatch(lengths[0].strip()):
+            raise _Refused(400)
+        length = int(lengths[0])
+        if length > MAX_BODY_BYTES:
+            raise _Refused(413)
+        body = self.rfile.read(length) if length else b""
+        if len(body) < length:
+            # the client went away mid-request (killed, or the connection dropped): a cut-off body could
+            # read as an empty one — a refund with no amount and no api_request_key — so nothing happens
+            raise _Dropped
+        return body
+
+    def _read_chunked(self) -> bytes:
+        body = bytearray()
+        while True:
+            size_text = self._line().split(b";", 1)[0].strip()  # chunk extensions are ignored
+            if not _HEX.fullmatch(size_text):
+                raise _Refused(400)
+            size = int(size_text, 16)
+            if size == 0:
+                break
+            if len(body) + size > MAX_BODY_BYTES:
+                raise _Refused(413)
+            chunk = self.rfile.read(size)
+            if len(chunk) < size:
+                raise _Dropped
+            body += chunk
+            if self._line().strip():
+                raise _Refused(400)  # chunk data longer than its size line said
+        for _ in range(_MAX_TRAILERS + 1):
+            if not self._line().strip():
+                return bytes(body)
+        raise _Refused(400)
+
+    def _line(self) -> bytes:
+        line = self.rfile.readline(_MAX_LINE + 1)
+        if len(line) > _MAX_LINE:
+            raise _Refused(400)
+        if not line.endswith(b"\n"):
+            raise _Dropped  # the stream ended inside the body
+        return line
 
     def _authenticate(self, merchant_id: str) -> Merchant | None:
         header = self.headers.get("Authorization") or ""
@@ -187,6 +288,36 @@ class SandboxServer(ThreadingHTTPServer):
         super().__init__((host, port), _RequestHandler)
         self.sandbox = sandbox
         self.options = options or ServerOptions()
+        self._slots = threading.BoundedSemaphore(self.options.max_connections)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        # Each connection holds a thread for its life; past the cap a new one is told to come back later
+        # (a short write into a fresh socket's empty buffer: it cannot stall the accepting thread).
+        if not self._slots.acquire(blocking=False):
+            try:
+                request.sendall(_BUSY)
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Outside a request's own handling: a client that vanished mid-answer is routine, anything else is reported.
+        error = sys.exc_info()[1]
+        if not isinstance(error, (ConnectionError, TimeoutError)):
+            self.options.errors(f"paycli sandbox: error on a connection from {client_address[0]}\n"
+                                f"{traceback.format_exc().rstrip()}")
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
     @property
     def base_url(self) -> str:

@@ -8,6 +8,7 @@ idempotency record, a refund and the original's refund ids) runs in one `BEGIN I
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -90,6 +91,9 @@ class Store:
         self._local = threading.local()
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            # Merchants' private keys are stored here: owner-only. SQLite creates the -wal and -shm files
+            # with the database file's mode, so they follow.
+            os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
         self._connection().executescript(_SCHEMA)
 
     def _connection(self) -> sqlite3.Connection:

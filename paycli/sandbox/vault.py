@@ -15,7 +15,7 @@ import re
 import sqlite3
 from typing import Any
 
-from paycli.sandbox import schema
+from paycli.sandbox import limits, schema
 from paycli.sandbox.cards import raw_card
 from paycli.sandbox.records import new_id, new_numeric_id, now, stamp, text
 from paycli.sandbox.replies import NOT_FOUND, Invalid, Reply, render
@@ -70,6 +70,14 @@ class Vault:
         email = text(params.get("email"))
         if email and not _EMAIL.fullmatch(email):
             problems.append(("", "81604", "email"))
+        problems += limits.too_long("", params, limits.CUSTOMER_TOO_LONG)
+        problems += limits.custom_fields("", params.get("custom_fields"), limits.CUSTOMER_CUSTOM_FIELDS)[0]
+        card = params.get("credit_card")
+        problems += limits.too_long("credit_card", card, {"cardholder_name": limits.CARDHOLDER_NAME_TOO_LONG},
+                                    limits.CARDHOLDER_NAME_MAX)
+        if isinstance(card, dict):
+            problems += limits.too_long("credit_card.billing_address", card.get("billing_address"),
+                                        limits.ADDRESS_TOO_LONG)
         return problems
 
     def new_customer(self, db: sqlite3.Connection, merchant: Merchant, params: dict[str, Any]) -> dict[str, Any]:
@@ -78,8 +86,10 @@ class Vault:
             customer_id = new_numeric_id()
         moment = stamp(now())
         doc: dict[str, Any] = {name: text(params.get(name)) for name in CUSTOMER_FIELDS}
+        custom = params.get("custom_fields")
         doc.update(id=customer_id, merchant_id=merchant.id, created_at=moment, updated_at=moment,
-                   custom_fields=params.get("custom_fields") or {}, addresses=[],
+                   custom_fields={name: text(value) for name, value in custom.items()} if isinstance(custom, dict)
+                   else {}, addresses=[],
                    global_id=global_id("customer", customer_id))
         self.store.put_customer(db, merchant.id, doc)
         return doc
@@ -120,6 +130,9 @@ class Vault:
             customer = self.store.customer(db, merchant.id, customer_id)
             if customer is None:
                 return NOT_FOUND
+            problems = limits.too_long("", params, limits.ADDRESS_TOO_LONG)
+            if problems:
+                return Invalid("address", *problems).reply(params)
             return render(201, "address", schema.address(self.add_address(db, merchant, customer, params)))
         return self._mutate(merchant, f"address.create:{customer_id}", params, "address", action)
 

@@ -8,6 +8,7 @@ crashes) and `type="array"` on every list, or repeated scalars overwrite one ano
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -16,13 +17,21 @@ from typing import Any, Iterable
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
-# A DTD is how entity-expansion and external-entity attacks start; no Braintree SDK sends one.
-_FORBIDDEN = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+from defusedxml import ElementTree as SafeElementTree
+
+# Far deeper than any Braintree document (a search criterion or a line item is 3–4 levels), far shallower
+# than Python's recursion limit.
+MAX_DEPTH = 32
+# What an element name may be once dashes are underscores: no namespace, no leading digit, dash or dot.
+_NAME = re.compile(r"(?![\d.-])[\w.-]+")
+# Characters XML 1.0 cannot carry even escaped; a stored value holding one would make its replies unparseable.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _DATETIME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
 
 
 class XmlError(ValueError):
-    """The request body is not a document we accept (malformed, or carrying a DTD)."""
+    """The request body is not a document we accept: malformed, a DTD or entity declaration (in any encoding),
+    an encoding the parser does not support, namespaced element names, or nesting deeper than MAX_DEPTH."""
 
 
 @dataclass(frozen=True)
@@ -37,26 +46,31 @@ def parse_request(body: bytes) -> tuple[str, Any]:
     """Decode a request body into (root name with underscores, value)."""
     if not body.strip():
         return "", {}
-    if _FORBIDDEN.search(body):
-        raise XmlError("XML with a DTD or entity declarations is not accepted")
     try:
-        root = ElementTree.fromstring(body)
+        # The parser itself refuses a DTD, so no byte pattern can be dodged by another encoding.
+        root = SafeElementTree.fromstring(body, forbid_dtd=True)
     except ElementTree.ParseError as err:
         raise XmlError(f"malformed XML: {err}") from None
-    return _key(root.tag), _decode(root)
+    except (ValueError, LookupError) as err:  # DTDForbidden, EntitiesForbidden, an unsupported encoding
+        raise XmlError(f"XML not accepted: {err}") from None
+    return _key(root.tag), _decode(root, 1)
 
 
 def _key(tag: str) -> str:
+    if not _NAME.fullmatch(tag):  # `{urn:x}store`: stored, it would be rendered as a malformed tag
+        raise XmlError(f"element name {tag[:40]!r} is not accepted (no namespaces)")
     return tag.replace("-", "_")
 
 
-def _decode(element: ElementTree.Element) -> Any:
+def _decode(element: ElementTree.Element, depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        raise XmlError(f"elements nested deeper than {MAX_DEPTH} levels")
     kind = element.get("type")
     children = list(element)
     if kind == "array":
-        return [_decode(child) for child in children]
+        return [_decode(child, depth + 1) for child in children]
     if children:
-        return {_key(child.tag): _decode(child) for child in children}
+        return {_key(child.tag): _decode(child, depth + 1) for child in children}
     text = (element.text or "").strip()
     if element.get("nil") == "true" or text == "":
         return None
@@ -90,7 +104,10 @@ def parse_datetime(text: str) -> datetime | None:
     sign = 1 if zone[0] == "+" else -1
     digits = zone[1:].replace(":", "")
     offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-    return (value - sign * offset).replace(tzinfo=timezone.utc)
+    try:
+        return (value - sign * offset).replace(tzinfo=timezone.utc)
+    except OverflowError:  # 0001-01-01T00:00+14:00 is before the first representable instant
+        return None
 
 
 def render(root: str, value: Any) -> bytes:
@@ -100,12 +117,22 @@ def render(root: str, value: Any) -> bytes:
     return "".join(out).encode("utf-8")
 
 
-def _tag(name: str) -> str:
-    return name.replace("_", "-")
+@functools.lru_cache(maxsize=4096)
+def _tag(name: str) -> str | None:
+    tag = name.replace("_", "-")
+    return tag if _NAME.fullmatch(tag) else None
+
+
+def _text(value: str) -> str:
+    return escape(_NOT_XML.sub("", value)) if _NOT_XML.search(value) else escape(value)
 
 
 def _node(out: list[str], name: str, value: Any) -> None:
     tag = _tag(name)
+    if tag is None:
+        # A name that cannot be an element (stored before names were checked at the door, or by another
+        # route) is left out, so one bad row can never make every later reply that holds it unparseable.
+        return
     if value is None:
         out.append(f'<{tag} nil="true"/>')
     elif isinstance(value, bool):
@@ -113,8 +140,8 @@ def _node(out: list[str], name: str, value: Any) -> None:
     elif isinstance(value, int):
         out.append(f'<{tag} type="integer">{value}</{tag}>')
     elif isinstance(value, str):
-        out.append(f"<{tag}>{escape(value)}</{tag}>")
-    elif isinstance(value, Decimal):
+        out.append(f"<{tag}>{_text(value)}</{tag}>")
+    elif isinstance(value, (Decimal, float)):
         out.append(f"<{tag}>{value}</{tag}>")
     elif isinstance(value, datetime):
         stamp = value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
