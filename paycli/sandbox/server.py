@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
-from paycli.sandbox import xmlcodec
+from paycli.sandbox import clientapi, xmlcodec
 from paycli.sandbox.faults import FaultPlan
 from paycli.sandbox.operations import Sandbox
 from paycli.sandbox.replies import NOT_FOUND, Reply
@@ -95,13 +95,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._serve()
 
-    do_POST = do_PUT = do_DELETE = do_GET
+    do_POST = do_PUT = do_DELETE = do_OPTIONS = do_GET
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.options.log:
             self.server.options.log(format % args)
 
     def _serve(self) -> None:
+        if clientapi.owns(self.path):
+            return self._serve_client_api()
         started = time.monotonic()
         try:
             reply = self._dispatch()
@@ -156,6 +158,28 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if fault and fault.kind == "drop-after":
             raise _Dropped
         return reply
+
+    def _serve_client_api(self) -> None:
+        """The browser's JSON client API: its own routes, fingerprint auth and CORS (see sandbox/clientapi.py)."""
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            self.close_connection = True
+            status, headers, body = 413, {}, b""
+        else:
+            try:
+                status, headers, body = clientapi.serve(self.server.sandbox, self.command, self.path, self.headers,
+                                                        self.rfile.read(length) if length else b"",
+                                                        self.server.base_url)
+            except Exception as err:  # the server never dies on a request; the client sees a 500
+                self.log_message("internal error on %s %s: %s", self.command, self.path.split("?")[0],
+                                 type(err).__name__)
+                status, headers, body = 500, {}, b""
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def _authenticate(self, merchant_id: str) -> Merchant | None:
         header = self.headers.get("Authorization") or ""
