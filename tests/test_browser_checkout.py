@@ -246,3 +246,15 @@ def test_checkout_browser_in_the_faithful_layout(invoke, faithful) -> None:
                  "--chromium", CHROMIUM, "--format", "json").json()
 
     assert sdk.transaction.find(txn["id"]).credit_card_details.last_4 == "4444"
+
+
+def test_smoke_browser_adds_a_hosted_fields_sale_step(invoke, sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(ASSETS.parents[3]))  # the cache this run's assets are in
+    monkeypatch.setenv("PAYCLI_CHROMIUM", CHROMIUM)
+
+    report = invoke("smoke", "--browser", "--format", "json").json()
+
+    step = report["steps"][-1]
+    assert report["ok"] and step["name"] == "browser" and step["ok"], step
+    txn_id = step["detail"].split()[0]
+    assert sandbox.sdk.transaction.find(txn_id).status == "submitted_for_settlement"

@@ -185,3 +185,20 @@ def test_cors_origin_must_be_an_origin(invoke, sandbox) -> None:
     run = invoke("serve", "--cors-origin", "localhost:3000/app", code=2)
 
     assert "--cors-origin" in run.stderr
+
+
+def test_smoke_browser_without_chromium_fails_that_step_with_exit_4(invoke, sandbox, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAYCLI_CHROMIUM", str(tmp_path / "no-chromium"))
+
+    run = invoke("smoke", "--browser", "--format", "json", code=4)
+
+    step = run.json()["steps"][-1]
+    assert step["name"] == "browser" and not step["ok"]
+    assert "PAYCLI_CHROMIUM" in step["detail"] and "apt-get install chromium" in step["detail"]
+
+
+def test_checkout_browser_refuses_options_the_page_cannot_send(invoke, sandbox) -> None:
+    run = invoke("checkout", "--browser", "--amount", "1.00", "--order-id", "o-1", code=2)
+
+    assert "--order-id" in run.stderr and "--browser" in run.stderr
