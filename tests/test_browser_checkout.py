@@ -258,3 +258,22 @@ def test_smoke_browser_adds_a_hosted_fields_sale_step(invoke, sandbox, monkeypat
     assert report["ok"] and step["name"] == "browser" and step["ok"], step
     txn_id = step["detail"].split()[0]
     assert sandbox.sdk.transaction.find(txn_id).status == "submitted_for_settlement"
+
+
+def test_braintree_web_refuses_a_configuration_naming_a_local_url(chromium, shop_for, sandbox) -> None:
+    """Why the local layout names no URL: braintree-web accepts only https URLs on Braintree's domains."""
+    context = chromium.new_context()
+
+    def with_local_api_url(route: Any) -> None:
+        answer = route.fetch()
+        config = answer.json()
+        config["clientApiUrl"] = f"{sandbox.url}/merchants/{sandbox.merchant.id}/client_api"
+        route.fulfill(response=answer, body=json.dumps(config))
+
+    context.route("**/client_api/v1/configuration*", with_local_api_url)
+    page = context.new_page()
+    page.goto(f"{shop_for().url}/")
+    page.wait_for_function("['ready', 'error'].includes(document.body.dataset.outcome)")
+
+    assert page.get_attribute("body", "data-outcome") == "error"
+    assert "CLIENT_GATEWAY_CONFIGURATION_INVALID_DOMAIN" in page.inner_text("#status")
