@@ -202,3 +202,20 @@ def test_checkout_browser_refuses_options_the_page_cannot_send(invoke, sandbox) 
     run = invoke("checkout", "--browser", "--amount", "1.00", "--order-id", "o-1", code=2)
 
     assert "--order-id" in run.stderr and "--browser" in run.stderr
+
+
+def test_checkout_browser_is_refused_on_production_before_any_browser(invoke, write_config, monkeypatch) -> None:
+    monkeypatch.setenv("PROD_KEY", "secret-value")
+    monkeypatch.setenv("PAYCLI_CHROMIUM", "/nonexistent/chromium")  # reaching the browser would be exit 4
+    write_config("""
+        profiles:
+          prod:
+            environment: production
+            merchant_id: m
+            public_key: p
+            private_key_env: PROD_KEY
+    """)
+
+    run = invoke("-p", "prod", "checkout", "--browser", "--amount", "10", code=2)
+
+    assert "refused on production" in run.stderr and "--profile" in run.stderr

@@ -79,13 +79,11 @@ def checkout(
 def _browser_checkout(amount, submit: bool, card: str, expiry: str, cvv: str, chromium: Path | None,
                       assets_dir: Path | None) -> None:
     from paycli import browser_checkout
+    from paycli.checkout import refuse_production
     from paycli.cli.serve import open_storefront
-    from paycli.errors import UsageError as Usage
 
     run = Invocation.current()
-    if run.profile.production:
-        raise Usage("checkout charges test cards and is refused on production profiles; "
-                    "choose a sandbox or local profile with --profile")
+    refuse_production(run.profile)  # before a browser starts: the page would only report it
     path = browser_checkout.chromium_path(run.env, chromium)
     front = open_storefront(run, assets_dir=assets_dir, submit=submit)
     txn = browser_checkout.pay(front, amount, browser_checkout.Card(card, expiry, cvv), chromium=path,
