@@ -219,3 +219,16 @@ def test_checkout_browser_is_refused_on_production_before_any_browser(invoke, wr
     run = invoke("-p", "prod", "checkout", "--browser", "--amount", "10", code=2)
 
     assert "refused on production" in run.stderr and "--profile" in run.stderr
+
+
+def test_fetch_refuses_a_tarball_that_is_not_the_pinned_one(tmp_path: Path) -> None:
+    """A stand-in for npm that packs something else: the integrity pin refuses it and nothing is kept."""
+    npm = tmp_path / "npm"
+    npm.write_text('#!/bin/sh\n# npm pack PKG --pack-destination DIR --silent\n'
+                   'printf "not the package" > "$4/braintree-web-3.144.0.tgz"\n')
+    npm.chmod(0o755)
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+
+    with pytest.raises(ConfigError, match="does not match paycli's pinned integrity"):
+        browser_assets.fetch(env, npm=str(npm))
+    assert not any(browser_assets.default_dir(env).glob("*.js"))
