@@ -28,11 +28,16 @@ class CheckoutRequest:
     custom_fields: Mapping[str, str] = field(default_factory=dict)
 
 
-def checkout(gateway: Gateway, request: CheckoutRequest) -> Transaction:
-    """Create the sale; a decline raises `Declined` carrying the transaction."""
-    if gateway.profile.production:
+def refuse_production(profile: Any) -> None:
+    """Checkouts charge test nonces and test cards: never on a production profile."""
+    if profile.production:
         raise UsageError("checkout charges test nonces and is refused on production profiles; "
                          "choose a sandbox or local profile with --profile")
+
+
+def checkout(gateway: Gateway, request: CheckoutRequest) -> Transaction:
+    """Create the sale; a decline raises `Declined` carrying the transaction."""
+    refuse_production(gateway.profile)
     params: dict[str, Any] = {
         "amount": request.amount,
         "payment_method_nonce": request.nonce,

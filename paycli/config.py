@@ -236,6 +236,11 @@ def state_dir(env: Mapping[str, str]) -> Path:
     return _xdg_dir(env, "XDG_STATE_HOME", ".local/state") / "paycli"
 
 
+def cache_dir(env: Mapping[str, str]) -> Path:
+    """Where downloaded files paycli can fetch again live (the browser checkout's JS; not created here)."""
+    return _xdg_dir(env, "XDG_CACHE_HOME", ".cache") / "paycli"
+
+
 def _xdg_dir(env: Mapping[str, str], var: str, fallback: str) -> Path:
     value = env.get(var, "")
     # the XDG spec says relative values are invalid and must be ignored

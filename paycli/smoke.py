@@ -52,18 +52,21 @@ class _Skipped(Exception):
 
 
 def run(gateway: Gateway, *, amount: Decimal = DEFAULT_AMOUNT, keep_going: bool = False,
-        on_step: Callable[[Step], None] | None = None) -> Report:
+        on_step: Callable[[Step], None] | None = None,
+        extra: tuple[tuple[str, Callable[[], str]], ...] = ()) -> Report:
+    """`extra`: more (name, action) steps after the full plan's (the browser checkout); none on production."""
     steps: list[Step] = []
-    for step in _steps(gateway, amount, keep_going):
+    for step in _steps(gateway, amount, keep_going, extra):
         steps.append(step)
         if on_step:
             on_step(step)
     return Report(gateway.profile.name, all(step.ok for step in steps), tuple(steps))
 
 
-def _steps(gateway: Gateway, amount: Decimal, keep_going: bool) -> Iterator[Step]:
+def _steps(gateway: Gateway, amount: Decimal, keep_going: bool,
+           extra: tuple[tuple[str, Callable[[], str]], ...]) -> Iterator[Step]:
     made: dict[str, Any] = {}
-    plan = _read_only_plan(gateway) if gateway.profile.production else _full_plan(gateway, amount, made)
+    plan = _read_only_plan(gateway) if gateway.profile.production else [*_full_plan(gateway, amount, made), *extra]
     failed = False
     for name, action in plan:
         if failed and not keep_going:

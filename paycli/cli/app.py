@@ -6,7 +6,8 @@ import sys
 
 import typer
 
-from paycli.cli import audit, checkout, nonces, profiles, refund, sandbox, settlement, smoke, token, txn, webhook
+from paycli.cli import (assets, audit, checkout, nonces, profiles, refund, sandbox, serve, settlement, smoke, token,
+                        txn, webhook)
 from paycli.cli.options import (
     ConfigOpt,
     FormatOpt,
@@ -64,9 +65,11 @@ app.add_typer(txn.app, name="txn")
 app.add_typer(settlement.app, name="settlement")
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(webhook.app, name="webhook")
+app.add_typer(assets.app, name="assets")
 app.add_typer(smoke.app)
 app.add_typer(token.app)
 app.add_typer(checkout.app)
+app.add_typer(serve.app)
 app.add_typer(nonces.app)
 app.add_typer(refund.app)
 app.add_typer(audit.app)

@@ -16,6 +16,8 @@ app = typer.Typer()
 def smoke(
     amount: Annotated[str, typer.Option("--amount", help="Sale amount; test amounts apply (2000.00 declines).")] = "10.00",
     keep: Annotated[bool, typer.Option("--keep", help="Keep going after a failed step instead of skipping the rest.")] = False,
+    browser: Annotated[bool, typer.Option("--browser", help="Add a sale through braintree-web Hosted Fields in a "
+                                                            "headless Chromium (like `checkout --browser`).")] = False,
 ) -> None:
     """Run token → checkout → find → search → settle → refund → void → summary (read-only on production)."""
     from paycli import smoke as domain
@@ -23,7 +25,8 @@ def smoke(
 
     run = Invocation.current()
     value = parse_amount(amount)
-    report = domain.run(run.gateway(), amount=value, keep_going=keep)
+    extra = (("browser", lambda: _browser_step(run, value)),) if browser else ()
+    report = domain.run(run.gateway(), amount=value, keep_going=keep, extra=extra)
     if run.output.fmt in (Format.table, Format.csv):
         run.output.emit(list(report.steps), views.SMOKE_STEP)
     else:
@@ -33,3 +36,13 @@ def smoke(
         run.output.error(f"smoke failed on profile {report.profile}: {failure.message}")
         raise typer.Exit(int(failure.exit_code))
     run.output.note(f"smoke passed: {len(report.steps)} steps on profile {report.profile}")
+
+
+def _browser_step(run: Invocation, amount) -> str:
+    from paycli import browser_checkout
+    from paycli.cli.serve import open_storefront
+
+    chromium = browser_checkout.chromium_path(run.env)
+    txn = browser_checkout.pay(open_storefront(run, assets_dir=None), amount, browser_checkout.Card(),
+                               chromium=chromium, sandbox_url=run.profile.url)
+    return f"{txn.id} {txn.status} {txn.amount} via braintree-web Hosted Fields"

@@ -61,12 +61,13 @@ def start(db_path: Path | str, merchants: list[Merchant] | None = None, *, host:
           port: int = 0, search_cap: int = SEARCH_CAP, latency_ms: int = 0,
           faults: str | None = None, fault_seed: int | None = None, log=None,
           webhook_url: str | None = None, webhook_log=None, idle_timeout: float = IDLE_TIMEOUT_SECONDS,
-          max_connections: int = MAX_CONNECTIONS) -> RunningSandbox:
+          max_connections: int = MAX_CONNECTIONS, client_hosts: str = "local") -> RunningSandbox:
     """Open the store, register merchants, and serve in a background thread.
 
     With `webhook_url`, settlements are announced there as Braintree webhooks (see `sandbox/webhooks.py`);
     `webhook_log` gets a line per delivery attempt. A connection idle for `idle_timeout` seconds is closed;
-    past `max_connections` open connections a new one is answered 503.
+    past `max_connections` open connections a new one is answered 503. `client_hosts` picks where client
+    tokens send a browser (`local` or `braintree`, see `sandbox/clientapi.py`).
     """
     store = Store(db_path)
     for merchant in merchants if merchants is not None else [local_merchant()]:
@@ -76,5 +77,6 @@ def start(db_path: Path | str, merchants: list[Merchant] | None = None, *, host:
     webhooks = WebhookSender(webhook_url, store, log=webhook_log) if webhook_url else None  # a bad url: before binding
     server = SandboxServer(Sandbox(store, search_cap=search_cap), host, port, options)
     server.sandbox.webhooks = webhooks
+    server.sandbox.client_hosts = client_hosts
     server.start_background()
     return RunningSandbox(server, store, webhooks)

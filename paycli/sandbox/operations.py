@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable
 from zoneinfo import ZoneInfo
 
 from paycli.braintree_facts import IN_BATCH_STATUSES, NOT_REFUNDED_STATUSES, SEARCH_CAP, SEARCH_PAGE_SIZE
-from paycli.sandbox import limits, rules, schema, xmlcodec
+from paycli.sandbox import clientapi, fingerprint, limits, rules, schema, xmlcodec
 from paycli.sandbox.search import matches, narrowing, valid_criteria
 from paycli.sandbox.store import Merchant, Store
 from paycli.sandbox.sale import Sales
@@ -39,6 +39,7 @@ class Sandbox(Sales):
     """The gateway's behaviour for every merchant in one store."""
 
     webhooks: Any = None  # a sandbox.webhooks.WebhookSender (`serve --webhook-url`), told of every settlement
+    client_hosts: str = "local"  # where client tokens send a browser: clientapi.LOCAL or clientapi.BRAINTREE
 
     def __init__(self, store: Store, *, search_cap: int = SEARCH_CAP) -> None:
         self.store = store
@@ -109,22 +110,13 @@ class Sandbox(Sales):
                 "errors": schema.errors("client_token", {"": [(error, "base", rules.message(error))]}),
                 "params": {"client_token": params}, "message": rules.message(error),
             })
-        issued = now()
-        claims = f"created_at={stamp(issued)}&merchant_id={merchant.id}&public_key={merchant.public_key}"
-        if customer_id:
-            claims += f"&customer_id={customer_id}"
-        signature = hashlib.sha256((merchant.private_key + claims).encode()).hexdigest()
-        api = f"{base_url}/merchants/{merchant.id}/client_api"
-        token: dict[str, Any] = {
-            "version": version,
-            "authorizationFingerprint": f"{signature}|{claims}",
-            "configUrl": f"{api}/v1/configuration", "clientApiUrl": api,
-            "environment": "sandbox", "merchantId": merchant.id,
-            "assetsUrl": base_url, "authUrl": base_url,
-            "graphQL": {"url": f"{base_url}/graphql", "date": "2018-05-08"},
-            "challenges": [], "threeDSecureEnabled": False, "paypalEnabled": True,
-            "analytics": {"url": f"{base_url}/analytics"},
-        }
+        options = params.get("options") if isinstance(params.get("options"), dict) else {}
+        authorization = fingerprint.mint(merchant, customer_id, {
+            name: True for name in ("verify_card", "make_default", "fail_on_duplicate_payment_method",
+                                    "fail_on_duplicate_payment_method_for_customer")
+            if options.get(name) in (True, "true")})
+        token: dict[str, Any] = {"version": version,
+                                 **clientapi.token_document(self, merchant.id, base_url, authorization)}
         if account:
             token["merchantAccountId"] = account
         text = json.dumps(token)

@@ -485,6 +485,7 @@ MESSAGES: dict[str, str] = {
     "81717": "Credit card number is not an accepted test number.",
     "81707": "CVV must be 4 digits for American Express and 3 digits for other card types.",
     "81736": "CVV verification failed.",
+    "81724": "Duplicate card exists in the vault.",
     "81604": "Email is an invalid format.",
     "91609": "Customer ID has already been taken.",
     "91610": "Customer ID is invalid.",

@@ -12,7 +12,7 @@ import sqlite3
 from datetime import timedelta
 from typing import Any
 
-from paycli.sandbox import level3, limits, rules, schema, xmlcodec
+from paycli.sandbox import client_nonces, level3, limits, rules, schema, xmlcodec
 from paycli.sandbox.cards import auth_code, card_doc, raw_card
 from paycli.sandbox.records import new_id, now, stamp, text
 from paycli.sandbox.replies import Invalid, Reply, echo, render
@@ -116,6 +116,9 @@ class Sales(Vault):
         instrument, card, vaulted = self._payment_method(db, merchant, params, account, vault_customer, problems)
         if problems:
             raise Invalid("transaction", *problems, names=", ".join(names))
+        nonce = text(params.get("payment_method_nonce"))
+        if nonce:  # in the sale's own write: two sales racing for one nonce cannot both spend it
+            self.store.consume_client_nonce(db, merchant.id, nonce, stamp(now()))
 
         kind = params["type"]
         amount = rules.to_amount(params["amount"])
@@ -223,7 +226,17 @@ class Sales(Vault):
         if len(given) > 1:
             problems.append(("", "91549", "base"))
             return rules.Instrument(), {}, None
-        if nonce:
+        issued = self.store.client_nonce(db, merchant.id, nonce) if nonce else None
+        if issued is not None:  # a card tokenized by the client API: single use, then it pays like the card
+            spent, consumed_at = issued
+            if consumed_at:
+                problems.append(("", "91564", "payment_method_nonce"))
+                return rules.Instrument(), {}, None
+            token = token or text(spent.get("payment_method_token"))
+            if not token:
+                instrument, details = client_nonces.card_for_sale(spent, problems)
+                return instrument, details, None
+        elif nonce:
             try:
                 instrument = rules.instrument_for_nonce(nonce)
             except rules.NonceError as err:

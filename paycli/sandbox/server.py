@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
-from paycli.sandbox import xmlcodec
+from paycli.sandbox import clientapi, xmlcodec
 from paycli.sandbox.faults import FaultPlan
 from paycli.sandbox.operations import Sandbox
 from paycli.sandbox.replies import NOT_FOUND, Reply
@@ -142,13 +142,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._serve()
 
-    do_POST = do_PUT = do_DELETE = do_GET
+    do_POST = do_PUT = do_DELETE = do_OPTIONS = do_GET
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.options.log:
             self.server.options.log(format % args)
 
     def _serve(self) -> None:
+        if clientapi.owns(self.path):
+            return self._serve_client_api()
         started = time.monotonic()
         self._route: Route | None = None
         try:
@@ -257,6 +259,33 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if not line.endswith(b"\n"):
             raise _Dropped  # the stream ended inside the body
         return line
+
+    def _serve_client_api(self) -> None:
+        """The browser's JSON client API: its own routes, fingerprint auth and CORS (see sandbox/clientapi.py).
+
+        Its body is read by the same strict reader as the XML API's, so it too acts only on a whole body."""
+        try:
+            body = self._read_body()
+            status, headers, reply = clientapi.serve(self.server.sandbox, self.command, self.path, self.headers,
+                                                     body, self.server.base_url)
+        except (_Dropped, OSError):
+            self.close_connection = True
+            return
+        except _Refused as refused:
+            self.close_connection = True
+            status, headers, reply = refused.status, {}, b""
+        except Exception:  # the server never dies on a request; the client sees a 500 and the operator why
+            self.server.options.errors(f"paycli sandbox: 500 on {self.command} {self.path.split('?')[0]} "
+                                       f"(client API)\n{traceback.format_exc().rstrip()}")
+            status, headers, reply = 500, {}, b""
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(reply)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(reply)
 
     def _authenticate(self, merchant_id: str) -> Merchant | None:
         header = self.headers.get("Authorization") or ""

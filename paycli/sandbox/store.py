@@ -62,6 +62,13 @@ CREATE TABLE IF NOT EXISTS idempotency (
     body BLOB NOT NULL,
     PRIMARY KEY (merchant_id, key)
 );
+CREATE TABLE IF NOT EXISTS client_nonces (  -- single-use nonces the browser's client API tokenized
+    nonce TEXT PRIMARY KEY,
+    merchant_id TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    consumed_at TEXT,
+    doc TEXT NOT NULL                    -- card details without the full number (a published test card excepted)
+);
 """
 
 
@@ -295,12 +302,31 @@ class Store:
             (merchant_id, key, fingerprint, status, body),
         )
 
+    # client-API nonces -------------------------------------------------------------------
+
+    def put_client_nonce(self, db: sqlite3.Connection, merchant_id: str, nonce: str, created_at: str,
+                         doc: dict[str, Any]) -> None:
+        db.execute("INSERT INTO client_nonces (nonce, merchant_id, created_at, doc) VALUES (?, ?, ?, ?)",
+                   (nonce, merchant_id, created_at, json.dumps(doc)))
+
+    def client_nonce(self, db: sqlite3.Connection, merchant_id: str, nonce: str,
+                     ) -> tuple[dict[str, Any], str | None] | None:
+        """(doc, consumed_at) of a nonce this merchant's client API issued."""
+        row = db.execute("SELECT doc, consumed_at FROM client_nonces WHERE merchant_id = ? AND nonce = ?",
+                         (merchant_id, nonce)).fetchone()
+        return (json.loads(row[0]), row[1]) if row else None
+
+    def consume_client_nonce(self, db: sqlite3.Connection, merchant_id: str, nonce: str, at: str) -> bool:
+        cursor = db.execute("UPDATE client_nonces SET consumed_at = ? WHERE merchant_id = ? AND nonce = ?"
+                            " AND consumed_at IS NULL", (at, merchant_id, nonce))
+        return cursor.rowcount > 0
+
     # housekeeping ------------------------------------------------------------------------
 
     def reset(self, merchant_id: str | None = None) -> None:
-        """Forget transactions, customers and idempotency records (merchants stay)."""
+        """Forget transactions, customers, client nonces and idempotency records (merchants stay)."""
         with self.write() as db:
-            for table in ("transactions", "customers", "payment_methods", "idempotency"):
+            for table in ("transactions", "customers", "payment_methods", "idempotency", "client_nonces"):
                 if merchant_id is None:
                     db.execute(f"DELETE FROM {table}")
                 else:
