@@ -57,7 +57,6 @@ Log = Callable[[str], None]
 MAX_ATTEMPTS = 4
 BACKOFF_BASE_S = 0.25
 TIMEOUT_S = 60  # Braintree's own gateway timeout
-PAGE_SIZE = 50
 _RETRYABLE = (SdkConnectionError, SdkTimeoutError, TooManyRequestsError, ServiceUnavailableError,
               GatewayTimeoutError, RequestTimeoutError)
 _TRANSIENT = (*_RETRYABLE, ServerError, UpgradeRequiredError)
@@ -358,11 +357,6 @@ class Gateway:
 
         found = {t.id: t for t in self._call("search page", fetch, retry=True)}
         return [found[i] for i in ids if i in found]
-
-    def search(self, query: TransactionQuery) -> Iterator[Transaction]:
-        ids = self.search_ids(query)
-        for start in range(0, len(ids), PAGE_SIZE):
-            yield from self.fetch_page(query, ids[start:start + PAGE_SIZE])
 
     # settlement ---------------------------------------------------------------------------
 
