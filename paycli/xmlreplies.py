@@ -89,15 +89,13 @@ class ReplyDecoder:
         def start(name: str, attrs: dict[str, str]) -> None:
             if stack:
                 parent = stack[-1]
-                if parent[1] == _EMPTY:
+                parent_kind = parent[1]
+                if parent_kind == _EMPTY:
                     parent[1] = _DICT
                     parent[2] = {}
-                elif parent[1] == _TEXT:
+                elif parent_kind == _TEXT:
                     parent[1] = _TEXT_THEN_MORE
-            if attrs and attrs.get("type") == "array":
-                push([attrs, _LIST, []])
-            else:
-                push([attrs, _EMPTY, None])
+            push([attrs, _LIST, []] if attrs and attrs.get("type") == "array" else [attrs, _EMPTY, None])
 
         def characters(data: str) -> None:
             frame = stack[-1]
@@ -107,6 +105,8 @@ class ReplyDecoder:
             elif frame[1] == _TEXT:  # expat hands long text over in pieces; minidom joins them
                 frame[2] += data
 
+        keys: dict[str, str] = {}
+
         def end(name: str) -> None:
             attrs, kind, value = pop()
             if kind == _TEXT or kind == _TEXT_THEN_MORE:
@@ -114,14 +114,17 @@ class ReplyDecoder:
                     value = convert(attrs, value)
             elif kind == _EMPTY:
                 value = convert(attrs, None) if attrs else ""
-            if "}" in name:  # a namespaced name: minidom keeps the prefix, expat gives the URI
-                raise Unhandled(f"namespaced element {name!r}")
-            key = name.replace("-", "_")
+            key = keys.get(name)
+            if key is None:
+                if "}" in name:  # a namespaced name: minidom keeps the prefix, expat gives the URI
+                    raise Unhandled(f"namespaced element {name!r}")
+                key = keys[name] = name.replace("-", "_")
             if not stack:
                 result[key] = value
                 return
             parent = stack[-1]
-            if parent[1] == _DICT:
+            parent_kind = parent[1]
+            if parent_kind == _DICT:
                 siblings = parent[2]
                 if kind != _DICT and kind != _EMPTY:  # text first, or an array: the last one wins
                     siblings[key] = value
@@ -133,7 +136,7 @@ class ReplyDecoder:
                         earlier.append(value)
                     else:
                         siblings[key] = [earlier, value]
-            elif parent[1] == _LIST:
+            elif parent_kind == _LIST:
                 parent[2].append(value)
             # a parent whose first child was text is that text: the SDK never looks at its elements
 
