@@ -113,12 +113,12 @@ def _local_environment(url: str) -> braintree.Environment:
 class _DecodeGate:
     """Lets one thread at a time decode a reply, while the others keep waiting on the network together.
 
-    The SDK decodes every reply with minidom (~3 ms of CPU per transaction on a 2-core machine) holding the GIL,
-    so threads that decode at once gain nothing: they take turns every switch interval, and the switching
-    costs CPU. Measured on the export (5,000 transactions, 250 ms latency, 8 pages in flight, medians of three
-    paired runs): 29.4 s and 27.9 s of CPU ungated, 23.3 s and 22.0 s of CPU gated. A thread takes the gate
-    when its reply has arrived (`arrived`, from the transport) and gives it back when the SDK call has
-    returned or raised (`calling`), so never while it sleeps before a retry.
+    Decoding a reply and building the SDK's objects from it is Python work that holds the GIL, so threads that
+    decode at once gain nothing: they take turns every switch interval, and the switching costs CPU. With
+    paycli's own decoder the work is a fraction of minidom's, and the gate still costs the export less CPU
+    than running ungated (measured with `bench/export.py`'s setup). A thread takes the gate when its reply has
+    arrived (`arrived`, from the transport) and gives it back when the SDK call has returned or raised
+    (`calling`), so never while it sleeps before a retry.
     """
 
     def __init__(self) -> None:
@@ -210,11 +210,11 @@ def _transport(gate: _DecodeGate, log: Log | None) -> type:
             if log:
                 log(f"{http_verb} {shown} {status} ({(time.perf_counter() - started) * 1000:.0f} ms)")
             gate.arrived()
-            replies = getattr(self.config, "replies", None)
-            if replies is not None and getattr(replies, "taking", False):
+            replies = self.config.replies
+            if getattr(replies, "taking", False):
                 replies.body = body  # for _DecodingHttp, once the SDK has checked the status
                 return status, ""
-            return status, body
+            return status, body  # a request _DecodingHttp did not make (GraphQL): the SDK reads it
 
     return GatedHttp
 
