@@ -9,7 +9,7 @@ Retries: reads, and mutations that carry an `api_request_key`, are retried on co
 retried: a lost response could otherwise move money twice.
 
 Replies: the SDK builds every request (headers, auth) and maps every HTTP status to its exceptions; the XML
-reply it would decode with minidom is decoded by paycli's `xmlreplies` instead (same dict, a fifth of the
+reply it would decode with minidom is decoded by paycli's `xmlreplies` instead (the same dict, for far less
 CPU), through this gateway's own Configuration and Http objects only: a `braintree.BraintreeGateway` built
 elsewhere in the same process still uses the SDK's parser.
 """

@@ -1,5 +1,5 @@
-"""Braintree's XML replies decoded into exactly the dict the braintree SDK's own parser returns, at a fifth of
-its CPU cost.
+"""Braintree's XML replies decoded into exactly the dict the braintree SDK's own parser returns, for a fraction
+of its CPU cost.
 
 The SDK (`braintree.util.xml_util.XmlUtil.dict_from_xml`) builds a `minidom` tree and walks it in Python,
 holding the GIL for a few ms per transaction; bulk reads (settlement export, search pages) spend most of their
