@@ -4,9 +4,14 @@
 thread, so one gateway serves a whole run and its worker threads). A `local` profile without `url`
 starts the offline sandbox inside this process first.
 
-Retries (design §6): reads, and mutations that carry an `api_request_key`, are retried on connection
-errors, timeouts, 429, 503 and 504 — bounded, with jittered backoff, each retry noted. A mutation
-without a key is never retried: a lost response could otherwise move money twice.
+Retries: reads, and mutations that carry an `api_request_key`, are retried on connection errors, timeouts,
+429, 503 and 504 — bounded, with jittered backoff, each retry noted. A mutation without a key is never
+retried: a lost response could otherwise move money twice.
+
+Replies: the SDK builds every request (headers, auth) and maps every HTTP status to its exceptions; the XML
+reply it would decode with minidom is decoded by paycli's `xmlreplies` instead (the same dict, for far less
+CPU), through this gateway's own Configuration and Http objects only: a `braintree.BraintreeGateway` built
+elsewhere in the same process still uses the SDK's parser.
 """
 
 from __future__ import annotations
@@ -37,19 +42,21 @@ from braintree.exceptions import (
 )
 from braintree.exceptions.http import ConnectionError as SdkConnectionError
 from braintree.exceptions.http import TimeoutError as SdkTimeoutError
+from braintree.util.datetime_parser import parse_datetime
 from braintree.util.http import Http
+from braintree.util.xml_util import XmlUtil
 
-from paycli.braintree_facts import SEARCH_PAGE_SIZE
 from paycli.config import Profile, state_dir
 from paycli.errors import ConfigError, Declined, GatewayRefused, NotFound, PaycliError, Unavailable, UsageError
 from paycli.models import SettlementRecord, StatusEvent, Transaction, TransactionQuery
+from paycli.xmlreplies import Refused, ReplyDecoder, Unhandled
 
 T = TypeVar("T")
 Log = Callable[[str], None]
 
 MAX_ATTEMPTS = 4
 BACKOFF_BASE_S = 0.25
-TIMEOUT_S = 60  # Braintree's own gateway timeout (sandbox reference §7)
+TIMEOUT_S = 60  # Braintree's own gateway timeout
 _RETRYABLE = (SdkConnectionError, SdkTimeoutError, TooManyRequestsError, ServiceUnavailableError,
               GatewayTimeoutError, RequestTimeoutError)
 _TRANSIENT = (*_RETRYABLE, ServerError, UpgradeRequiredError)
@@ -88,7 +95,7 @@ def connect(profile: Profile, *, log: Log | None = None, notify: Log | None = No
         merchant_id, public_key = profile.merchant_id, profile.public_key
         private_key = profile.private_key.resolve() if profile.private_key else None
     gate = _DecodeGate()
-    config = braintree.Configuration(
+    config = _Configuration(
         environment=environment, merchant_id=merchant_id, public_key=public_key, private_key=private_key,
         timeout=TIMEOUT_S, wrap_http_exceptions=True, http_strategy=_transport(gate, log),
     )
@@ -99,19 +106,19 @@ def _local_environment(url: str) -> braintree.Environment:
     parts = urlsplit(url)
     if parts.scheme != "http" or not parts.hostname or not parts.port:
         raise ConfigError(f"sandbox url {url!r} must look like http://127.0.0.1:4567")
-    port = str(parts.port)  # the SDK concatenates the port: it must be a str (wire reference §2.1)
+    port = str(parts.port)  # the SDK concatenates the port: it must be a str
     return braintree.Environment("local", parts.hostname, port, url, False, None, parts.hostname, port)
 
 
 class _DecodeGate:
     """Lets one thread at a time decode a reply, while the others keep waiting on the network together.
 
-    The SDK decodes every reply with minidom (~3 ms of CPU per transaction on a 2-core machine) holding the GIL,
-    so threads that decode at once gain nothing: they take turns every switch interval, and the switching
-    costs CPU. Measured on the export (5,000 transactions, 250 ms latency, 8 pages in flight, medians of three
-    paired runs): 29.4 s and 27.9 s of CPU ungated, 23.3 s and 22.0 s of CPU gated. A thread takes the gate
-    when its reply has arrived (`arrived`, from the transport) and gives it back when the SDK call has
-    returned or raised (`calling`), so never while it sleeps before a retry.
+    Decoding a reply and building the SDK's objects from it is Python work that holds the GIL, so threads that
+    decode at once gain nothing: they take turns every switch interval, and the switching costs CPU. With
+    paycli's own decoder the work is a fraction of minidom's, and the gate still costs the export less CPU
+    than running ungated (measured with `bench/export.py`'s setup). A thread takes the gate when its reply has
+    arrived (`arrived`, from the transport) and gives it back when the SDK call has returned or raised
+    (`calling`), so never while it sleeps before a retry.
     """
 
     def __init__(self) -> None:
@@ -136,6 +143,55 @@ class _DecodeGate:
             self._local.held = True
 
 
+_DECODER = ReplyDecoder(parse_datetime)
+
+
+class _Configuration(braintree.Configuration):
+    """The SDK's configuration, whose `http()` (what every SDK gateway asks for its requests) decodes replies
+    with paycli's decoder; `replies` carries each reply body from the transport to it, per thread."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.replies = threading.local()
+        super().__init__(**kwargs)
+
+    def http(self) -> Http:
+        return _DecodingHttp(self)
+
+
+class _DecodingHttp(Http):
+    """The SDK's Http with the last step swapped: the SDK builds the request, sends it through the transport
+    and raises for the status; the transport keeps the reply body aside and hands the SDK an empty one (which
+    it answers with `{}` without parsing), and the body is decoded here. JSON (GraphQL) is left to the SDK."""
+
+    def _make_request(self, http_verb: str, path: str, content_type: str, params: Any = None, files: Any = None,
+                      header_overrides: Any = None) -> Any:
+        if content_type == Http.ContentType.Json:
+            return super()._make_request(http_verb, path, content_type, params, files, header_overrides)
+        replies = self.config.replies
+        replies.taking = True
+        try:
+            empty = super()._make_request(http_verb, path, content_type, params, files, header_overrides)
+        finally:
+            replies.taking = False
+            body = replies.__dict__.pop("body", None)
+        if body is None or not body.strip():
+            return empty
+        return decode_reply(body)
+
+
+def decode_reply(body: str | bytes) -> dict[str, Any]:
+    """The SDK parser's dict for a reply body; what the decoder leaves alone goes to the SDK's parser."""
+    try:
+        return _DECODER.decode(body)
+    except Refused as err:
+        raise UnexpectedError(str(err)) from None
+    except Unhandled:
+        try:
+            return XmlUtil.dict_from_xml(body)
+        except Exception as err:
+            raise UnexpectedError(f"unreadable reply ({type(err).__name__})") from None
+
+
 def _transport(gate: _DecodeGate, log: Log | None) -> type:
     class GatedHttp(Http):
         """The SDK's transport, gated for decoding and, with `log`, timing each request; headers (and so the
@@ -154,7 +210,11 @@ def _transport(gate: _DecodeGate, log: Log | None) -> type:
             if log:
                 log(f"{http_verb} {shown} {status} ({(time.perf_counter() - started) * 1000:.0f} ms)")
             gate.arrived()
-            return status, body
+            replies = self.config.replies
+            if getattr(replies, "taking", False):
+                replies.body = body  # for _DecodingHttp, once the SDK has checked the status
+                return status, ""
+            return status, body  # a request _DecodingHttp did not make (GraphQL): the SDK reads it
 
     return GatedHttp
 
@@ -298,11 +358,6 @@ class Gateway:
         found = {t.id: t for t in self._call("search page", fetch, retry=True)}
         return [found[i] for i in ids if i in found]
 
-    def search(self, query: TransactionQuery) -> Iterator[Transaction]:
-        ids = self.search_ids(query)
-        for start in range(0, len(ids), SEARCH_PAGE_SIZE):
-            yield from self.fetch_page(query, ids[start:start + SEARCH_PAGE_SIZE])
-
     # settlement ---------------------------------------------------------------------------
 
     def settlement_summary(self, day: date, group_by_custom_field: str | None = None) -> list[SettlementRecord]:
@@ -344,7 +399,7 @@ class Gateway:
                               lambda: http.post(path) if action == "reset" else http.get(path), retry=False)
         return response.get("sandbox_status", {})
 
-    # webhooks: signed and verified locally with this profile's keys, no HTTP (wire reference §7.10) ----------
+    # webhooks: signed and verified locally with this profile's keys, no HTTP ---------------------------------
 
     # The attribute the SDK's WebhookNotification sets for each kind of subject.
     _WEBHOOK_SUBJECTS = (
@@ -487,7 +542,7 @@ def _criteria(query: TransactionQuery) -> list[Any]:
                              ("settled_at", query.settled_from, query.settled_to),
                              ("amount", query.amount_min, query.amount_max)):
         node = getattr(search, field)
-        # the SDK sends datetimes as naive UTC (wire reference §4.1), so convert before handing over
+        # the SDK sends datetimes as naive UTC, so convert before handing over
         low, high = (_utc_naive(v) for v in (low, high))
         if low is not None and high is not None:
             nodes.append(node.between(low, high))

@@ -1,10 +1,15 @@
-"""Finding transactions: one by id with its refunds resolved, or many by a query, streamed."""
+"""Finding transactions: one by id with its refunds resolved, or many by a query, streamed.
+
+A sale names its refunds by id; their amounts take one more request per page of up to 50, fetched by id
+directly (a page of a search by ids), never one `find` per refund.
+"""
 
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from paycli.braintree_facts import SEARCH_PAGE_SIZE
@@ -15,9 +20,10 @@ if TYPE_CHECKING:
     from paycli.gateway import Gateway
 
 IDS_PER_SEARCH = 1000  # keeps each request body small, well under any gateway's limits
+SEARCH_PAGES_IN_FLIGHT = 4  # `txn search`: enough to hide the latency, few enough that --limit wastes little
 
-# Braintree ids are [A-Za-z0-9_-]; the SDK answers anything else with a NotFoundError without asking
-# (wire reference §4.4), which would hide a typo such as a pasted trailing dot behind "not found".
+# Braintree ids are [A-Za-z0-9_-]; the SDK answers anything else with a NotFoundError
+# without asking, which would hide a typo such as a pasted trailing dot behind "not found".
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -28,10 +34,11 @@ def check_id(txn_id: str) -> str:
 
 
 def with_refunds(gateway: Gateway, txn: Transaction) -> Transaction:
-    """The transaction with `refunded_amount` known: each refund is looked up once."""
+    """The transaction with `refunded_amount` known."""
     if not txn.refund_ids:
         return txn.with_refunds([])
-    return txn.with_refunds([gateway.find(refund_id) for refund_id in txn.refund_ids])
+    refunds = _by_known_ids(gateway, list(txn.refund_ids))
+    return txn.with_refunds([refunds[refund_id] for refund_id in txn.refund_ids])
 
 
 def find_transaction(gateway: Gateway, txn_id: str) -> Transaction:
@@ -39,12 +46,52 @@ def find_transaction(gateway: Gateway, txn_id: str) -> Transaction:
 
 
 def search_transactions(gateway: Gateway, query: TransactionQuery, *, limit: int | None = None,
-                        ) -> Iterator[Transaction]:
-    """Matching transactions page by page, so the first rows print before the last page is fetched."""
-    for count, txn in enumerate(gateway.search(query), start=1):
-        yield with_refunds(gateway, txn)
-        if limit is not None and count >= limit:
-            return
+                        on_total: Callable[[int], None] | None = None,
+                        pages_in_flight: int = SEARCH_PAGES_IN_FLIGHT) -> Iterator[Transaction]:
+    """Matching transactions with their refunds resolved, in the search's order, page by page as they arrive.
+
+    Pages (and each page's refunds) are fetched `pages_in_flight` at a time; only the pages `limit` needs are
+    fetched. `on_total(n)` is told how many will come, once the ids are known.
+    """
+    ids = gateway.search_ids(query)
+    if limit is not None:
+        ids = ids[:limit]
+    if on_total is not None:
+        on_total(len(ids))
+
+    def page_with_refunds(page: list[str]) -> list[Transaction]:
+        txns = gateway.fetch_page(query, page)
+        refunds = _by_known_ids(gateway, [rid for txn in txns for rid in txn.refund_ids])
+        return [txn.with_refunds([refunds[rid] for rid in txn.refund_ids]) for txn in txns]
+
+    pages = (ids[start:start + SEARCH_PAGE_SIZE] for start in range(0, len(ids), SEARCH_PAGE_SIZE))
+    pending: deque[Future[list[Transaction]]] = deque()
+    with ThreadPoolExecutor(max(1, pages_in_flight), thread_name_prefix="paycli-search") as pool:
+        try:
+            for page in pages:
+                pending.append(pool.submit(page_with_refunds, page))
+                if len(pending) >= pages_in_flight:
+                    yield from pending.popleft().result()
+            while pending:
+                yield from pending.popleft().result()
+        finally:
+            for future in pending:  # the reader stopped or a page failed: fetch nothing more
+                future.cancel()
+
+
+def _by_known_ids(gateway: Gateway, ids: list[str]) -> dict[str, Transaction]:
+    """Transactions whose ids are known to exist (a sale's refunds), a page of up to 50 per request.
+
+    No id search first: the ids are the search's result already. One that a page leaves out (Braintree's
+    search index can lag a moment behind a refund just made) is found on its own.
+    """
+    found: dict[str, Transaction] = {}
+    for start in range(0, len(ids), SEARCH_PAGE_SIZE):
+        page = ids[start:start + SEARCH_PAGE_SIZE]
+        found.update((txn.id, txn) for txn in gateway.fetch_page(TransactionQuery(ids=tuple(page)), page))
+    for missing in [txn_id for txn_id in ids if txn_id not in found]:
+        found[missing] = gateway.find(missing)
+    return found
 
 
 def find_many(gateway: Gateway, ids: Iterable[str], *, concurrency: int = 4,
@@ -57,9 +104,12 @@ def find_many(gateway: Gateway, ids: Iterable[str], *, concurrency: int = 4,
     wanted = list(dict.fromkeys(ids))
     found = _fetch_by_ids(gateway, wanted, concurrency, on_found)
     refund_ids = [rid for txn in found.values() for rid in txn.refund_ids]
-    refunds = _fetch_by_ids(gateway, refund_ids, concurrency, None) if refund_ids else {}
-    return {txn_id: txn.with_refunds([refunds[r] for r in txn.refund_ids if r in refunds])
-            for txn_id, txn in found.items()}
+    pages = [refund_ids[start:start + SEARCH_PAGE_SIZE] for start in range(0, len(refund_ids), SEARCH_PAGE_SIZE)]
+    refunds: dict[str, Transaction] = {}
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        for page in pool.map(lambda page: _by_known_ids(gateway, page), pages):
+            refunds.update(page)
+    return {txn_id: txn.with_refunds([refunds[r] for r in txn.refund_ids]) for txn_id, txn in found.items()}
 
 
 def _fetch_by_ids(gateway: Gateway, ids: list[str], concurrency: int,

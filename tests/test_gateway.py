@@ -218,3 +218,158 @@ def test_profiles_check_of_an_unreachable_sandbox_exits_6(invoke, write_config, 
 def test_profiles_check_against_a_served_sandbox(invoke, sandbox) -> None:
     [row] = invoke("profiles", "check").json()
     assert (row["profile"], row["ok"], row["merchant_id"]) == ("test", True, sandbox.merchant.id)
+
+
+# --- replies: paycli's decoder on paycli's gateway objects only -------------------------------------------
+
+class _Peer:
+    """A loopback peer that answers every request with one fixed XML reply (what a hostile or odd gateway
+    could send); paycli and a plain SDK gateway both talk to it."""
+
+    def __init__(self, body: str) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        reply = body.encode()
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/xml; charset=utf-8")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            do_POST = do_PUT = do_GET
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _find_reply(running: Any, txn_id: str) -> str:
+    """The sandbox's raw reply to GET /transactions/ID, as the SDK's own transport receives it."""
+    from braintree.util.http import Http
+
+    bodies: list[str] = []
+
+    class Recording(Http):
+        def http_do(self, *args: Any) -> Any:
+            status, body = super().http_do(*args)
+            bodies.append(body)
+            return status, body
+
+    import braintree
+
+    port = str(running.port)
+    environment = braintree.Environment("local", "127.0.0.1", port, running.url, False, None, "127.0.0.1", port)
+    sdk = braintree.BraintreeGateway(braintree.Configuration(
+        environment=environment, merchant_id=MERCHANT.id, public_key=MERCHANT.public_key,
+        private_key=MERCHANT.private_key, http_strategy=Recording))
+    sdk.transaction.find(txn_id)
+    return bodies[-1]
+
+
+@pytest.fixture
+def find_reply(faulty) -> str:
+    running = faulty("")
+    sale = gateway_for(running).sale({"amount": Decimal("12.50"), "payment_method_nonce": "fake-valid-nonce",
+                                      "order_id": "ORD-1"})
+    return _find_reply(running, sale.id)
+
+
+def _plain_sdk(sdk_for: Any, url: str) -> Any:
+    return sdk_for(url, MERCHANT.id, MERCHANT.public_key, MERCHANT.private_key)
+
+
+def test_a_reply_declaring_entities_is_refused_by_paycli_and_parsed_by_a_plain_sdk_gateway(find_reply, sdk_for) -> None:
+    """paycli decodes with its own decoder, which refuses a document type; a braintree gateway built next to
+    paycli's in the same process still uses the SDK's parser (which expands the entity)."""
+    xml_declaration, _, rest = find_reply.partition("\n")
+    hostile = (f'{xml_declaration}\n<!DOCTYPE transaction [<!ENTITY who "from-the-dtd">]>\n'
+               + rest.replace("<order-id>ORD-1</order-id>", "<order-id>&who;</order-id>"))
+    peer = _Peer(hostile)
+    try:
+        gateway = connect(profile_for(peer.url))
+        plain = _plain_sdk(sdk_for, peer.url)
+        for call in (lambda: gateway.find("abc"), lambda: gateway.fetch_page(TransactionQuery(), ["abc"])):
+            with pytest.raises(Unavailable, match="document type"):
+                call()
+        assert plain.transaction.find("abc").order_id == "from-the-dtd"
+    finally:
+        peer.stop()
+
+
+def test_a_reply_the_decoder_leaves_alone_goes_through_the_sdk_parser(find_reply) -> None:
+    """A comment (minidom keeps it as a node of its own) is handed to the SDK's parser: same transaction."""
+    commented = find_reply.replace("<order-id>ORD-1</order-id>", "<!-- note --><order-id>ORD-1</order-id>")
+    assert commented != find_reply
+    peer = _Peer(commented)
+    try:
+        found = connect(profile_for(peer.url)).find("abc")
+        assert (found.order_id, found.amount) == ("ORD-1", Decimal("12.50"))
+    finally:
+        peer.stop()
+
+
+def test_an_unreadable_reply_is_unavailable_not_a_crash() -> None:
+    peer = _Peer("<transaction><id>abc</transaction>")
+    try:
+        with pytest.raises(Unavailable, match="unreadable reply"):
+            connect(profile_for(peer.url)).find("abc")
+    finally:
+        peer.stop()
+
+
+def test_importing_and_using_paycli_leaves_the_sdk_unchanged(faulty, sdk_for) -> None:
+    import braintree
+    from braintree.util.http import Http
+    from braintree.util.xml_util import XmlUtil
+
+    running = faulty("")
+    gateway_for(running).generate_client_token()
+    plain = _plain_sdk(sdk_for, running.url)
+    assert type(plain.config) is braintree.Configuration and type(plain.config.http()) is Http
+    assert Http._make_request.__module__ == "braintree.util.http"
+    assert XmlUtil.dict_from_xml.__module__ == "braintree.util.xml_util"
+
+
+def test_the_sdk_internals_paycli_relies_on_keep_their_shape() -> None:
+    """If one of these fails after a braintree upgrade, the reply seam in gateway.py needs another look."""
+    import inspect
+
+    import braintree
+    from braintree.resource_collection import ResourceCollection
+    from braintree.util.http import Http
+
+    # _DecodingHttp overrides _make_request and calls it with the same arguments
+    assert list(inspect.signature(Http._make_request).parameters) == [
+        "self", "http_verb", "path", "content_type", "params", "files", "header_overrides"]
+    # the transport overrides http_do and returns [status, body]
+    assert list(inspect.signature(Http.http_do).parameters) == ["self", "http_verb", "path", "headers",
+                                                                "request_body"]
+    # every SDK gateway asks the configuration for its Http: _Configuration.http() is the seam
+    source = inspect.getsource(braintree.transaction_gateway.TransactionGateway)
+    assert "self.config.http()" in source
+    # _make_request answers an empty body with {} after raising for the status, without parsing it
+    steps = inspect.getsource(Http._make_request)
+    assert steps.index("raise_exception_from_status") < steps.index("len(response_body.strip()) == 0") \
+        < steps.index("XmlUtil.dict_from_xml")
+    # the Configuration keyword the transport is given through, and the strategy's constructor
+    assert "http_strategy(self, self.environment)" in inspect.getsource(braintree.Configuration.__init__)
+    # the search: ids from the collection, pages unpacked with the SDK's own helper
+    assert isinstance(inspect.getattr_static(ResourceCollection, "ids"), property)
+    assert list(inspect.signature(ResourceCollection).parameters) == ["query", "results", "method"]
+    assert ResourceCollection._extract_as_array({"transaction": {"id": "a"}}, "transaction") == [{"id": "a"}]
+    assert ResourceCollection._extract_as_array({"transaction": [{"id": "a"}, {"id": "b"}]}, "transaction") \
+        == [{"id": "a"}, {"id": "b"}]
+    assert ResourceCollection._extract_as_array({}, "transaction") == []

@@ -1,7 +1,8 @@
 """`paycli txn show|search`: find a customer's transactions."""
 
 
-from typing import Annotated
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any
 
 import typer
 
@@ -71,4 +72,14 @@ def search(
         raise UsageError(f"--since {since} is after --until {until}: nothing can match; swap them")
     if query.amount_min and query.amount_max and query.amount_min > query.amount_max:
         raise UsageError(f"--amount-min {query.amount_min} is larger than --amount-max {query.amount_max}")
-    run.output.stream(lookup.search_transactions(run.gateway(), query, limit=limit), views.TRANSACTION)
+    run.output.stream(_counted(run, lambda on_total: lookup.search_transactions(
+        run.gateway(), query, limit=limit, on_total=on_total)), views.TRANSACTION)
+
+
+def _counted(run: Invocation, search: Callable[[Callable[[int], None]], Iterator[Any]]) -> Iterator[Any]:
+    """The search's results, counted on stderr as they arrive when a table is being collected for a terminal
+    (the table is drawn once the count is gone); pipes and files get each row as it comes, as before."""
+    with run.output.progress("found") as progress:
+        for item in search(lambda total: progress.update(total=total)):
+            progress.advance()
+            yield item
