@@ -572,6 +572,18 @@ class _TableWriter(_Writer):
         columns: tuple[str, ...] = self.view.table_columns or self.view.columns
         chunk: list[Mapping[str, Any]] = []
         count = 0
+        fitted: tuple[str, ...] | None = None  # the first chunk decides, so every chunk has the same columns
+
+        def show() -> None:
+            nonlocal fitted
+            if fitted is None:
+                fitted = _fit(console, columns, chunk, self.view)
+                left_out = [column for column in columns if column not in fitted]
+                if left_out:
+                    self.out.note(f"not shown at {console.width} columns: {', '.join(left_out)} "
+                                  "(-f csv shows every column)")
+            _show(console, _table(fitted, chunk))
+
         try:
             for obj in items:
                 row = self.row(obj) if not _scalar(obj) else {"value": obj}
@@ -579,15 +591,52 @@ class _TableWriter(_Writer):
                 chunk.append(row)
                 count += 1
                 if len(chunk) >= TABLE_CHUNK_ROWS:
-                    _show(console, _table(columns, chunk))
+                    show()
                     chunk = []
         except BaseException:
             if chunk:  # rows seen before a failure are still shown, above the error
-                _show(console, _table(columns, chunk))
+                show()
             raise
         if chunk or (count == 0 and columns):  # an empty result still shows its header
-            _show(console, _table(columns, chunk))
+            show()
         return count
+
+
+def _unbroken(column: str) -> bool:
+    """Ids, amounts and dates are copied whole: a cell of these never wraps (a column is left out instead)."""
+    return (column in ("id", "date", "currency") or column.endswith(("_id", "_at", "_date"))
+            or "amount" in column)
+
+
+def _fit(console: Console, columns: tuple[str, ...], rows: list[Mapping[str, Any]], view: View) -> tuple[str, ...]:
+    """The columns that fit a terminal's width, leaving out the least needed first; all of them off a terminal.
+
+    The first column (what a row is) and the amount are always kept; if even they do not fit, the wrappable
+    cells wrap and the rest is cut, but an id is never broken across lines.
+    """
+    if not console.is_terminal:
+        return columns
+    kept = list(columns)
+    rest = [column for column in reversed(columns) if column not in view.drop_first]
+    order = [column for column in view.drop_first if column in columns]
+    order += [column for column in rest if not _unbroken(column)] + [column for column in rest if _unbroken(column)]
+    order = [column for column in order if column != columns[0] and column not in ("amount", "currency")]
+    unbounded = console.options.update(max_width=_UNBOUNDED_COLUMNS)  # else rich reports at most the width
+
+    def fits(candidate: list[str]) -> bool:
+        return console.measure(_table(candidate, rows), options=unbounded).maximum <= console.width
+
+    dropped = []
+    for column in order:
+        if fits(kept):
+            break
+        kept.remove(column)
+        dropped.append(column)
+    for column in reversed(dropped[:-1]):  # a wide column dropped later may have made room for a narrow one
+        candidate = [name for name in columns if name in kept or name == column]
+        if fits(candidate):
+            kept = candidate
+    return tuple(kept)
 
 
 def _nested_rows(value: Any) -> bool:
@@ -606,7 +655,8 @@ def _table(
     )
     columns = tuple(columns)
     for column in columns:
-        table.add_column(column, style="bold" if not header and column == "field" else None, overflow="fold")
+        table.add_column(column, style="bold" if not header and column == "field" else None, overflow="fold",
+                         no_wrap=_unbroken(column))
     for row in rows:
         # Text, not str: a value like "[red]" is data, not rich markup
         table.add_row(*(Text(flat(row.get(column), separator=", ")) for column in columns))

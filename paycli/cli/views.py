@@ -141,6 +141,7 @@ TRANSACTION = View(
     row=transaction_row,
     table_columns=("id", "type", "status", "amount", "currency", "created_at", "order_id", "last_4",
                    "customer_email", "refundable_amount"),
+    drop_first=("customer_email", "last_4", "order_id", "refundable_amount", "type"),
 )
 BY_TYPE["Transaction"] = TRANSACTION
 
@@ -395,4 +396,6 @@ SETTLEMENT_EXPORT = View(
     "settlement_export",
     columns=SETTLEMENT_EXPORT_COLUMNS,
     row=lambda r: {column: getattr(r, column) for column in SETTLEMENT_EXPORT_COLUMNS},
+    drop_first=("customer_email", "card_type", "last_4", "created_at", "order_id", "settlement_batch_id",
+                "profile", "merchant_account_id", "type"),
 )
