@@ -597,7 +597,8 @@ class _TableWriter(_Writer):
             if chunk:  # rows seen before a failure are still shown, above the error
                 show()
             raise
-        if chunk or (count == 0 and columns):  # an empty result still shows its header
+        # an empty result shows its header, except to a person, who is told on stderr by the command instead
+        if chunk or (count == 0 and columns and not console.is_terminal):
             show()
         return count
 

@@ -59,3 +59,36 @@ def test_a_table_written_to_a_pipe_keeps_every_column(invoke, sandbox, monkeypat
     sandbox.sale("3.00", customer={"email": "someone.long@example.com"})
     run = invoke("txn", "search", "-f", "table")
     assert run.stdout.splitlines()[0].split() == list(TRANSACTION.table_columns)
+
+
+# an empty result says so ------------------------------------------------------------------------------------
+
+
+def test_search_that_matches_nothing_says_so_on_stderr(invoke, sandbox, tty) -> None:
+    sandbox.sale("3.00", order_id="kept")
+    run = invoke("txn", "search", "--order-id", "nobody", "--status", "settled")
+    assert "no transactions matched --order-id nobody --status settled on profile test" in plain(run.stderr)
+    assert run.stdout == ""  # no header alone on a terminal: the note says it
+    json_run = invoke("txn", "search", "--order-id", "nobody", "-f", "json")
+    assert json_run.json() == [] and "no transactions matched" in json_run.stderr  # stdout stays one document
+    assert "no transactions" not in invoke("-q", "txn", "search", "--order-id", "nobody").stderr
+
+
+def test_summary_of_an_empty_default_day_names_the_day_and_how_to_see_today(invoke, sandbox, tty) -> None:
+    from freezegun import freeze_time
+
+    sandbox.sale("10.00", settle=True)  # settled today: the default (yesterday) shows nothing
+    with freeze_time("2026-03-02T15:00:00Z", tick=True, ignore=["paycli.sandbox", "braintree", "urllib3"]):
+        run = invoke("settlement", "summary")
+    text = plain(run.stderr)
+    assert "nothing settled on 2026-03-01 (the default, yesterday there; what settled today: --date today)" in text
+    assert "profile test, timezone UTC" in text
+    explicit = invoke("settlement", "summary", "--date", "2020-01-01")
+    assert "nothing settled on 2020-01-01 for profile test" in plain(explicit.stderr)
+    assert "nothing settled" not in invoke("settlement", "summary", "--date", "today").stderr
+
+
+def test_export_of_an_empty_day_says_so(invoke, sandbox) -> None:
+    run = invoke("settlement", "export", "--date", "2020-01-01", "-f", "csv")
+    assert run.stdout.count("\n") == 1  # the header only
+    assert "nothing settled on 2020-01-01 for profile test" in run.stderr

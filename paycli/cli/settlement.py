@@ -80,6 +80,8 @@ def summary(
                     try:
                         gateway = run.gateway_for(target.profile)
                         summaries.append(settlement.summary(gateway, target.days[0], field))
+                        if not summaries[-1].records:
+                            _nothing_settled(run, target, defaulted=day is None)
                     except PaycliError as err:
                         if not all_profiles:
                             raise
@@ -158,7 +160,7 @@ def export(
 
         try:
             with _writing_to(run, output):
-                run.output.stream(rows(), views.SETTLEMENT_EXPORT)
+                written = run.output.stream(rows(), views.SETTLEMENT_EXPORT)
         except _NothingToWrite:
             continue
         except PaycliError as err:  # the lock, or the file itself
@@ -167,6 +169,9 @@ def export(
             failed = {name for name, _ in failures}
             failures += [(target.profile.name, err) for target in members if target.profile.name not in failed]
             continue
+        if not written:
+            for target in members:
+                _nothing_settled(run, target, defaulted=day is None and first is None)
         # the file is in place: now say whether it can be trusted
         for job in jobs:
             for warning in job.warnings:
@@ -272,6 +277,14 @@ def _writing_to(run: Invocation, output: Path | None) -> Iterator[None]:
             yield
     finally:
         out.path = saved
+
+
+def _nothing_settled(run: Invocation, target: _Target, *, defaulted: bool) -> None:
+    """An empty report says which day (and whose timezone) it looked at: "yesterday" is easy to misjudge."""
+    days = target.days[0].isoformat() if len(target.days) == 1 else f"{target.days[0]} to {target.days[-1]}"
+    hint = " (the default, yesterday there; what settled today: --date today)" if defaulted else ""
+    run.output.note(f"nothing settled on {days}{hint} for profile {target.profile.name}, "
+                    f"timezone {target.profile.timezone}")
 
 
 def _mismatch_error(profile: str, mismatches: "list[Mismatch]", output: Path | None) -> PartialFailure:
