@@ -92,3 +92,22 @@ def test_export_of_an_empty_day_says_so(invoke, sandbox) -> None:
     run = invoke("settlement", "export", "--date", "2020-01-01", "-f", "csv")
     assert run.stdout.count("\n") == 1  # the header only
     assert "nothing settled on 2020-01-01 for profile test" in run.stderr
+
+
+# export -o on a terminal says where it wrote ------------------------------------------------------------------
+
+
+def test_export_to_a_file_on_a_terminal_says_where_how_many_and_reconciled(invoke, sandbox, tty, tmp_path) -> None:
+    for amount in ("10.00", "20.00"):
+        sandbox.sale(amount, settle=True)
+    target = tmp_path / "day.csv"
+    run = invoke("settlement", "export", "--date", "today", "-o", target)
+    assert run.stdout == ""
+    assert f"wrote 2 transactions to {target}, reconciled with the settlement summary" in plain(run.stderr)
+    assert len(target.read_text().splitlines()) == 3
+
+
+def test_export_to_a_file_off_a_terminal_stays_silent(invoke, sandbox, tmp_path) -> None:
+    sandbox.sale("10.00", settle=True)
+    run = invoke("settlement", "export", "--date", "today", "-o", tmp_path / "day.csv")
+    assert run.stdout == "" and run.stderr == ""

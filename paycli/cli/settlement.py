@@ -185,6 +185,11 @@ def export(
                 continue
             if mismatches:
                 failures.append((job.profile, _mismatch_error(job.profile, mismatches, output)))
+        to_file = output is not None and str(output) != "-"
+        if to_file and run.output.terminal.stderr:  # cron reads the exit code; a person reads this
+            reconciled = not any(name == job.profile for job in jobs for name, _ in failures)
+            run.output.note(f"wrote {written} transaction{'' if written == 1 else 's'} to {output}"
+                            + (", reconciled with the settlement summary" if reconciled and jobs else ""))
     _finish(failures, len(targets), all_profiles, "export")
 
 
