@@ -303,6 +303,8 @@ class Output:
             file=stream,
             force_terminal=tty or self.terminal.force_color,
             no_color=self.terminal.no_color,
+            # rich's no_color drops colours only; no colour system drops bold and underline too: plain text
+            color_system=None if self.terminal.no_color else "auto",
             highlight=False,
             markup=False,
             emoji=False,

@@ -111,3 +111,25 @@ def test_export_to_a_file_off_a_terminal_stays_silent(invoke, sandbox, tmp_path)
     sandbox.sale("10.00", settle=True)
     run = invoke("settlement", "export", "--date", "today", "-o", tmp_path / "day.csv")
     assert run.stdout == "" and run.stderr == ""
+
+
+# NO_COLOR and --no-color: plain text ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["env", "option"])
+def test_no_color_means_no_escape_codes_at_all(invoke, sandbox, tty, monkeypatch, how: str) -> None:
+    sandbox.sale("3.00")
+    before = []
+    if how == "env":
+        monkeypatch.setenv("NO_COLOR", "1")
+    else:
+        before = ["--no-color"]
+    table = invoke(*before, "txn", "search")
+    failure = invoke(*before, "txn", "show", "nosuchid", code=5)
+    assert table.stdout.startswith("id ") and "\x1b" not in table.stdout + table.stderr
+    assert failure.stderr.startswith("error: ") and "\x1b" not in failure.stderr
+
+
+def test_a_terminal_with_colour_still_gets_bold_headers(invoke, sandbox, tty) -> None:
+    sandbox.sale("3.00")
+    assert "\x1b[1m" in invoke("txn", "search").stdout
