@@ -133,3 +133,29 @@ def test_no_color_means_no_escape_codes_at_all(invoke, sandbox, tty, monkeypatch
 def test_a_terminal_with_colour_still_gets_bold_headers(invoke, sandbox, tty) -> None:
     sandbox.sale("3.00")
     assert "\x1b[1m" in invoke("txn", "search").stdout
+
+
+# --help ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("columns", ["80", "200"])
+def test_root_help_shows_each_command_description_whole(invoke, monkeypatch, columns: str) -> None:
+    monkeypatch.setenv("COLUMNS", columns)
+    text = invoke("--help").stdout
+    assert "…" not in text and "..." not in text.split("Commands:")[1]
+    commands = " ".join(text.split("Commands:")[1].split())  # wrapped lines joined
+    assert "Settlement reports: Braintree's batch summary and a reconciled transaction export." in commands
+    assert "Refund a settled or settling sale; an unsettled sale refunded in full is voided instead." in commands
+    assert all(len(line) <= int(columns) for line in text.splitlines())
+
+
+def test_root_help_uses_a_wide_terminal() -> None:
+    import os
+    import subprocess
+    import sys
+
+    # a real process: Click's test runner pins the help width to 80
+    text = subprocess.run([sys.executable, "-m", "paycli", "--help"], capture_output=True, text=True, check=True,
+                          env={**os.environ, "COLUMNS": "200"}).stdout
+    assert "  batch-refund  Refund every row of a CSV; validated first, safe to rerun (done rows are never refunded " \
+           "again)." in text.splitlines()

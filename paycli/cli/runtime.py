@@ -265,8 +265,22 @@ NoArgsIsHelpError: type[Exception] = getattr(_click_errors, "NoArgsIsHelpError",
 Abort: tuple[type[BaseException], ...] = (typer.Abort, getattr(_click_errors, "Abort", typer.Abort))
 
 
+_WHOLE_SENTENCE = 1_000  # characters: longer than any command's first sentence
+
+
 class RootGroup(TyperGroup):
     """paycli's root command: Typer's group, with usage errors worded by `usage_message`."""
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """Each command's first sentence, whole and wrapped: Click would cut it with "…" to fit one line."""
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(limit=_WHOLE_SENTENCE)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
         if not standalone_mode:
