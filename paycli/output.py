@@ -288,6 +288,11 @@ class Output:
             return SUFFIX_FORMATS.get(Path(self.path).suffix.lower(), Format.json)  # type: ignore[arg-type]
         return Format.table if self.terminal.stdout else Format.json
 
+    def plain(self) -> None:
+        """`--no-color` typed after the command: from now on, no colour or style."""
+        self.terminal = dataclasses.replace(self.terminal, no_color=True)
+        self._data_console = self._err_console = None
+
     @property
     def to_file(self) -> bool:
         return self.path is not None and str(self.path) != "-"

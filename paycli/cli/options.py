@@ -1,7 +1,7 @@
 """Options shared by many commands, declared once.
 
-`--format`, `--output` and `--yes` exist twice on purpose: before the command (the root callback) and after
-it (added by `@command`), because people type `paycli refund ID --yes` and `settlement export -o out.csv`.
+The global options exist twice on purpose: before the command (the root callback) and after it (added by
+`@command`), because people type `paycli refund ID --yes`, `settlement export -o out.csv` and `checkout … -q`.
 """
 
 from __future__ import annotations
