@@ -293,6 +293,19 @@ class Output:
         self.terminal = dataclasses.replace(self.terminal, no_color=True)
         self._data_console = self._err_console = None
 
+    def check_destination(self) -> None:
+        """`-o notes.txt` with no `-f`: a suffix that names no format is a mistake to stop, not JSON to guess.
+
+        A name without a suffix (`-o /dev/stdout`, `-o out`) gets the default of a pipe, JSON.
+        """
+        if self.explicit_format is not None or not self.to_file:
+            return
+        suffix = Path(self.path).suffix.lower()  # type: ignore[arg-type]
+        if suffix and suffix not in SUFFIX_FORMATS:
+            known = ", ".join(SUFFIX_FORMATS)
+            raise UsageError(f"--output {self.path}: '{suffix}' names no format; use a {known} file, or give "
+                             f"--format {'|'.join(f.value for f in Format)}", path=str(self.path))
+
     @property
     def to_file(self) -> bool:
         return self.path is not None and str(self.path) != "-"

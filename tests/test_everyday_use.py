@@ -52,3 +52,26 @@ def test_a_commands_own_option_wins_over_a_trailing_global_one() -> None:
 
     params = [p.name for p in inspect.signature(app.registered_commands[0].callback).parameters.values()]
     assert "profile" in params and "global_profile" not in params and "global_quiet" in params
+
+
+# -o with a suffix that names no format --------------------------------------------------------------------------
+
+
+def test_output_suffix_that_names_no_format_is_exit_2_naming_the_choices(invoke, sandbox, tmp_path) -> None:
+    sandbox.sale("4.00")
+    target = tmp_path / "x.txt"
+    run = invoke("txn", "search", "-o", target, code=2)
+    assert "--output" in run.stderr and "'.txt' names no format" in run.stderr
+    assert ".csv" in run.stderr and "--format table|json|ndjson|csv" in run.stderr
+    assert not target.exists()
+    invoke("-o", target, "txn", "search", code=2)  # before the command too
+
+
+def test_output_with_an_explicit_format_or_a_known_suffix_is_written(invoke, sandbox, tmp_path) -> None:
+    sale = sandbox.sale("4.00")
+    invoke("txn", "search", "-o", tmp_path / "x.txt", "-f", "csv")
+    assert (tmp_path / "x.txt").read_text().startswith("id,")
+    invoke("txn", "search", "-o", tmp_path / "x.JSONL")
+    assert sale in (tmp_path / "x.JSONL").read_text()
+    invoke("txn", "search", "-o", tmp_path / "noext")  # no suffix at all: JSON, as for a pipe
+    assert (tmp_path / "noext").read_text().startswith("[")

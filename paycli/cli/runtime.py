@@ -236,6 +236,7 @@ def guarded(fn: F) -> F:
     def run(**params: Any) -> None:
         out = Invocation.current().apply(params).output
         try:
+            out.check_destination()
             fn(**{key: value for key, value in params.items() if key in accepts})
         except typer.Exit:
             raise
