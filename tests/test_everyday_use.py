@@ -75,3 +75,28 @@ def test_output_with_an_explicit_format_or_a_known_suffix_is_written(invoke, san
     assert sale in (tmp_path / "x.JSONL").read_text()
     invoke("txn", "search", "-o", tmp_path / "noext")  # no suffix at all: JSON, as for a pipe
     assert (tmp_path / "noext").read_text().startswith("[")
+
+
+# a private key whose variable is unset is shown as missing ------------------------------------------------------
+
+ACME = """
+    profiles:
+      acme:
+        environment: sandbox
+        merchant_id: acme
+        public_key: acme_pub
+        private_key_env: ACME_KEY
+"""
+
+
+def test_profiles_list_shows_a_key_whose_variable_is_unset_as_missing(invoke, write_config, monkeypatch) -> None:
+    write_config(ACME)
+    row = next(p for p in invoke("profiles", "list").json() if p["name"] == "acme")
+    assert row["private_key"] == "MISSING" and row["private_key_missing"] is True
+    assert "acme,false,sandbox,acme,acme_pub,MISSING,env: ACME_KEY" in invoke("profiles", "list", "-f", "csv").stdout
+    shown = invoke("profiles", "show", "acme", "-f", "table").stdout
+    assert "MISSING: $ACME_KEY is not set" in shown and "****" not in shown
+    monkeypatch.setenv("ACME_KEY", "secret-value")
+    row = next(p for p in invoke("profiles", "list").json() if p["name"] == "acme")
+    assert row["private_key"] == "****" and row["private_key_missing"] is False
+    assert "secret-value" not in invoke("profiles", "show", "acme", "-f", "table").stdout
