@@ -100,3 +100,35 @@ def test_profiles_list_shows_a_key_whose_variable_is_unset_as_missing(invoke, wr
     row = next(p for p in invoke("profiles", "list").json() if p["name"] == "acme")
     assert row["private_key"] == "****" and row["private_key_missing"] is False
     assert "secret-value" not in invoke("profiles", "show", "acme", "-f", "table").stdout
+
+
+# audit: -p filters, the table and CSV carry order_id and reason ------------------------------------------------
+
+
+def _second_profile(sandbox, write_config) -> None:
+    """The fixture's merchant under two names, so the journal holds entries of two profiles."""
+    profile = f"""
+            environment: local
+            url: {sandbox.url}
+            merchant_id: {sandbox.merchant.id}
+            public_key: {sandbox.merchant.public_key}
+            private_key_env: PAYCLI_TEST_PRIVATE_KEY
+    """
+    write_config(f"default_profile: test\nprofiles:\n  test:{profile}\n  other:{profile}")
+
+
+def test_audit_with_p_shows_that_profiles_entries_and_its_columns(invoke, sandbox, write_config) -> None:
+    import csv
+    import io
+
+    _second_profile(sandbox, write_config)
+    first, second = sandbox.sale("10.00", settle=True), sandbox.sale("20.00", settle=True)
+    invoke("refund", first, "--amount", "1.00", "--order-id", "ord-1", "--reason", "damaged item")
+    invoke("-p", "other", "refund", second, "--amount", "2.00")
+    assert [e["profile"] for e in invoke("audit").json()] == ["test", "other"]
+    assert [e["transaction_id"] for e in invoke("-p", "other", "audit").json()] == [second]
+    assert [e["transaction_id"] for e in invoke("audit", "-p", "test").json()] == [first]
+    rows = list(csv.DictReader(io.StringIO(invoke("audit", "-f", "csv", "-p", "test").stdout)))
+    assert rows[0]["order_id"] == "ord-1" and rows[0]["reason"] == "damaged item"
+    table = invoke("audit", "-f", "table", "-p", "test").stdout
+    assert "ord-1" in table and "damaged item" in table

@@ -231,9 +231,10 @@ BATCH_RESULT = View(
 AUDIT = View(
     "audit",
     columns=("id", "created_at", "operator", "profile", "environment", "merchant_id", "kind", "transaction_id",
-             "amount", "state", "result_id", "error", "api_request_key", "batch", "batch_row"),
+             "amount", "state", "result_id", "error", "api_request_key", "batch", "batch_row", "order_id", "reason"),
     table_columns=("id", "created_at", "operator", "profile", "kind", "transaction_id", "amount", "state",
-                   "result_id", "error"),
+                   "result_id", "order_id", "reason", "error"),
+    drop_first=("operator", "order_id", "reason", "result_id", "profile", "created_at"),
 )
 
 
