@@ -298,8 +298,12 @@ class Gateway:
         found = {t.id: t for t in self._call("search page", fetch, retry=True)}
         return [found[i] for i in ids if i in found]
 
-    def search(self, query: TransactionQuery) -> Iterator[Transaction]:
+    def search(self, query: TransactionQuery, *, on_capped: Callable[[int], None] | None = None,
+               ) -> Iterator[Transaction]:
+        """Every match, page by page; `on_capped(n)` is told first when the ids reached the profile's cap."""
         ids = self.search_ids(query)
+        if on_capped is not None and len(ids) >= self.search_cap:
+            on_capped(len(ids))
         for start in range(0, len(ids), SEARCH_PAGE_SIZE):
             yield from self.fetch_page(query, ids[start:start + SEARCH_PAGE_SIZE])
 

@@ -39,9 +39,13 @@ def find_transaction(gateway: Gateway, txn_id: str) -> Transaction:
 
 
 def search_transactions(gateway: Gateway, query: TransactionQuery, *, limit: int | None = None,
-                        ) -> Iterator[Transaction]:
-    """Matching transactions page by page, so the first rows print before the last page is fetched."""
-    for count, txn in enumerate(gateway.search(query), start=1):
+                        on_capped: Callable[[int], None] | None = None) -> Iterator[Transaction]:
+    """Matching transactions page by page, so the first rows print before the last page is fetched.
+
+    `on_capped(n)`: the gateway returned as many ids as a search can (the profile's `search_cap`), so
+    there may be more matches than these.
+    """
+    for count, txn in enumerate(gateway.search(query, on_capped=on_capped), start=1):
         yield with_refunds(gateway, txn)
         if limit is not None and count >= limit:
             return

@@ -132,3 +132,65 @@ def test_audit_with_p_shows_that_profiles_entries_and_its_columns(invoke, sandbo
     assert rows[0]["order_id"] == "ord-1" and rows[0]["reason"] == "damaged item"
     table = invoke("audit", "-f", "table", "-p", "test").stdout
     assert "ord-1" in table and "damaged item" in table
+
+
+# a search that stops at the cap says so ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def capped(tmp_path, write_config, monkeypatch, sdk_for):
+    """A sandbox of its own whose searches return at most 5 ids, and a profile that knows it."""
+    import secrets
+
+    from paycli import sandbox as sandbox_pkg
+    from paycli.sandbox.store import Merchant
+
+    running = sandbox_pkg.start(tmp_path / "capped.db", merchants=[], search_cap=5)
+    merchant = Merchant("capped", "capped_pub", f"capped_{secrets.token_hex(8)}", {"capped_usd": "USD"})
+    running.store.put_merchant(merchant)
+    monkeypatch.setenv("CAPPED_KEY", merchant.private_key)
+
+    def profile(cap: int) -> None:
+        write_config(f"""
+            default_profile: capped
+            profiles:
+              capped:
+                environment: local
+                url: {running.url}
+                merchant_id: capped
+                public_key: capped_pub
+                private_key_env: CAPPED_KEY
+                merchant_accounts: {{USD: capped_usd}}
+                search_cap: {cap}
+        """)
+
+    profile(5)
+    yield running, sdk_for(running.url, "capped", "capped_pub", merchant.private_key), profile
+    running.stop()
+
+
+def _sales(sdk, count: int, amount: str = "10.00", *, settle: bool = False) -> None:
+    for _ in range(count):
+        result = sdk.transaction.sale({"amount": amount, "payment_method_nonce": "fake-valid-nonce",
+                                       "options": {"submit_for_settlement": True}})
+        assert result.is_success
+        if settle:
+            assert sdk.testing.settle_transaction(result.transaction.id).is_success
+
+
+def test_search_at_the_profiles_search_cap_warns_and_keeps_json_clean(invoke, capped) -> None:
+    _, sdk, _ = capped
+    _sales(sdk, 7)
+    run = invoke("txn", "search", "-f", "json")
+    assert len(run.json()) == 5  # stdout: one JSON document, nothing else
+    assert "warning: the search stopped at 5 transactions, profile capped's search_cap: there may be more" \
+        in run.stderr
+    assert "warning" not in invoke("txn", "search", "--amount-min", "11").stderr
+
+
+def test_export_mismatch_from_a_cap_names_search_cap(invoke, capped) -> None:
+    running, sdk, profile = capped
+    profile(50000)  # the gateway stops at 5, silently
+    _sales(sdk, 7, settle=True)
+    run = invoke("settlement", "export", "--date", "today", code=7)
+    assert "does not reconcile" in run.stderr and "search_cap (50000)" in run.stderr

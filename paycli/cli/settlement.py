@@ -184,7 +184,8 @@ def export(
                 failures.append((job.profile, err))
                 continue
             if mismatches:
-                failures.append((job.profile, _mismatch_error(job.profile, mismatches, output)))
+                cap = next(t.profile.search_cap for t in members if t.profile.name == job.profile)
+                failures.append((job.profile, _mismatch_error(job.profile, mismatches, output, cap)))
         to_file = output is not None and str(output) != "-"
         if to_file and run.output.terminal.stderr:  # cron reads the exit code; a person reads this
             reconciled = not any(name == job.profile for job in jobs for name, _ in failures)
@@ -292,14 +293,19 @@ def _nothing_settled(run: Invocation, target: _Target, *, defaulted: bool) -> No
                     f"timezone {target.profile.timezone}")
 
 
-def _mismatch_error(profile: str, mismatches: "list[Mismatch]", output: Path | None) -> PartialFailure:
+def _mismatch_error(profile: str, mismatches: "list[Mismatch]", output: Path | None,
+                    search_cap: int) -> PartialFailure:
     first = mismatches[0]
     more = f" (and {len(mismatches) - 1} more)" if len(mismatches) > 1 else ""
     where = f"{output} was written but " if output is not None and str(output) != "-" else ""
+    # rows missing from the export: a gateway that stops searches below the profile's cap hides them silently
+    short = any(m.export_count < m.summary_count for m in mismatches)
+    cause = (f"; likely cause: the gateway caps a search below search_cap ({search_cap}) — set the profile's "
+             "search_cap to the gateway's cap") if short else ""
     return PartialFailure(
         f"{where}the export of {profile} does not reconcile with the settlement summary: {first.date} "
         f"{first.merchant_account_id} {first.kind}: export {first.export_count} for {first.export_amount}, "
-        f"summary {first.summary_count} for {first.summary_amount}{more}",
+        f"summary {first.summary_count} for {first.summary_amount}{more}{cause}",
         profile=profile, mismatches=mismatches,
     )
 
