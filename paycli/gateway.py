@@ -193,7 +193,7 @@ class Gateway:
                     return action()
             except _RETRYABLE as err:
                 if not retry or attempt == MAX_ATTEMPTS:
-                    raise _translate(err, what) from None
+                    raise _translate(err, what, self._sdk.config.environment.base_url) from None
                 pause = BACKOFF_BASE_S * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
                 if self._notify:
                     self._notify(f"{what}: {_describe(err)}; retrying in {pause:.1f} s "
@@ -520,13 +520,16 @@ def _describe(err: Exception) -> str:
     return "timed out" if isinstance(err, SdkTimeoutError) else type(err).__name__
 
 
-def _translate(err: Exception, what: str) -> PaycliError:
+def _translate(err: Exception, what: str, url: str | None = None) -> PaycliError:
     if isinstance(err, AuthenticationError):
         return ConfigError(f"{what}: authentication failed: check the profile's merchant_id, public_key and private key")
     if isinstance(err, AuthorizationError):
         return ConfigError(f"{what}: not authorized: these API keys lack the permission for this operation")
     if isinstance(err, NotFoundError):
         return NotFound(f"{what}: not found (check the id and the profile's merchant)")
+    if isinstance(err, (SdkConnectionError, SdkTimeoutError)) and url:  # which address: a wrong url, port or proxy
+        return Unavailable(f"{what}: {_describe(err)} ({url}); the gateway may be unreachable or busy, try again "
+                           "later", url=url)
     if isinstance(err, _TRANSIENT):
         return Unavailable(f"{what}: {_describe(err)}; the gateway may be unreachable or busy, try again later")
     if isinstance(err, UnexpectedError):

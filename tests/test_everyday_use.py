@@ -194,3 +194,21 @@ def test_export_mismatch_from_a_cap_names_search_cap(invoke, capped) -> None:
     _sales(sdk, 7, settle=True)
     run = invoke("settlement", "export", "--date", "today", code=7)
     assert "does not reconcile" in run.stderr and "search_cap (50000)" in run.stderr
+
+
+# what a failure says -------------------------------------------------------------------------------------------
+
+
+def test_connection_failed_names_the_url_it_tried(invoke, write_config, monkeypatch) -> None:
+    import socket
+
+    monkeypatch.setattr("paycli.gateway.BACKOFF_BASE_S", 0.001)
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("GONE_KEY", "k")
+    write_config(f"profiles:\n  gone:\n    environment: local\n    url: http://127.0.0.1:{port}\n"
+                 "    merchant_id: m\n    public_key: p\n    private_key_env: GONE_KEY\n")
+    run = invoke("-p", "gone", "txn", "show", "abc123", code=6)
+    assert f"find abc123: connection failed (http://127.0.0.1:{port})" in run.stderr
+    assert run.json()["error"]["url"] == f"http://127.0.0.1:{port}"

@@ -74,7 +74,8 @@ def lose_the_answer(invoke: Any, gateways: Gateways, *args: str) -> None:
     """Run `paycli refund …` against a gateway that makes the refund and drops every answer, then heal it."""
     gateways.serve(faults="refund=drop-after@1.0")
     lost = invoke("refund", *args, code=6).stderr
-    assert "retrying" in lost and "may or may not have happened: rerun the same command" in lost
+    assert "retrying" in lost and "may or may not have happened, so the money may have moved: rerun the same " \
+        "command to resume" in lost
     gateways.serve()
 
 
