@@ -438,8 +438,14 @@ class Output:
         return answer.strip().lower() in ("y", "yes")
 
     def fail(self, err: PaycliError, view: View | None = None) -> int:
-        """Report `err` once: a traceback if asked for, data or an error document on stdout, one line on stderr."""
-        if self.verbose or self.debug:
+        """Report `err` once: a traceback if asked for, data or an error document on stdout, one line on stderr.
+
+        A traceback is for a bug (exit 1) under --verbose, or for anything under PAYCLI_DEBUG=1: an ordinary
+        failure (not found, declined, bad credentials) is told in its one line; -v is the request log.
+        """
+        from paycli.errors import InternalError
+
+        if self.debug or (self.verbose and isinstance(err, InternalError)):
             import traceback
 
             self.stderr.write("".join(traceback.format_exception(err)))

@@ -212,3 +212,12 @@ def test_connection_failed_names_the_url_it_tried(invoke, write_config, monkeypa
     run = invoke("-p", "gone", "txn", "show", "abc123", code=6)
     assert f"find abc123: connection failed (http://127.0.0.1:{port})" in run.stderr
     assert run.json()["error"]["url"] == f"http://127.0.0.1:{port}"
+
+
+def test_verbose_shows_requests_but_no_traceback_for_a_handled_error(invoke, sandbox, monkeypatch) -> None:
+    monkeypatch.setenv("PAYCLI_TEST_PRIVATE_KEY", "not-the-key")
+    run = invoke("-v", "txn", "show", "abc123", code=4)
+    assert "authentication failed" in run.stderr and "Traceback" not in run.stderr
+    assert "GET" in run.stderr  # the request log is what -v is for
+    monkeypatch.setenv("PAYCLI_DEBUG", "1")
+    assert "Traceback" in invoke("txn", "show", "abc123", code=4).stderr

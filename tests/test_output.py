@@ -280,14 +280,25 @@ def test_a_decline_prints_the_transaction_not_an_error_object(streams: Streams) 
     assert streams.stderr.getvalue() == "error: processor declined: 2000 Do Not Honor\n"
 
 
-def test_tracebacks_only_when_verbose_or_debugging(streams: Streams) -> None:
+def test_tracebacks_of_ordinary_errors_only_when_debugging(streams: Streams) -> None:
     try:
         raise NotFound("nope")
     except NotFound as err:
         streams.output().fail(err)
+        streams.output(verbose=True).fail(err)  # -v is the request log, not a traceback of a handled error
         assert "Traceback" not in streams.stderr.getvalue()
-        streams.output(verbose=True).fail(err)
+        streams.output(debug=True).fail(err)
         assert "Traceback" in streams.stderr.getvalue()
+
+
+def test_a_bugs_traceback_with_verbose(streams: Streams) -> None:
+    from paycli.errors import InternalError
+
+    try:
+        raise KeyError("missing")
+    except KeyError as bug:
+        streams.output(verbose=True).fail(InternalError.from_bug(bug))
+    assert "Traceback" in streams.stderr.getvalue() and "KeyError" in streams.stderr.getvalue()
 
 
 def test_notes_go_to_stderr_and_quiet_drops_them_but_not_warnings(streams: Streams) -> None:

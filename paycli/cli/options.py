@@ -73,7 +73,7 @@ ConfigOpt = Annotated[
 NoColorOpt = Annotated[bool, typer.Option("--no-color", help="No colours (also NO_COLOR=1).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Only data and errors: no notes, no progress bars.")]
 VerboseOpt = Annotated[
-    bool, typer.Option("--verbose", "-v", help="Log HTTP requests (credentials redacted) and show tracebacks.")
+    bool, typer.Option("--verbose", "-v", help="Log HTTP requests (credentials redacted); a bug's traceback.")
 ]
 VersionOpt = Annotated[
     bool,
