@@ -221,3 +221,28 @@ def test_verbose_shows_requests_but_no_traceback_for_a_handled_error(invoke, san
     assert "GET" in run.stderr  # the request log is what -v is for
     monkeypatch.setenv("PAYCLI_DEBUG", "1")
     assert "Traceback" in invoke("txn", "show", "abc123", code=4).stderr
+
+
+# messages that say what happened ---------------------------------------------------------------------------------
+
+
+def test_an_explicit_void_says_voided_not_instead_of_refunded(invoke, sandbox) -> None:
+    sale = sandbox.sale("15.00")
+    run = invoke("void", sale)
+    assert f"voided {sale}: the 15.00 USD sale (submitted_for_settlement) was cancelled before it settled" \
+        in run.stderr
+    assert "instead of refunded" not in run.stderr and "back to the customer" not in run.stderr
+
+
+def test_voiding_an_authorized_sale_says_no_money_moved(invoke, sandbox) -> None:
+    sale = sandbox.sale("12.00", submit=False)
+    run = invoke("refund", sale)
+    assert f"{sale} was not settled yet, so it was voided instead of refunded" in run.stderr
+    assert "(authorized) was cancelled before it settled, so no money moved" in run.stderr
+    assert "back to the customer" not in run.stderr
+
+
+def test_sandbox_settle_with_neither_ids_nor_all_says_what_to_give(invoke, sandbox) -> None:
+    run = invoke("sandbox", "settle", code=2)
+    assert "name the transaction IDs to settle, or --all" in run.stderr and "not both" not in run.stderr
+    assert "not both" in invoke("sandbox", "settle", "abc", "--all", code=2).stderr

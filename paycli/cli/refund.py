@@ -58,7 +58,8 @@ def _check_repeat(run: Invocation, gateway: Any, journal: Any, plan: "Plan") -> 
         raise Interrupted("cancelled: no second refund was made")
 
 
-def _carry_out(run: Invocation, gateway: Any, plan: "Plan", dry_run: bool, *, again: bool = False) -> None:
+def _carry_out(run: Invocation, gateway: Any, plan: "Plan", dry_run: bool, *, again: bool = False,
+               asked_to_void: bool = False) -> None:
     from paycli import refunds
 
     if dry_run:
@@ -83,8 +84,11 @@ def _carry_out(run: Invocation, gateway: Any, plan: "Plan", dry_run: bool, *, ag
     left = (f"; {outcome.sale.refundable_amount}{currency} left to refund"
             if outcome.sale is not None and outcome.sale.refundable_amount is not None else "")
     if plan.action == "void":
-        run.output.note(f"{moved.id} was not settled yet, so it was voided instead of refunded "
-                        f"({moved.amount}{currency} back to the customer)")
+        # nothing was captured: the sale is cancelled before settlement and the card's hold released
+        what = f"voided {moved.id}" if asked_to_void else \
+            f"{moved.id} was not settled yet, so it was voided instead of refunded"
+        run.output.note(f"{what}: the {moved.amount}{currency} sale ({plan.transaction.status}) was cancelled "
+                        "before it settled, so no money moved; the hold on the customer's card is released")
     else:
         run.output.note(f"refunded {moved.amount}{currency} of {plan.transaction.id} as {moved.id}{left}")
     run.output.emit(outcome, views.REFUND_OUTCOME)
@@ -130,7 +134,7 @@ def void(
 
     run = Invocation.current()
     gateway = run.gateway()
-    _carry_out(run, gateway, refunds.plan_void(gateway, txn_id), dry_run)
+    _carry_out(run, gateway, refunds.plan_void(gateway, txn_id), dry_run, asked_to_void=True)
 
 
 @command(app, "batch-refund", confirms=True)
