@@ -130,8 +130,10 @@ def settle(
 
     if outcome not in SETTLEMENT_OUTCOMES:
         raise UsageError(f"--outcome '{outcome}' is not one of {', '.join(SETTLEMENT_OUTCOMES)}")
-    if bool(ids) == all_waiting:
-        raise UsageError("give transaction IDs or --all (not both)")
+    if ids and all_waiting:
+        raise UsageError("give transaction IDs or --all, not both")
+    if not ids and not all_waiting:
+        raise UsageError("name the transaction IDs to settle, or --all for every one waiting")
     run = Invocation.current()
     gateway = run.gateway()
     targets = sandbox_admin.waiting_ids(gateway) if all_waiting else list(ids or [])
