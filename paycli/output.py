@@ -27,7 +27,7 @@ from typing import IO, TYPE_CHECKING, Any, TextIO
 
 from paycli.dates import isoformat_z
 from paycli.formats import GENERIC, SUFFIX_FORMATS, Format, View  # noqa: F401 - re-exported
-from paycli.errors import Declined, PaycliError, UsageError
+from paycli.errors import Cancelled, Declined, PaycliError, UsageError
 from paycli.money import format_amount
 
 if TYPE_CHECKING:
@@ -456,7 +456,10 @@ class Output:
                 self._error_document(err)
         else:
             self._error_document(err)
-        self.error(err.message)
+        if isinstance(err, Cancelled):  # the user's own choice, not a failure
+            self._say(err.message)
+        else:
+            self.error(err.message)
         return int(err.exit_code)
 
     def _error_document(self, err: PaycliError) -> None:

@@ -8,7 +8,7 @@ import typer
 
 from paycli.cli import views
 from paycli.cli.runtime import Invocation, command
-from paycli.errors import Interrupted, PaycliError, PartialFailure, UsageError
+from paycli.errors import Cancelled, PaycliError, PartialFailure, UsageError
 
 if TYPE_CHECKING:
     from paycli.refunds import Plan
@@ -30,7 +30,7 @@ def _confirm(run: Invocation, gateway: Any, what: str) -> None:
         return
     prompt = f"{what} on profile {run.profile.name} (production, merchant {gateway.merchant_id})?"
     if not run.confirm(prompt):
-        raise Interrupted("cancelled at the confirmation: no money moved")
+        raise Cancelled("cancelled at the confirmation: no money moved")
 
 
 def _describe(plan: "Plan") -> str:
@@ -55,7 +55,7 @@ def _check_repeat(run: Invocation, gateway: Any, journal: Any, plan: "Plan") -> 
             f"{earlier.created_at:%H:%M:%S}Z by {earlier.operator} (journal #{earlier.id}, {earlier.result_id}), "
             f"less than {minutes} minutes ago")
     if not run.output.confirm(f"{said}: refund another {plan.amount}{currency}?", answer_option="--again"):
-        raise Interrupted("cancelled: no second refund was made")
+        raise Cancelled("cancelled: no second refund was made")
 
 
 def _carry_out(run: Invocation, gateway: Any, plan: "Plan", dry_run: bool, *, again: bool = False,
