@@ -246,3 +246,24 @@ def test_sandbox_settle_with_neither_ids_nor_all_says_what_to_give(invoke, sandb
     run = invoke("sandbox", "settle", code=2)
     assert "name the transaction IDs to settle, or --all" in run.stderr and "not both" not in run.stderr
     assert "not both" in invoke("sandbox", "settle", "abc", "--all", code=2).stderr
+
+
+# sandbox reset asks first ------------------------------------------------------------------------------------------
+
+
+def test_sandbox_reset_of_a_served_sandbox_needs_yes_without_a_terminal(invoke, sandbox) -> None:
+    sandbox.sale("4.00")
+    run = invoke("sandbox", "reset", code=2)
+    assert "--yes" in run.stderr and sandbox.url in run.stderr
+    assert invoke("sandbox", "status").json()["transactions"] == 1  # nothing was wiped
+    assert invoke("sandbox", "reset", "--yes").json()["transactions"] == 0
+
+
+def test_sandbox_reset_asks_on_a_terminal_and_no_is_a_cancellation(invoke, sandbox, tty) -> None:
+    sandbox.sale("4.00")
+    run = invoke("sandbox", "reset", input="n\n", code=2)
+    assert f"merchant {sandbox.merchant.id} on the sandbox at {sandbox.url}" in run.stderr
+    assert "cancelled: nothing was reset" in run.stderr and "error" not in run.stderr
+    assert invoke("sandbox", "status", "-f", "json").json()["transactions"] == 1
+    invoke("sandbox", "reset", input="y\n")
+    assert invoke("sandbox", "status", "-f", "json").json()["transactions"] == 0
