@@ -267,3 +267,26 @@ def test_sandbox_reset_asks_on_a_terminal_and_no_is_a_cancellation(invoke, sandb
     assert invoke("sandbox", "status", "-f", "json").json()["transactions"] == 1
     invoke("sandbox", "reset", input="y\n")
     assert invoke("sandbox", "status", "-f", "json").json()["transactions"] == 0
+
+
+# token --decode ------------------------------------------------------------------------------------------------------
+
+
+def test_token_decode_includes_the_token_itself(invoke, sandbox) -> None:
+    import base64
+    import json
+
+    fields = invoke("token", "--decode").json()
+    decoded = json.loads(base64.b64decode(fields["token"]))
+    assert decoded["merchantId"] == fields["merchantId"] == sandbox.merchant.id
+    assert fields["authorizationFingerprint"].endswith("…")
+
+
+def test_a_token_from_the_built_in_local_profile_says_its_port_dies(invoke) -> None:
+    run = invoke("token")
+    assert run.json()["token"]
+    assert "stopped when it ended" in run.stderr and "paycli sandbox serve" in run.stderr
+
+
+def test_a_token_from_a_served_sandbox_has_no_such_note(invoke, sandbox) -> None:
+    assert invoke("token").stderr == ""
