@@ -261,3 +261,59 @@ def test_a_large_batch_is_looked_up_in_bulk(invoke, sandbox, tmp_path, monkeypat
     rows = invoke("batch-refund", write_csv(tmp_path / "big.csv", [[i, "1.00", "", ""] for i in ids])).json()
     assert [r["outcome"] for r in rows] == ["done"] * 120
     assert finds == []  # three pages of search, not 120 finds
+
+
+# a dry run's exit code, and Ctrl-C ----------------------------------------------------------------------------
+
+
+def test_dry_run_with_failing_rows_exits_7_like_a_real_run(invoke, sandbox, tmp_path) -> None:
+    settled = sandbox.sale("6.00", settle=True)
+    path = write_csv(tmp_path / "d.csv", [["ghost1", "", "", ""], [settled, "", "", ""]])
+    run = invoke("batch-refund", path, "--dry-run", code=7)
+    assert [r["outcome"] for r in run.json()] == ["failed", "skipped"]
+    assert "dry run: 1 of 2 rows would fail (first: line 2: transaction ghost1 not found)" in run.stderr
+    assert sandbox.sdk.transaction.find(settled).refund_ids == []
+
+
+def test_ctrl_c_reports_what_was_done_and_writes_the_finished_rows(tmp_path, write_config, sdk_for,
+                                                                   isolated_env) -> None:
+    db = tmp_path / "slow.db"
+    steady = offline.start(db, [MERCHANT])
+    sdk = sdk_for(steady.url, "batch", "batch_pub", "batch_priv")
+    sales = []
+    for _ in range(40):
+        sale = sdk.transaction.sale({"amount": "10.00", "payment_method_nonce": "fake-valid-nonce",
+                                     "options": {"submit_for_settlement": True}}).transaction.id
+        sdk.testing.settle_transaction(sale)
+        sales.append(sale)
+    steady.stop()
+    server, url = _serve(db, "--latency", "100")
+    write_config(f"""
+        default_profile: b
+        profiles:
+          b: {{environment: local, url: "{url}", merchant_id: batch, public_key: batch_pub, private_key_env: BATCH_KEY}}
+    """)
+    path, results = write_csv(tmp_path / "slow.csv", [[sale, "", "", ""] for sale in sales]), tmp_path / "res.csv"
+    try:
+        child = subprocess.Popen([sys.executable, "-m", "paycli", "batch-refund", str(path), "--concurrency", "2",
+                                  "--results", str(results)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True, env={**__import__("os").environ, "BATCH_KEY": "batch_priv"})
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if sum(e["state"] == "done" for e in journal(isolated_env)) >= 4:
+                    break
+            except sqlite3.Error:
+                pass
+            time.sleep(0.05)
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=60)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert child.returncode == 130, err
+    assert "error: interrupted after " in err and "of 40 rows: refunded " in err and "rows left" in err
+    assert "rerun the same file" in err and "Traceback" not in err
+    finished = [r for r in csv.DictReader(results.open()) if r["outcome"] == "done"]
+    assert 4 <= len(finished) < 40
+    assert [str(r["row"]) for r in json.loads(out)] == [r["row"] for r in csv.DictReader(results.open())]

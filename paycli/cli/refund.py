@@ -1,14 +1,15 @@
 """`paycli refund`, `paycli void`, `paycli batch-refund`: giving money back, exactly once."""
 
 
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from paycli.cli import views
-from paycli.cli.runtime import Invocation, command
-from paycli.errors import Cancelled, PaycliError, PartialFailure, UsageError
+from paycli.cli.runtime import Invocation, TerminationRequested, command
+from paycli.errors import Cancelled, Interrupted, PaycliError, PartialFailure, Terminated, UsageError
 
 if TYPE_CHECKING:
     from paycli.refunds import Plan
@@ -172,13 +173,28 @@ def batch_refund(
                f"total {describe_totals(batch.totals())}")
     run.output.note(summary)
     if dry_run:
-        run.output.emit([_planned(item) for item in batch.items], views.BATCH_RESULT)
+        planned = [_planned(item) for item in batch.items]
+        run.output.emit(planned, views.BATCH_RESULT)
+        failing = [r for r in planned if r.outcome == batch_refunds.FAILED]
+        if failing:  # the exit code a real run would have: a script's dry run must see it
+            raise PartialFailure(f"dry run: {len(failing)} of {len(planned)} rows would fail (first: line "
+                                 f"{failing[0].row}: {failing[0].message}); nothing was refunded")
         return
     if batch.to_execute:
         _confirm(run, gateway, f"Batch refund from {file.name}: {summary}")
-    with run.output.progress("Refunding", total=len(batch.items)) as bar:
-        outcome = batch_refunds.execute(gateway, journal, context, batch, concurrency=concurrency,
-                                        on_result=lambda _: bar.advance())
+    finished: list[Any] = []
+
+    def finish(result: Any) -> None:
+        finished.append(result)
+        bar.advance()
+
+    try:
+        with run.output.progress("Refunding", total=len(batch.items)) as bar:
+            outcome = batch_refunds.execute(gateway, journal, context, batch, concurrency=concurrency,
+                                            on_result=finish)
+    except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM: say what was done and what is left, keep the results
+        said = _stopped(run, batch, finished, results)
+        raise (Terminated if isinstance(stop, TerminationRequested) else Interrupted)(said) from None
     if results is not None:
         _write_results(results, outcome)
     run.output.emit(outcome, views.BATCH_RESULT)
@@ -189,6 +205,24 @@ def batch_refund(
     if failed:
         raise PartialFailure(f"{len(failed)} of {len(outcome)} rows failed (first: line {failed[0].row}: "
                              f"{failed[0].message}); fix them and rerun the same file: done rows are skipped")
+
+
+def _stopped(run: Invocation, batch: Any, finished: list[Any], results: Path | None) -> str:
+    """An interrupted batch: the rows finished (on stdout and in --results); returns what to tell."""
+    from paycli import batch_refunds
+    from paycli.money import describe_totals
+
+    ordered = sorted(finished, key=lambda result: result.row)
+    given_back = batch_refunds.moved(ordered)
+    left = len(batch.items) - len(ordered)
+    with suppress(Exception):  # reporting must not hide the interrupt
+        if results is not None:
+            _write_results(results, ordered)
+            run.output.note(f"results of the {len(ordered)} finished rows written to {results}")
+        run.output.emit(ordered, views.BATCH_RESULT)
+    return (f"interrupted after {len(ordered)} of {len(batch.items)} rows: refunded "
+            f"{describe_totals(given_back['refund'])}, voided {describe_totals(given_back['void'])}; {left} rows "
+            "left (any in flight may have moved money): rerun the same file to finish them, done rows are skipped")
 
 
 def _planned(item: Any) -> Any:
