@@ -169,6 +169,13 @@ class Gateway:
         self._gate = gate
         self._embedded = embedded
         self._notify = notify
+        self._pushbacks = 0
+        self._pushbacks_lock = threading.Lock()
+
+    @property
+    def pushbacks(self) -> int:
+        """How many 429 or 503 answers this gateway has had: a batch slows down when this grows."""
+        return self._pushbacks
 
     @property
     def merchant_id(self) -> str:
@@ -192,6 +199,9 @@ class Gateway:
                 with self._gate.calling():
                     return action()
             except _RETRYABLE as err:
+                if isinstance(err, (TooManyRequestsError, ServiceUnavailableError)):
+                    with self._pushbacks_lock:
+                        self._pushbacks += 1
                 if not retry or attempt == MAX_ATTEMPTS:
                     raise _translate(err, what, self._sdk.config.environment.base_url) from None
                 pause = BACKOFF_BASE_S * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)

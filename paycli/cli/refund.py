@@ -143,7 +143,10 @@ def batch_refund(
     file: Annotated[Path, typer.Argument(metavar="FILE.csv", dir_okay=False,
                                          help="CSV with a header: transaction_id[,amount][,order_id][,reason].")],
     dry_run: DryRunOpt = False,
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=32, help="Refunds in flight at once.")] = 4,
+    concurrency: Annotated[int, typer.Option(
+        "--concurrency", min=1, max=32,
+        help="Refunds in flight at most; halved while the gateway answers 429/503, grown back while it is "
+             "healthy.")] = 8,
     results: Annotated[Path | None, typer.Option("--results", dir_okay=False, metavar="FILE",
                                                  help="Also write the results as CSV (atomically).")] = None,
 ) -> None:
@@ -191,7 +194,7 @@ def batch_refund(
     try:
         with run.output.progress("Refunding", total=len(batch.items)) as bar:
             outcome = batch_refunds.execute(gateway, journal, context, batch, concurrency=concurrency,
-                                            on_result=finish)
+                                            on_result=finish, on_pace=lambda now, before: _paced(run, now, before))
     except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM: say what was done and what is left, keep the results
         said = _stopped(run, batch, finished, results)
         raise (Terminated if isinstance(stop, TerminationRequested) else Interrupted)(said) from None
@@ -205,6 +208,12 @@ def batch_refund(
     if failed:
         raise PartialFailure(f"{len(failed)} of {len(outcome)} rows failed (first: line {failed[0].row}: "
                              f"{failed[0].message}); fix them and rerun the same file: done rows are skipped")
+
+
+def _paced(run: Invocation, now: int, before: int) -> None:
+    if now < before:  # growing back is the normal case and not worth a line
+        run.output.note(f"the gateway is pushing back (429/503): slowing down to {now} refunds in flight "
+                        f"(from {before}); speeding up again while it answers")
 
 
 def _stopped(run: Invocation, batch: Any, finished: list[Any], results: Path | None) -> str:
