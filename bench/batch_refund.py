@@ -1,12 +1,14 @@
 """Batch refunds: `paycli batch-refund` vs a sequential SDK loop, against a sandbox with 100 ms latency.
 
-    python bench/batch_refund.py [--rows 1000] [--latency 100] [--concurrency 4 16]
+    python bench/batch_refund.py [--rows 1000] [--latency 100] [--concurrency 4 16] [--faults "*=429@0.1"]
 
 Both sides refund the same number of settled sales on one served sandbox (a separate process, every
 request delayed by --latency). The baseline is the loop a support engineer would write:
 `for id in ids: gateway.transaction.refund(id)`. paycli does more per row (it looks each sale up first,
 journals before and after the call) and still has to beat the loop by running rows concurrently.
-Prints both times and the ratio (target: >= 5x). Takes about (rows x latency) for the baseline.
+Prints both times and the ratio for the default concurrency (target: >= 5x) and for each --concurrency
+given, then a default run against the same server with --faults (429s): it must finish, with fewer rows
+in flight (paycli's "slowing down" notes are counted). Takes about (rows x latency) for the baseline.
 """
 
 from __future__ import annotations
@@ -52,53 +54,71 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1000)
     parser.add_argument("--latency", type=int, default=100)
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[4, 16])
+    parser.add_argument("--concurrency", type=int, nargs="*", default=[16])
+    parser.add_argument("--faults", default="*=429@0.1", help="faults of the last run (empty: no such run)")
     args = parser.parse_args()
+    runs: list[int | None] = [None, *args.concurrency]  # None: paycli's default
     work = Path(tempfile.mkdtemp(prefix="paycli-bench-"))
     db = work / "sandbox.db"
     os.environ["NO_PROXY"] = "127.0.0.1,localhost"
 
     # arrange without latency (same database), measure against the slow server
     setup = sandbox.start(db, [MERCHANT])
-    batches = [settled_sales(sdk(setup.url), args.rows) for _ in range(1 + len(args.concurrency))]
+    batches = [settled_sales(sdk(setup.url), args.rows) for _ in range(1 + len(runs) + bool(args.faults))]
     setup.stop()
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "paycli", "sandbox", "serve", "--port", str(port), "--db", str(db),
-         "--latency", str(args.latency), "--merchant", "bench:bench_pub:bench_priv:bench_usd=USD"],
-        stderr=subprocess.PIPE, text=True)
+    server, url = serve(db, args.latency)
     try:
-        assert "listening" in (server.stderr.readline() if server.stderr else "")
-        url = f"http://127.0.0.1:{port}"
-
         loop = sdk(url)
         started = time.perf_counter()
         for txn_id in batches[0]:
             assert loop.transaction.refund(txn_id).is_success
         baseline = time.perf_counter() - started
         print(f"sequential SDK loop: {args.rows} refunds in {baseline:.1f} s ({args.latency} ms latency)")
-
-        config = work / "config.yaml"
-        config.write_text(f"profiles:\n  bench:\n    environment: local\n    url: {url}\n    merchant_id: bench\n"
-                          "    public_key: bench_pub\n    private_key_env: BENCH_KEY\n")
-        env = {**os.environ, "BENCH_KEY": MERCHANT.private_key, "XDG_STATE_HOME": str(work / "state")}
-        for concurrency, ids in zip(args.concurrency, batches[1:]):
-            rows = work / f"rows-{concurrency}.csv"
-            rows.write_text("transaction_id\n" + "\n".join(ids) + "\n")
-            started = time.perf_counter()
-            run = subprocess.run([sys.executable, "-m", "paycli", "--config", str(config), "-p", "bench",
-                                  "batch-refund", str(rows), "--concurrency", str(concurrency), "-f", "csv"],
-                                 capture_output=True, text=True, env=env)
-            elapsed = time.perf_counter() - started
-            done = run.stdout.count(",done,")
-            print(f"paycli batch-refund --concurrency {concurrency}: {done}/{args.rows} done in {elapsed:.1f} s "
-                  f"(exit {run.returncode}); {baseline / elapsed:.1f}x the sequential loop")
+        for concurrency, ids in zip(runs, batches[1:]):
+            batch_refund(work, url, ids, concurrency, baseline, args.rows)
     finally:
         server.terminate()
         server.wait(timeout=10)
+    if args.faults:
+        server, url = serve(db, args.latency, "--faults", args.faults, "--fault-seed", "7")
+        try:
+            print(f"with --faults {args.faults}:")
+            batch_refund(work, url, batches[-1], None, baseline, args.rows)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+def serve(db: Path, latency: int, *extra: str) -> tuple[subprocess.Popen, str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "paycli", "sandbox", "serve", "--port", str(port), "--db", str(db),
+         "--latency", str(latency), "--merchant", "bench:bench_pub:bench_priv:bench_usd=USD", *extra],
+        stderr=subprocess.PIPE, text=True)
+    assert "listening" in (server.stderr.readline() if server.stderr else "")
+    return server, f"http://127.0.0.1:{port}"
+
+
+def batch_refund(work: Path, url: str, ids: list[str], concurrency: int | None, baseline: float, rows: int) -> None:
+    config = work / "config.yaml"
+    config.write_text(f"profiles:\n  bench:\n    environment: local\n    url: {url}\n    merchant_id: bench\n"
+                      "    public_key: bench_pub\n    private_key_env: BENCH_KEY\n")
+    env = {**os.environ, "BENCH_KEY": MERCHANT.private_key, "XDG_STATE_HOME": str(work / "state")}
+    label = f"--concurrency {concurrency}" if concurrency else "default concurrency"
+    path = work / f"rows-{ids[0]}.csv"
+    path.write_text("transaction_id\n" + "\n".join(ids) + "\n")
+    option = ["--concurrency", str(concurrency)] if concurrency else []
+    started = time.perf_counter()
+    run = subprocess.run([sys.executable, "-m", "paycli", "--config", str(config), "-p", "bench",
+                          "batch-refund", str(path), *option, "-f", "csv"], capture_output=True, text=True, env=env)
+    elapsed = time.perf_counter() - started
+    done = run.stdout.count(",done,")
+    slowed = run.stderr.count("slowing down")
+    print(f"paycli batch-refund, {label}: {done}/{rows} done in {elapsed:.1f} s (exit {run.returncode}); "
+          f"{baseline / elapsed:.1f}x the sequential loop" + (f"; slowed down {slowed} times" if slowed else ""))
 
 
 if __name__ == "__main__":

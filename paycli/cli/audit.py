@@ -33,4 +33,6 @@ def audit(
         kind=kind,
         transaction_id=txn,
     )
+    if run.requested_profile:  # `-p NAME`: that profile's entries (the journal holds every profile's)
+        entries = (entry for entry in entries if entry.profile == run.requested_profile)
     run.output.stream(entries, views.AUDIT)

@@ -1,13 +1,16 @@
 """`paycli profiles list|show|check`: what profiles exist, where each value came from, and whether they work."""
 
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from paycli.cli import views
 from paycli.cli.runtime import Invocation, command
 from paycli.errors import PartialFailure, UsageError
+
+if TYPE_CHECKING:
+    from paycli.config import Profile
 
 app = typer.Typer(help="List, show and check merchant profiles.", no_args_is_help=True)
 
@@ -23,7 +26,7 @@ def list_profiles() -> None:
     run = Invocation.current()
     # no validation of the selected name here: listing is how a user finds the right one
     selected = run.selected_name()
-    entries = [views.ProfileEntry(profile, profile.name == selected) for profile in run.profiles]
+    entries = [_entry(run, profile, selected) for profile in run.profiles]
     run.output.emit(entries, views.PROFILE)
 
 
@@ -32,7 +35,12 @@ def show(name: NameArg = None) -> None:
     """Show one profile with its private key redacted and where each value comes from."""
     run = Invocation.current()
     profile = run.profiles.get(name, why="argument") if name else run.profile
-    run.output.emit(views.ProfileEntry(profile, profile.name == run.selected_name()), views.PROFILE)
+    run.output.emit(_entry(run, profile, run.selected_name()), views.PROFILE)
+
+
+def _entry(run: Invocation, profile: "Profile", selected: str) -> views.ProfileEntry:
+    key = profile.private_key
+    return views.ProfileEntry(profile, profile.name == selected, key_missing=key is not None and key.missing(run.env))
 
 
 @command(app, "check")
