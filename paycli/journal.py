@@ -20,6 +20,7 @@ import getpass
 import socket
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
@@ -131,7 +132,12 @@ class Entry:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    return _stamp(datetime.now(timezone.utc))
+
+
+def _stamp(moment: datetime) -> str:
+    """UTC ISO text, which sorts and compares as the instants do."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
 def _entry(row: Any) -> Entry:
@@ -221,6 +227,42 @@ def open_store(location: str | Path) -> Store:
 
         return PostgresStore(location)
     return SqliteStore(Path(location).expanduser())
+
+
+@dataclass(frozen=True)
+class Status:
+    """What `profiles check` and `journal status` say about a journal: where, reachable, which schema."""
+
+    location: str  # never with a password
+    backend: str  # sqlite | postgresql
+    schema_version: int  # 0: nothing written there yet (created on first use)
+    supported_version: int
+    server: str | None  # PostgreSQL's version; None for SQLite
+    ms: int
+
+    @property
+    def too_new(self) -> bool:
+        return self.schema_version > self.supported_version
+
+
+def status(where: str | Path) -> Status:
+    """Connect and read the schema version, writing nothing (an empty database stays empty)."""
+    started = time.perf_counter()
+    store = open_store(where)
+    try:
+        path = getattr(store, "path", None)
+        if path is not None and not path.exists():
+            version, server = 0, None
+        else:
+            probe = Journal.__new__(Journal)
+            probe.store, probe.location = store, store.location
+            version = probe._run(probe._read_version)
+            server = probe._run(lambda db: store.server_version()) if store.shared else None  # type: ignore[attr-defined]
+    finally:
+        store.close()
+    backend = "postgresql" if store.shared else "sqlite"
+    return Status(store.location, backend, version, SCHEMA_VERSION, server,
+                  round((time.perf_counter() - started) * 1000))
 
 
 class Journal:
@@ -349,6 +391,32 @@ class Journal:
                                                args).fetchall())
         for row in rows:
             yield _entry(row)
+
+    def import_entries(self, source: Journal) -> tuple[int, int]:
+        """Copy every entry of `source` that this journal lacks; (added, already there). Running it twice adds nothing.
+
+        An entry is the same entry when merchant, api_request_key, kind, transaction and creation instant
+        match: what no two calls share. Ids are this journal's own; states and results are copied as they are.
+        """
+        added = present = 0
+        columns = ", ".join(ENTRY_COLUMNS)
+        marks = ", ".join("?" for _ in ENTRY_COLUMNS)
+        with self.store.migrating() as conn:  # one importer at a time, so two runs cannot both add a row
+            for entry in source.entries():
+                values = [getattr(entry, name) for name in ENTRY_COLUMNS]
+                values = [_stamp(v) if isinstance(v, datetime) else str(v) if isinstance(v, Decimal) else v
+                          for v in values]
+                if conn.execute(
+                    "SELECT 1 FROM entries WHERE merchant_id = ? AND api_request_key = ? AND kind = ?"
+                    " AND transaction_id = ? AND created_at = ?",
+                    (entry.merchant_id, entry.api_request_key, entry.kind, entry.transaction_id,
+                     _stamp(entry.created_at)),
+                ).fetchone():
+                    present += 1
+                    continue
+                conn.execute(f"INSERT INTO entries ({columns}) VALUES ({marks})", values)
+                added += 1
+        return added, present
 
     def close(self) -> None:
         self.store.close()

@@ -6,7 +6,20 @@ import sys
 
 import typer
 
-from paycli.cli import audit, checkout, nonces, profiles, refund, sandbox, settlement, smoke, token, txn, webhook
+from paycli.cli import (
+    audit,
+    checkout,
+    journal,
+    nonces,
+    profiles,
+    refund,
+    sandbox,
+    settlement,
+    smoke,
+    token,
+    txn,
+    webhook,
+)
 from paycli.cli.options import (
     ConfigOpt,
     FormatOpt,
@@ -63,6 +76,7 @@ app.add_typer(txn.app, name="txn")
 app.add_typer(settlement.app, name="settlement")
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(webhook.app, name="webhook")
+app.add_typer(journal.app, name="journal")
 app.add_typer(smoke.app)
 app.add_typer(token.app)
 app.add_typer(checkout.app)
