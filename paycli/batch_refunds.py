@@ -1,11 +1,12 @@
 """Refunds from a spreadsheet: validate every row, plan, then execute with bounded concurrency.
 
 Safe to rerun (after a crash, Ctrl-C or partial failure): each row's `api_request_key` is derived from
-the merchant and the row's own content (transaction, amount, order id), not from its position or the
-rest of the file, so fixing another row does not change it. A row whose key the journal shows done is
+the merchant and the row's identity — its transaction, its amount, and which occurrence of that pair in
+the file it is — never from free text (order id, reason) or its position, so fixing another row, or a
+typo in this row's order id or reason, does not change it. A row whose key the journal shows done is
 reported `already_done` without a call; any other row is sent with its key, and the gateway replays the
 original answer for one it already executed. The price: the same transaction and amount in a later file
-is taken for the same refund — a deliberate second partial refund goes through `paycli refund`.
+is taken for the same refund — a deliberate second partial refund goes through `paycli refund --again`.
 """
 
 from __future__ import annotations
@@ -138,21 +139,44 @@ def read_rows(path: Path) -> list[Row]:
     return rows
 
 
-def row_key(merchant_id: str, row: Row) -> str:
+def row_keys(merchant_id: str, rows: list[Row]) -> dict[int, str]:
+    """Each row's api_request_key by line: merchant, transaction, amount, and the pair's occurrence so far."""
+    seen: dict[tuple[str, Decimal | None], int] = {}
+    keys = {}
+    for row in rows:
+        pair = (row.transaction_id, row.amount)
+        seen[pair] = occurrence = seen.get(pair, 0) + 1
+        content = "|".join((merchant_id, row.transaction_id, str(row.amount or "full"), str(occurrence)))
+        keys[row.line] = "paycli-batch-" + hashlib.sha256(content.encode()).hexdigest()[:40]
+    return keys
+
+
+def _key_with_order_id(merchant_id: str, row: Row) -> str:
+    # how keys were made before a row's identity left out its order id: rows done then are still done
     content = "|".join((merchant_id, row.transaction_id, str(row.amount or "full"), row.order_id or ""))
     return "paycli-batch-" + hashlib.sha256(content.encode()).hexdigest()[:40]
+
+
+def _earlier(journal: Journal, merchant_id: str, row: Row, key: str) -> journal_.Entry | None:
+    entry = journal.latest(merchant_id, key)
+    if entry is None or entry.state != journal_.DONE:
+        older = journal.latest(merchant_id, _key_with_order_id(merchant_id, row))
+        if older is not None and older.state == journal_.DONE:
+            return older
+    return entry
 
 
 def plan(gateway: Gateway, journal: Journal, context: Context, path: Path, rows: list[Row], *,
          concurrency: int = DEFAULT_CONCURRENCY, on_progress: Callable[[int], None] | None = None) -> BatchPlan:
     """Decide every row: already done (journal), refund, void, or refused — after one bulk lookup."""
-    earlier = {row.line: journal.latest(context.merchant_id, row_key(context.merchant_id, row)) for row in rows}
+    keys = row_keys(context.merchant_id, rows)
+    earlier = {row.line: _earlier(journal, context.merchant_id, row, keys[row.line]) for row in rows}
     done = {line for line, entry in earlier.items() if entry is not None and entry.state == journal_.DONE}
     found = find_many(gateway, [row.transaction_id for row in rows if row.line not in done],
                       concurrency=concurrency, on_found=on_progress)
 
     def decide(row: Row) -> Item:
-        key, entry = row_key(context.merchant_id, row), earlier[row.line]
+        key, entry = keys[row.line], earlier[row.line]
         if row.line in done:
             return Item(row, key, result=Result(row.line, row.transaction_id, entry.amount, entry.kind,
                                                 ALREADY_DONE, entry.result_id,
@@ -162,10 +186,10 @@ def plan(gateway: Gateway, journal: Journal, context: Context, path: Path, rows:
             return Item(row, key, result=Result(row.line, row.transaction_id, row.amount, refunds.NONE, FAILED,
                                                 None, f"transaction {row.transaction_id} not found"))
         if entry is not None and entry.state in journal_.UNFINISHED:
-            # an earlier run sent this row and never learned the answer: send the same request again
-            # under the same key, whatever the transaction looks like now (it may be our own refund)
+            # an earlier run sent this row and never learned the answer: execute() sends the same request
+            # again under the same key, whatever the transaction looks like now (it may be our own refund)
             return Item(row, key, plan=refunds.Plan(entry.kind, txn, entry.amount or txn.amount,
-                                                    row.order_id, row.reason, send_amount=row.amount))
+                                                    entry.order_id, entry.reason))
         try:
             return Item(row, key, plan=refunds.decide_refund(txn, amount=row.amount, order_id=row.order_id,
                                                              reason=row.reason))
@@ -194,9 +218,10 @@ def execute(gateway: Gateway, journal: Journal, context: Context, batch: BatchPl
         except PaycliError as err:
             return replace(item, result=Result(item.row.line, item.row.transaction_id, plan_.amount, plan_.action,
                                                FAILED, None, err.message))
-        refund_id = outcome.result.id if plan_.action == refunds.REFUND else None
-        what = f"refunded {plan_.amount}" if plan_.action == refunds.REFUND else f"voided {plan_.amount}"
-        return replace(item, result=Result(item.row.line, item.row.transaction_id, plan_.amount, plan_.action,
+        moved = outcome.result  # the gateway's answer: the credit, or the voided sale
+        refund_id = moved.id if plan_.action == refunds.REFUND else None
+        what = f"refunded {moved.amount}" if plan_.action == refunds.REFUND else f"voided {moved.amount}"
+        return replace(item, result=Result(item.row.line, item.row.transaction_id, moved.amount, plan_.action,
                                            DONE, refund_id, what))
 
     finished: dict[int, Item] = {}

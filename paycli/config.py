@@ -24,6 +24,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from paycli.braintree_facts import SEARCH_CAP
 from paycli.errors import ConfigError
 
 Environment = Literal["local", "sandbox", "production"]
@@ -31,7 +32,7 @@ ENVIRONMENTS: tuple[str, ...] = ("local", "sandbox", "production")
 BUILTIN_PROFILE = "local"
 ENV_PROFILE = "env"
 # Braintree's search returns at most this many ids, silently; exports split their windows below it.
-DEFAULT_SEARCH_CAP = 50_000
+DEFAULT_SEARCH_CAP = SEARCH_CAP
 DEFAULT_TIMEZONE = "UTC"
 # Long enough for a password manager to ask for a passphrase on a terminal, short enough for cron to fail.
 KEY_COMMAND_TIMEOUT_S = 30.0

@@ -39,6 +39,7 @@ from braintree.exceptions.http import ConnectionError as SdkConnectionError
 from braintree.exceptions.http import TimeoutError as SdkTimeoutError
 from braintree.util.http import Http
 
+from paycli.braintree_facts import SEARCH_PAGE_SIZE
 from paycli.config import Profile, state_dir
 from paycli.errors import ConfigError, Declined, GatewayRefused, NotFound, PaycliError, Unavailable, UsageError
 from paycli.models import SettlementRecord, StatusEvent, Transaction, TransactionQuery
@@ -49,7 +50,6 @@ Log = Callable[[str], None]
 MAX_ATTEMPTS = 4
 BACKOFF_BASE_S = 0.25
 TIMEOUT_S = 60  # Braintree's own gateway timeout (sandbox reference §7)
-PAGE_SIZE = 50
 _RETRYABLE = (SdkConnectionError, SdkTimeoutError, TooManyRequestsError, ServiceUnavailableError,
               GatewayTimeoutError, RequestTimeoutError)
 _TRANSIENT = (*_RETRYABLE, ServerError, UpgradeRequiredError)
@@ -300,8 +300,8 @@ class Gateway:
 
     def search(self, query: TransactionQuery) -> Iterator[Transaction]:
         ids = self.search_ids(query)
-        for start in range(0, len(ids), PAGE_SIZE):
-            yield from self.fetch_page(query, ids[start:start + PAGE_SIZE])
+        for start in range(0, len(ids), SEARCH_PAGE_SIZE):
+            yield from self.fetch_page(query, ids[start:start + SEARCH_PAGE_SIZE])
 
     # settlement ---------------------------------------------------------------------------
 

@@ -2,7 +2,8 @@
 
 It is both the audit trail (`paycli audit`) and the resume log: an entry left `pending` (paycli died
 mid-call) or `unknown` (the answer was lost) holds the `api_request_key` to call again with, so the
-gateway answers with the original result instead of moving money a second time.
+gateway answers with the original result instead of moving money a second time. One intent is one
+entry: a resume reopens the entry it resumes and closes it with the gateway's answer.
 
 Two homes, one set of entries and semantics: SQLite in WAL mode under the state directory (the default,
 shared safely by the workers and processes of one machine), or a team's PostgreSQL database
@@ -33,6 +34,9 @@ from paycli.errors import ConfigError, PaycliError, Unavailable
 
 PENDING, DONE, FAILED, UNKNOWN = "pending", "done", "failed", "unknown"
 UNFINISHED = (PENDING, UNKNOWN)
+# How long a write waits for another process that holds the journal before giving up (exit 6): long enough
+# for another run's own writes (milliseconds), short enough that a stuck holder is reported, not waited out.
+LOCK_WAIT_S = 5.0
 
 # Version n's statements upgrade a journal from version n-1. {id} is the one column whose type differs.
 # Version 1 is the journal as paycli first wrote it (no version table): such a file is taken as version 1.
@@ -77,6 +81,12 @@ class JournalUnavailable(Unavailable):
     """The journal cannot be reached or written right now (exit 6); the caller says what that means for money."""
 
     type = "journal_unavailable"
+
+
+class JournalLocked(JournalUnavailable):
+    """Another process holds the (SQLite) journal for longer than LOCK_WAIT_S."""
+
+    type = "journal_locked"
 
 
 class TransactionBusy(Unavailable):
@@ -181,12 +191,13 @@ class SqliteStore:
     def connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            wait = LOCK_WAIT_S
+            conn = sqlite3.connect(self.path, timeout=wait, isolation_level=None, check_same_thread=False)
             conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
+            self._local.conn = conn  # before WAL: a locked database must not leave a half-made connection open
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")  # WAL: durable across a crash of paycli; the api_request_key covers the rest
-            conn.execute("PRAGMA busy_timeout=30000")
-            self._local.conn = conn
         return conn
 
     @contextmanager
@@ -204,6 +215,9 @@ class SqliteStore:
         return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
 
     def translate(self, err: Exception) -> PaycliError | None:
+        if isinstance(err, sqlite3.OperationalError) and ("locked" in str(err) or "busy" in str(err)):
+            return JournalLocked(f"the journal {self.path} is locked by another process (waited {LOCK_WAIT_S:g} s)",
+                                 journal=self.location)
         if isinstance(err, sqlite3.Error):
             return ConfigError(f"cannot use the journal {self.path}: {err}", journal=self.location)
         return None
@@ -345,6 +359,11 @@ class Journal:
         ).fetchone())
         return int(row["id"])
 
+    def reopen(self, entry_id: int) -> None:
+        """An unfinished entry is about to be sent again under its own key: `pending` until the answer."""
+        self._run(lambda db: db.execute("UPDATE entries SET state = ?, finished_at = NULL WHERE id = ?",
+                                        (PENDING, entry_id)))
+
     def finish(self, entry_id: int, state: str, *, result_id: str | None = None, error: str | None = None) -> None:
         self._run(lambda db: db.execute(
             "UPDATE entries SET state = ?, finished_at = ?, result_id = ?, error = ? WHERE id = ?",
@@ -367,16 +386,26 @@ class Journal:
         ).fetchall())
         return [_entry(row) for row in rows]
 
+    def last_done(self, merchant_id: str, kind: str, transaction_id: str, amount: Decimal, *,
+                  since: datetime) -> Entry | None:
+        """The newest `done` call of this kind, transaction and amount created at or after `since`."""
+        row = self._run(lambda db: db.execute(
+            "SELECT * FROM entries WHERE merchant_id = ? AND kind = ? AND transaction_id = ? AND amount = ?"
+            " AND state = ? AND created_at >= ? ORDER BY id DESC LIMIT 1",
+            (merchant_id, kind, transaction_id, str(amount), DONE, _stamp(since)),
+        ).fetchone())
+        return _entry(row) if row else None
+
     def entries(self, *, since: datetime | None = None, until: datetime | None = None, kind: str | None = None,
                 transaction_id: str | None = None, operator: str | None = None, host: str | None = None,
                 profile: str | None = None) -> Iterator[Entry]:
         clauses, args = ["1 = 1"], []
         if since is not None:
             clauses.append("created_at >= ?")
-            args.append(since.astimezone(timezone.utc).isoformat(timespec="microseconds"))
+            args.append(_stamp(since))
         if until is not None:
             clauses.append("created_at <= ?")
-            args.append(until.astimezone(timezone.utc).isoformat(timespec="microseconds"))
+            args.append(_stamp(until))
         if kind is not None:
             clauses.append("kind = ?")
             args.append(kind)

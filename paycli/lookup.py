@@ -7,13 +7,13 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
+from paycli.braintree_facts import SEARCH_PAGE_SIZE
 from paycli.errors import UsageError
 from paycli.models import Transaction, TransactionQuery
 
 if TYPE_CHECKING:
     from paycli.gateway import Gateway
 
-PAGE_SIZE = 50  # Braintree's search page
 IDS_PER_SEARCH = 1000  # keeps each request body small, well under any gateway's limits
 
 # Braintree ids are [A-Za-z0-9_-]; the SDK answers anything else with a NotFoundError without asking
@@ -68,7 +68,7 @@ def _fetch_by_ids(gateway: Gateway, ids: list[str], concurrency: int,
     for start in range(0, len(ids), IDS_PER_SEARCH):
         query = TransactionQuery(ids=tuple(ids[start:start + IDS_PER_SEARCH]))
         matched = gateway.search_ids(query)
-        pages += [(query, matched[i:i + PAGE_SIZE]) for i in range(0, len(matched), PAGE_SIZE)]
+        pages += [(query, matched[i:i + SEARCH_PAGE_SIZE]) for i in range(0, len(matched), SEARCH_PAGE_SIZE)]
 
     def fetch(page: tuple[TransactionQuery, list[str]]) -> list[Transaction]:
         txns = gateway.fetch_page(*page)

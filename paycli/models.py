@@ -10,14 +10,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Mapping
 
-ZERO = Decimal("0.00")
+from paycli.braintree_facts import IN_BATCH_STATUSES, NOT_REFUNDED_STATUSES, SETTLED_STATUSES, VOIDABLE_STATUSES
 
-# Statuses in which a sale's money has reached (or is reaching) the merchant: refund, not void.
-SETTLED_STATUSES = frozenset({"settled", "settling", "settlement_confirmed", "settlement_pending"})
-# Statuses in which a sale can still be voided instead of refunded.
-VOIDABLE_STATUSES = frozenset({"authorized", "submitted_for_settlement"})
-# A refund in one of these did not move money back, so it does not count against the sale.
-FAILED_STATUSES = frozenset({"processor_declined", "gateway_rejected", "failed", "voided", "settlement_declined"})
+ZERO = Decimal("0.00")
 
 
 @dataclass(frozen=True)
@@ -57,7 +52,7 @@ class Transaction:
     @property
     def settled_at(self) -> datetime | None:
         for event in self.status_history:
-            if event.status in ("settled", "settlement_confirmed"):
+            if event.status in IN_BATCH_STATUSES:
                 return event.timestamp
         return None
 
@@ -71,7 +66,7 @@ class Transaction:
         return max(self.amount - self.refunded_amount, ZERO)
 
     def with_refunds(self, refunds: list["Transaction"]) -> "Transaction":
-        moved = sum((r.amount for r in refunds if r.status not in FAILED_STATUSES), ZERO)
+        moved = sum((r.amount for r in refunds if r.status not in NOT_REFUNDED_STATUSES), ZERO)
         return replace(self, refunded_amount=moved)
 
 

@@ -325,12 +325,17 @@ class Output:
         ) as bar:
             yield ProgressHandle(bar, bar.add_task(description, total=total))
 
-    def confirm(self, prompt: str) -> bool:
-        """Ask on the terminal; `--yes` answers for the user; with nobody to ask, refuse (exit 2)."""
-        if self.assume_yes:
+    def confirm(self, prompt: str, *, answer_option: str = "--yes") -> bool:
+        """Ask on the terminal; `--yes` answers for the user; with nobody to ask, refuse (exit 2).
+
+        `answer_option` names another option that answers this question instead (the caller checks it);
+        `--yes` then does not answer it.
+        """
+        if self.assume_yes and answer_option == "--yes":
             return True
         if not self.terminal.interactive:
-            raise UsageError(f"no terminal to confirm on ({prompt}); pass --yes to go ahead", prompt=prompt)
+            raise UsageError(f"no terminal to confirm on ({prompt}); pass {answer_option} to go ahead",
+                             prompt=prompt, option=answer_option)
         from rich.text import Text
 
         self.err.print(Text.assemble((prompt, "bold"), " [y/N] "), end="")

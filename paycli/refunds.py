@@ -1,35 +1,38 @@
 """Giving money back: plan first (look the transaction up, decide refund or void), then execute once.
 
-Rules (design §4, sandbox reference §4.2):
+Braintree's rules:
 - a settled or settling sale is refunded, fully or partially, up to what is left;
 - a sale not yet settled can only be given back whole, by voiding it (unless the caller forbids voids);
 - a partial refund of an unsettled sale, an amount over the remainder, a credit, or a sale with nothing
   left are refused before any money call (exit 3).
 
 Execution journals the intent before the call and carries an `api_request_key`: a rerun after a lost
-answer reuses the unfinished entry's key, so the gateway replays its first answer instead of refunding
-twice.
+answer resumes the unfinished entry with its key, so the gateway replays its first answer instead of
+refunding twice, and the entry is closed with that answer. A deliberate repeat (a `done` refund of the
+same transaction and amount within REPEAT_WINDOW) is for the caller to confirm: see `recent_repeat`.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from paycli import journal as journal_
 from paycli.errors import GatewayRefused, PaycliError, Unavailable
 from paycli.lookup import find_transaction
-from paycli.models import SETTLED_STATUSES, VOIDABLE_STATUSES, ZERO, Transaction
+from paycli.braintree_facts import REFUNDABLE_STATUSES, VOIDABLE_STATUSES
+from paycli.models import ZERO, Transaction
 
 if TYPE_CHECKING:
     from paycli.gateway import Gateway
-    from paycli.journal import Context, Journal
+    from paycli.journal import Context, Entry, Journal
 
 REFUND, VOID, NONE = "refund", "void", "none"
-# Braintree refunds settled and settling sales (91506 otherwise); settlement_pending is PayPal's limbo.
-REFUNDABLE = frozenset(SETTLED_STATUSES - {"settlement_pending"})
+# A `done` refund of the same transaction and amount this recent makes a new one look like a double submit.
+REPEAT_WINDOW = timedelta(minutes=10)
 
 
 class NotRefundable(GatewayRefused):
@@ -45,9 +48,6 @@ class Plan:
     amount: Decimal  # what goes back to the customer
     order_id: str | None = None
     reason: str | None = None
-    # what the request says: None asks for "everything left", so a replay of the same request under the
-    # same api_request_key stays identical even after the first attempt changed what is left
-    send_amount: Decimal | None = None
 
     @property
     def remaining_after(self) -> Decimal:
@@ -58,9 +58,10 @@ class Plan:
 @dataclass(frozen=True)
 class Outcome:
     plan: Plan
-    result: Transaction  # the new credit (refund) or the voided sale
+    result: Transaction  # the new credit (refund) or the voided sale, as the gateway answered
     journal_id: int
-    resumed: bool  # an unfinished earlier attempt's key was reused
+    resumed: bool  # an unfinished earlier entry was sent again under its key, and closed
+    sale: Transaction | None = None  # the sale re-read after the call (`with_sale`): what is left now
 
 
 def plan_refund(gateway: Gateway, txn_id: str, *, amount: Decimal | None = None, order_id: str | None = None,
@@ -84,7 +85,7 @@ def decide_refund(txn: Transaction, *, amount: Decimal | None = None, order_id: 
             raise NotRefundable(f"{txn.id} is {txn.status}, not settled: refunding it means voiding it, "
                                 "and --no-void forbids that", transaction_id=txn.id)
         return Plan(VOID, txn, txn.amount, order_id, reason)
-    if txn.status not in REFUNDABLE:
+    if txn.status not in REFUNDABLE_STATUSES:
         raise NotRefundable(f"{txn.id} is {txn.status}: only settled or settling sales can be refunded",
                             transaction_id=txn.id)
     if left <= ZERO:
@@ -94,7 +95,7 @@ def decide_refund(txn: Transaction, *, amount: Decimal | None = None, order_id: 
     if wanted > left:
         raise NotRefundable(f"{txn.id}: refund of {wanted} is more than the {left} left to refund (91521)",
                             transaction_id=txn.id)
-    return Plan(REFUND, txn, wanted, order_id, reason, send_amount=amount)
+    return Plan(REFUND, txn, wanted, order_id, reason)
 
 
 def plan_void(gateway: Gateway, txn_id: str) -> Plan:
@@ -105,31 +106,89 @@ def plan_void(gateway: Gateway, txn_id: str) -> Plan:
     return Plan(VOID, txn, txn.amount)
 
 
+def resumable(journal: Journal, context: Context, plan: Plan, *, api_request_key: str | None = None
+              ) -> Entry | None:
+    """The unfinished entry (`pending`/`unknown`) this plan carries on, if any.
+
+    With a key (a batch row's), the entry under that key; without one, the newest unfinished call of the
+    same kind, transaction and amount: the same intent, whose answer paycli never learned.
+    """
+    if api_request_key is not None:
+        entry = journal.latest(context.merchant_id, api_request_key)
+        return entry if entry is not None and entry.state in journal_.UNFINISHED else None
+    earlier = [e for e in journal.unfinished(context.merchant_id, plan.action, plan.transaction.id)
+               if e.amount == plan.amount]
+    return earlier[0] if earlier else None
+
+
+def recent_repeat(journal: Journal, context: Context, plan: Plan, *, now: datetime | None = None) -> Entry | None:
+    """A `done` refund of the same transaction and amount within REPEAT_WINDOW: this may be a double submit."""
+    if plan.action != REFUND or resumable(journal, context, plan) is not None:
+        return None  # a resume moves no money a second time
+    since = (now or datetime.now(timezone.utc)) - REPEAT_WINDOW
+    return journal.last_done(context.merchant_id, REFUND, plan.transaction.id, plan.amount, since=since)
+
+
 def execute(gateway: Gateway, journal: Journal, context: Context, plan: Plan, *,
             api_request_key: str | None = None, batch: str | None = None, batch_row: int | None = None) -> Outcome:
-    """Move the money once: journal first, call with the key, record the answer."""
+    """Move the money once: journal first, call with the key, record the answer.
+
+    An unfinished entry of the same intent is resumed in place: the identical request (its amount, order id
+    and key) is sent again, so the gateway answers with its original result, and that entry is closed
+    with it. Otherwise a new entry with a new key (or the batch row's key) is written first.
+    """
     txn = plan.transaction
-    key, resumed = api_request_key, False
-    if key is None:
-        earlier = [e for e in journal.unfinished(context.merchant_id, plan.action, txn.id) if e.amount == plan.amount]
-        key, resumed = (earlier[0].api_request_key, True) if earlier else (f"paycli-{plan.action}-{uuid.uuid4()}", False)
-    entry = journal.begin(context, kind=plan.action, transaction_id=txn.id, amount=plan.amount,
-                          api_request_key=key, order_id=plan.order_id, reason=plan.reason, batch=batch,
-                          batch_row=batch_row)
+    earlier = resumable(journal, context, plan, api_request_key=api_request_key)
+    try:
+        if earlier is not None:
+            entry, key, amount, order_id = earlier.id, earlier.api_request_key, earlier.amount, earlier.order_id
+            journal.reopen(entry)
+        else:
+            key = api_request_key or f"paycli-{plan.action}-{uuid.uuid4()}"
+            amount, order_id = plan.amount, plan.order_id
+            entry = journal.begin(context, kind=plan.action, transaction_id=txn.id, amount=amount,
+                                  api_request_key=key, order_id=order_id, reason=plan.reason, batch=batch,
+                                  batch_row=batch_row)
+    except journal_.JournalUnavailable as err:  # locked (SQLite) or unreachable (PostgreSQL)
+        raise type(err)(f"{err.message}; nothing was sent to the gateway, so no money moved: "
+                        "try again", **err.details) from None
+    what = f"{plan.action} of {txn.id}"
     try:
         if plan.action == REFUND:
-            result = gateway.refund(txn.id, amount=plan.send_amount, order_id=plan.order_id, api_request_key=key)
+            # always an explicit amount: the request stays the same when it is resumed after the first
+            # attempt changed what is left, and never refunds more than the plan showed
+            result = gateway.refund(txn.id, amount=amount, order_id=order_id, api_request_key=key)
         else:
             result = gateway.void(txn.id, api_request_key=key)
     except Unavailable as err:  # the answer was lost: the money may or may not have moved
-        journal.finish(entry, journal_.UNKNOWN, error=err.message)
+        _record(journal, entry, journal_.UNKNOWN, f"the answer to the {what} was lost, so it may have happened",
+                error=err.message)
         raise
     except PaycliError as err:
         declined = getattr(err, "transaction", None)
-        journal.finish(entry, journal_.FAILED, result_id=declined.id if declined else None, error=err.message)
+        _record(journal, entry, journal_.FAILED, f"the gateway refused the {what} (no money moved)",
+                result_id=declined.id if declined else None, error=err.message)
         raise
     except BaseException as err:  # Ctrl-C or a bug mid-call: leave it resumable, say why
         journal.finish(entry, journal_.UNKNOWN, error=f"interrupted: {type(err).__name__}")
         raise
-    journal.finish(entry, journal_.DONE, result_id=result.id)
-    return Outcome(plan, result, entry, resumed)
+    _record(journal, entry, journal_.DONE, f"the {what} went through ({result.id}, {result.amount})",
+            result_id=result.id)
+    return Outcome(plan, result, entry, earlier is not None)
+
+
+def _record(journal: Journal, entry: int, state: str, happened: str, *, result_id: str | None = None,
+            error: str | None = None) -> None:
+    """Close the entry after the call; if the journal stays locked, say what happened to the money."""
+    try:
+        journal.finish(entry, state, result_id=result_id, error=error)
+    except journal_.JournalUnavailable as err:
+        raise type(err)(
+            f"{happened}, but {err.message}, so its entry #{entry} is still pending: rerun the same command to "
+            "record the outcome; it resumes with the same api_request_key and moves no money twice",
+            entry=entry, **err.details) from None
+
+
+def with_sale(gateway: Gateway, outcome: Outcome) -> Outcome:
+    """The outcome with the sale as the gateway shows it after the call (its refunds resolved)."""
+    return replace(outcome, sale=find_transaction(gateway, outcome.plan.transaction.id))

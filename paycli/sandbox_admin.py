@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from paycli.braintree_facts import SETTLEMENT_OUTCOMES
 from paycli.lookup import check_id
 from paycli.models import Transaction, TransactionQuery
 
 if TYPE_CHECKING:
     from paycli.gateway import Gateway
 
-OUTCOMES = ("settled", "settlement_confirmed", "settlement_declined", "settlement_pending")
+OUTCOMES = SETTLEMENT_OUTCOMES
 WAITING = ("submitted_for_settlement", "settling")
 
 

@@ -35,6 +35,7 @@ from decimal import Decimal
 from typing import IO, TYPE_CHECKING, Protocol
 
 from paycli import dates
+from paycli.braintree_facts import IN_BATCH_STATUSES, SEARCH_PAGE_SIZE
 from paycli.models import (
     ZERO,
     Mismatch,
@@ -50,13 +51,11 @@ if TYPE_CHECKING:
     from paycli.gateway import Gateway
 
 DEFAULT_WORKERS = 8
-PAGE_IDS = 50  # Braintree's search page size: ids per advanced_search request
 PAGES_IN_FLIGHT_PER_WORKER = 2  # enough to keep every worker busy, few enough to bound memory
 SORT_RUN_ROWS = 5_000  # rows sorted in memory before a run is spilled to disk (~1 kB each)
 WINDOW_IDS = 10_000  # ids a first window is sized for, from the day's summary
 SEARCH_MARGIN = timedelta(days=1)  # covers any gap between a profile's timezone and the gateway's batch cutoff
 FIRST_AMOUNT_SPLIT = 100_000  # thousandths: 100.00, where a same-second window first splits by amount
-SETTLED_STATUSES = ("settled", "settlement_confirmed")  # what the batch summary counts
 KINDS = ("sale", "credit")
 
 
@@ -194,8 +193,8 @@ class SettlementExport:
                 self._found += len(ids)
                 if self.progress is not None:
                     self.progress.update(total=self._found)
-                for start in range(0, len(ids), PAGE_IDS):
-                    yield day, query, ids[start:start + PAGE_IDS]
+                for start in range(0, len(ids), SEARCH_PAGE_SIZE):
+                    yield day, query, ids[start:start + SEARCH_PAGE_SIZE]
 
     def _windows(self, day: date) -> Iterator[tuple[TransactionQuery, list[str]]]:
         """Uncapped windows that together cover `day`'s batch, with their ids; a capped one is halved."""
@@ -251,7 +250,7 @@ class _Window:
     def query(self) -> TransactionQuery:
         bounded = self.amount_low > 0 or self.amount_high is not None
         return TransactionQuery(
-            statuses=SETTLED_STATUSES, types=KINDS, settled_from=_utc(self.low), settled_to=_utc(self.high),
+            statuses=IN_BATCH_STATUSES, types=KINDS, settled_from=_utc(self.low), settled_to=_utc(self.high),
             amount_min=_units(self.amount_low) if bounded else None,
             amount_max=_units(self.amount_high) if self.amount_high is not None else None,
         )

@@ -108,6 +108,17 @@ def test_the_same_rows_in_a_new_file_are_not_refunded_again(invoke, sandbox, tmp
     assert len(sandbox.sdk.transaction.find(settled).refund_ids) == 1
 
 
+def test_editing_the_order_id_or_reason_of_a_done_row_refunds_nothing_more(invoke, sandbox, tmp_path) -> None:
+    settled = sandbox.sale("10.00", settle=True)
+    path = write_csv(tmp_path / "e.csv", [[settled, "1.00", "ord-1", "damaged"]])
+    [first] = invoke("batch-refund", path).json()
+    assert sandbox.sdk.transaction.find(first["refund_id"]).order_id == "ord-1"  # the refund's own order id
+    for edited in ([settled, "1.00", "ord-2", "damaged"], [settled, "1.00", "ord-2", "broken on arrival"]):
+        [row] = invoke("batch-refund", write_csv(path, [edited])).json()
+        assert (row["outcome"], row["refund_id"]) == ("already_done", first["refund_id"])
+    assert sandbox.sdk.transaction.find(settled).refund_ids == [first["refund_id"]]
+
+
 def test_only_the_transaction_id_column_is_required(invoke, sandbox, tmp_path) -> None:
     settled = sandbox.sale("6.00", settle=True)
     path = write_csv(tmp_path / "ids.csv", [[settled]], header="transaction_id")

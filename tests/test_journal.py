@@ -1,206 +1,242 @@
-"""The journal's own contract, on both homes: a SQLite file and a real PostgreSQL server."""
+"""The journal as the resume log: one intent is one entry, a resume closes it, amounts come from the gateway;
+a locked journal is a transient failure that says whether money moved; a repeat within minutes is asked."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
-from datetime import datetime, timedelta, timezone
-from decimal import Decimal
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from freezegun import freeze_time
 
-from paycli import journal as journal_
-from paycli.errors import ConfigError, ExitCode
-from paycli.journal import Context, Journal
+from paycli import sandbox as offline
+from paycli.sandbox.store import Merchant
 
-ALICE = Context("acme", "production", "acme_mid", "alice", "desk-1")
-BOB = Context("acme-eu", "production", "acme_mid", "bob", "desk-2")
+MERCHANT = Merchant("lost", "lost_pub", "lost_priv", {"lost_usd": "USD"})
+PROFILE = ("profiles:\n  t:\n    environment: local\n    url: {url}\n    merchant_id: lost\n"
+           "    public_key: lost_pub\n    private_key_env: LOST_KEY\ndefault_profile: t\n")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Where a fresh journal lives: a file, or an empty database on the suite's PostgreSQL server."""
-    if request.param == "sqlite":
-        return str(tmp_path / "journal.db")
-    return request.getfixturevalue("postgresql_url")
+def journal_path(home: Path) -> Path:
+    return home / ".local" / "state" / "paycli" / "journal.db"
+
+
+def journal_rows(home: Path) -> list[sqlite3.Row]:
+    with sqlite3.connect(journal_path(home)) as db:
+        db.row_factory = sqlite3.Row
+        return db.execute("SELECT * FROM entries ORDER BY id").fetchall()
+
+
+class Gateways:
+    """One sandbox database served first with faults, then healthy: the same state behind both."""
+
+    def __init__(self, db: Path, write_config: Any, sdk_for: Any) -> None:
+        self.db, self.write_config, self.sdk_for = db, write_config, sdk_for
+        self.running: Any = None
+
+    def serve(self, faults: str | None = None) -> Any:
+        self.stop()
+        self.running = offline.start(self.db, [MERCHANT], faults=faults)
+        self.write_config(PROFILE.format(url=self.running.url))
+        return self.running
+
+    @property
+    def sdk(self) -> Any:
+        return self.sdk_for(self.running.url, "lost", "lost_pub", "lost_priv")
+
+    def settled_sale(self, amount: str) -> str:
+        sale = self.sdk.transaction.sale({"amount": amount, "payment_method_nonce": "fake-valid-nonce",
+                                          "options": {"submit_for_settlement": True}}).transaction.id
+        assert self.sdk.testing.settle_transaction(sale).is_success
+        return sale
+
+    def stop(self) -> None:
+        if self.running is not None:
+            self.running.stop()
+            self.running = None
 
 
 @pytest.fixture
-def postgresql_url(postgres_url: str) -> str:
-    return postgres_url
+def gateways(tmp_path, write_config, sdk_for, monkeypatch) -> Iterator[Gateways]:
+    monkeypatch.setattr("paycli.gateway.BACKOFF_BASE_S", 0.001)
+    monkeypatch.setenv("LOST_KEY", "lost_priv")
+    both = Gateways(tmp_path / "lost.db", write_config, sdk_for)
+    both.serve()
+    yield both
+    both.stop()
 
 
-@pytest.fixture
-def journal(location: str) -> Any:
-    opened = Journal(location)
-    yield opened
-    opened.close()
+def lose_the_answer(invoke: Any, gateways: Gateways, *args: str) -> None:
+    """Run `paycli refund …` against a gateway that makes the refund and drops every answer, then heal it."""
+    gateways.serve(faults="refund=drop-after@1.0")
+    assert "retrying" in invoke("refund", *args, code=6).stderr
+    gateways.serve()
 
 
-def test_an_entry_goes_pending_then_done_with_everything_it_was_given(journal: Journal) -> None:
-    entry_id = journal.begin(ALICE, kind="refund", transaction_id="t1", amount=Decimal("12.50"),
-                             api_request_key="k1", order_id="o-9", reason="damaged", batch="b.csv", batch_row=3)
-    [pending] = journal.unfinished("acme_mid", "refund", "t1")
-    assert (pending.id, pending.state, pending.finished_at) == (entry_id, journal_.PENDING, None)
-    journal.finish(entry_id, journal_.DONE, result_id="credit1")
-    entry = journal.latest("acme_mid", "k1")
-    assert entry is not None and journal.unfinished("acme_mid", "refund", "t1") == []
-    assert (entry.state, entry.result_id, entry.amount, entry.order_id, entry.reason, entry.batch, entry.batch_row) == (
-        "done", "credit1", Decimal("12.50"), "o-9", "damaged", "b.csv", 3)
-    assert (entry.who, entry.profile, entry.environment) == ("alice@desk-1", "acme", "production")
-    assert entry.created_at.tzinfo is not None and entry.finished_at >= entry.created_at
+# --- one intent, one entry -----------------------------------------------------------------------------
+
+def test_a_resume_closes_the_entry_it_resumes_and_a_new_command_is_a_new_refund(invoke, gateways,
+                                                                               isolated_env) -> None:
+    sale = gateways.settled_sale("50.00")
+    lose_the_answer(invoke, gateways, sale, "--amount", "20")
+    [lost] = journal_rows(isolated_env)
+    assert lost["state"] == "unknown"
+
+    resumed = invoke("refund", sale, "--amount", "20")
+    assert "resumed an unfinished refund" in resumed.stderr
+    credit = resumed.json()
+    assert gateways.sdk.transaction.find(sale).refund_ids == [credit["id"]]
+    [entry] = journal_rows(isolated_env)  # the same entry, closed with the gateway's answer
+    assert (entry["id"], entry["state"], entry["result_id"]) == (lost["id"], "done", credit["id"])
+    assert entry["api_request_key"] == lost["api_request_key"] and entry["finished_at"]
+    # what is left comes from the gateway: 50 - 20, not the 20 subtracted a second time
+    assert f"refunded 20.00 USD of {sale} as {credit['id']}; 30.00 USD left to refund" in resumed.stderr
+    assert (credit["sale_refunded_amount"], credit["sale_refundable_amount"], credit["resumed"]) == \
+        ("20.00", "30.00", True)
+
+    second = invoke("refund", sale, "--amount", "20", "--again")  # a deliberate second refund moves money
+    assert "resumed" not in second.stderr and second.json()["id"] != credit["id"]
+    assert len(gateways.sdk.transaction.find(sale).refund_ids) == 2
+    first, new = journal_rows(isolated_env)
+    assert (first["state"], new["state"]) == ("done", "done")
+    assert new["api_request_key"] != first["api_request_key"]
+    assert "10.00 USD left to refund" in second.stderr
 
 
-def test_entries_filter_by_person_machine_profile_kind_and_transaction(journal: Journal) -> None:
-    for context, kind, txn in ((ALICE, "refund", "t1"), (BOB, "void", "t2"), (ALICE, "void", "t3")):
-        journal.begin(context, kind=kind, transaction_id=txn, amount=Decimal("1.00"), api_request_key=f"k-{txn}")
-
-    def txns(**filters: Any) -> list[str]:
-        return [entry.transaction_id for entry in journal.entries(**filters)]
-
-    assert txns() == ["t1", "t2", "t3"]
-    assert txns(operator="alice") == ["t1", "t3"]
-    assert txns(host="desk-2") == ["t2"] and txns(profile="acme-eu") == ["t2"]
-    assert txns(kind="void", operator="alice") == ["t3"] and txns(transaction_id="t2") == ["t2"]
-    assert txns(since=datetime.now(timezone.utc) + timedelta(minutes=1)) == []
-
-
-def test_a_new_journal_is_at_the_current_schema_version(journal: Journal, location: str) -> None:
-    assert journal.version == journal_.SCHEMA_VERSION
-    assert Journal(location).version == journal_.SCHEMA_VERSION  # reopening changes nothing
+def test_everything_left_after_a_lost_answer_resumes_the_same_request(invoke, gateways, isolated_env) -> None:
+    sale = gateways.settled_sale("40.00")
+    lose_the_answer(invoke, gateways, sale, "--amount", "20")
+    # 20 left, and the lost 20.00 entry is that same intent: it is resumed with the very request first sent
+    run = invoke("refund", sale)
+    assert "resumed an unfinished refund" in run.stderr and "20.00 USD left to refund" in run.stderr
+    assert len(gateways.sdk.transaction.find(sale).refund_ids) == 1
+    assert [r["state"] for r in journal_rows(isolated_env)] == ["done"]
+    everything = invoke("refund", sale, "--again")  # now closed: a new intent, everything left
+    assert "resumed" not in everything.stderr and "0.00 USD left to refund" in everything.stderr
+    assert len(gateways.sdk.transaction.find(sale).refund_ids) == 2
 
 
-def test_a_journal_from_a_newer_paycli_is_refused_with_exit_4(journal: Journal, location: str) -> None:
-    journal._db().execute("UPDATE journal_schema SET version = ?", (journal_.SCHEMA_VERSION + 1,))
-    with pytest.raises(ConfigError) as caught:
-        Journal(location)
-    assert caught.value.exit_code == ExitCode.CONFIG
-    assert f"schema version {journal_.SCHEMA_VERSION + 1}" in caught.value.message and "upgrade paycli" in caught.value.message
+def test_a_lost_batch_row_is_resumed_in_its_own_entry(invoke, gateways, isolated_env, tmp_path) -> None:
+    sale = gateways.settled_sale("10.00")
+    path = tmp_path / "one.csv"
+    path.write_text(f"transaction_id,amount,order_id\n{sale},4.00,first\n")
+    gateways.serve(faults="refund=drop-after@1.0")
+    invoke("batch-refund", path, code=7)
+    gateways.serve()
+    path.write_text(f"transaction_id,amount,order_id\n{sale},4.00,edited\n")  # the order id fixed meanwhile
+    [row] = invoke("batch-refund", path).json()
+    assert (row["outcome"], row["amount"]) == ("done", "4.00")
+    [entry] = journal_rows(isolated_env)
+    assert (entry["state"], entry["result_id"], entry["order_id"]) == ("done", row["refund_id"], "first")
+    assert gateways.sdk.transaction.find(sale).refund_ids == [row["refund_id"]]
 
 
-def test_a_first_version_journal_is_upgraded_and_keeps_its_entries(location: str) -> None:
-    store = journal_.open_store(location)
-    conn = store.connection()
-    for statement in journal_._MIGRATIONS[1]:  # what the first paycli wrote: no version table, no host
-        conn.execute(statement.format(id=store.id_column))
-    conn.execute("INSERT INTO entries (created_at, operator, profile, environment, merchant_id, kind, transaction_id,"
-                 " amount, api_request_key, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                 ("2026-01-02T03:04:05.000000+00:00", "carol", "acme", "sandbox", "m", "refund", "old", "5.00",
-                  "k-old", "done"))
-    store.close()
-    upgraded = Journal(location)
-    [old] = list(upgraded.entries())
-    assert upgraded.version == journal_.SCHEMA_VERSION and (old.who, old.amount) == ("carol", Decimal("5.00"))
-    upgraded.begin(ALICE, kind="void", transaction_id="new", amount=None, api_request_key="k-new")
-    assert [e.who for e in upgraded.entries()] == ["carol", "alice@desk-1"]
-    upgraded.close()
+# --- a locked journal ---------------------------------------------------------------------------------------
+
+class Holder:
+    """Another process's connection holding the journal exclusively until released."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.db: sqlite3.Connection | None = None
+
+    def take(self) -> None:
+        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.db.execute("BEGIN EXCLUSIVE")
+
+    def release(self) -> None:
+        if self.db is not None:
+            self.db.execute("ROLLBACK")
+            self.db.close()
+            self.db = None
 
 
-def test_sqlite_needs_no_lock_between_agents(tmp_path: Path) -> None:
-    journal = Journal(tmp_path / "journal.db")
-    with journal.hold("m", "t1") as first, journal.hold("m", "t1") as second:
-        assert (first, second) == (False, False)
-
-
-# ---- PostgreSQL only: what a team's server adds --------------------------------------------------------------
-
-
-def test_a_held_transaction_makes_the_next_agent_wait_then_say_it_waited(postgres_url: str) -> None:
-    agent1, agent2 = Journal(postgres_url), Journal(postgres_url)
-    got: list[tuple[bool, float]] = []
-
-    def second() -> None:
+def test_a_journal_locked_before_the_call_exits_6_and_no_money_moves(invoke, gateways, isolated_env,
+                                                                    monkeypatch) -> None:
+    monkeypatch.setattr("paycli.journal.LOCK_WAIT_S", 0.5, raising=False)
+    sale = gateways.settled_sale("10.00")
+    invoke("refund", sale, "--amount", "1")  # the journal exists
+    holder = Holder(journal_path(isolated_env))
+    holder.take()
+    try:
         started = time.monotonic()
-        with agent2.hold("m", "t1") as waited:
-            got.append((waited, time.monotonic() - started))
-
-    with agent1.hold("m", "t1") as waited_first:
-        thread = threading.Thread(target=second)
-        thread.start()
-        time.sleep(0.5)
-        assert got == []  # still waiting
-        with agent1.hold("m", "t2") as other:  # another transaction is not blocked
-            assert other is False
-    thread.join(10)
-    assert waited_first is False and got and got[0][0] is True and got[0][1] >= 0.4
-    agent1.close(), agent2.close()
+        run = invoke("refund", sale, "--amount", "2", code=6)
+        assert time.monotonic() - started < 5
+    finally:
+        holder.release()
+    assert "locked" in run.stderr and "no money moved" in run.stderr and "bug" not in run.stderr
+    assert len(gateways.sdk.transaction.find(sale).refund_ids) == 1
 
 
-def test_a_lock_held_past_the_bounded_wait_is_exit_6_naming_the_transaction(postgres_url: str) -> None:
-    from paycli.journal_pg import PostgresStore
+def test_a_journal_locked_after_the_call_says_the_refund_happened_and_a_rerun_records_it(
+        invoke, gateways, isolated_env, monkeypatch) -> None:
+    monkeypatch.setattr("paycli.journal.LOCK_WAIT_S", 0.5, raising=False)
+    sale = gateways.settled_sale("10.00")
+    invoke("refund", sale, "--amount", "1")
+    gateways.serve(faults="refund=slow:1500@1")
+    holder = Holder(journal_path(isolated_env))
 
-    holder, waiter = Journal(postgres_url), Journal(PostgresStore(postgres_url, lock_wait_s=0.3))
-    with holder.hold("m", "t1"):
-        with pytest.raises(journal_.TransactionBusy) as caught:
-            with waiter.hold("m", "t1"):
-                pass
-    assert caught.value.exit_code == ExitCode.UNAVAILABLE and "t1" in caught.value.message
-    with waiter.hold("m", "t1") as waited:  # released by the holder: free again
-        assert waited is False
-    holder.close(), waiter.close()
+    def lock_once_the_call_is_in_flight() -> None:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if [r["state"] for r in journal_rows(isolated_env)] == ["done", "pending"]:
+                holder.take()
+                return
+            time.sleep(0.02)
 
+    locker = threading.Thread(target=lock_once_the_call_is_in_flight)
+    locker.start()
+    try:
+        run = invoke("refund", sale, "--amount", "2", code=6)
+    finally:
+        locker.join()
+        holder.release()
+    assert "went through" in run.stderr and "rerun the same command" in run.stderr and "bug" not in run.stderr
+    assert len(gateways.sdk.transaction.find(sale).refund_ids) == 2
+    assert [r["state"] for r in journal_rows(isolated_env)] == ["done", "pending"]
 
-def test_a_dead_agents_lock_is_released_by_the_server(postgres_url: str) -> None:
-    crashed, survivor = Journal(postgres_url), Journal(postgres_url)
-    held = crashed.hold("m", "t1")
-    held.__enter__()
-    crashed.store.connection().raw.pgconn.finish()  # the socket closes, as when the process is killed
-    with survivor.hold("m", "t1"):
-        pass
-    survivor.close()
-
-
-def test_an_unreachable_server_is_exit_6_without_the_password(postgres_cluster: Any) -> None:
-    url = f"postgresql://paycli:s3cret@127.0.0.1:{_closed_port()}/payments"
-    with pytest.raises(journal_.JournalUnavailable) as caught:
-        Journal(url)
-    assert caught.value.exit_code == ExitCode.UNAVAILABLE
-    assert "unreachable" in caught.value.message and "s3cret" not in caught.value.message
-    assert "postgresql://paycli@127.0.0.1" in caught.value.message
-
-
-def test_a_wrong_password_is_exit_4_naming_libpqs_password_sources(postgres_url: str,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PGPASSWORD", "wrong")
-    with pytest.raises(ConfigError) as caught:
-        Journal(postgres_url)
-    assert "PGPASSWORD" in caught.value.message and "wrong" not in caught.value.message
+    gateways.serve()
+    rerun = invoke("refund", sale, "--amount", "2")
+    assert "resumed" in rerun.stderr and "7.00 USD left to refund" in rerun.stderr
+    assert len(gateways.sdk.transaction.find(sale).refund_ids) == 2
+    assert [r["state"] for r in journal_rows(isolated_env)] == ["done", "done"]
 
 
-def test_pgpass_supplies_the_password(postgres_url: str, postgres_cluster: Any, tmp_path: Path,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("PGPASSWORD")
-    pgpass = tmp_path / "pgpass"
-    pgpass.write_text(f"127.0.0.1:{postgres_cluster.port}:*:paycli:{postgres_cluster.password}\n")
-    pgpass.chmod(0o600)
-    monkeypatch.setenv("PGPASSFILE", str(pgpass))
-    assert Journal(postgres_url).version == journal_.SCHEMA_VERSION
+# --- deliberate repeats ----------------------------------------------------------------------------------
+
+def test_the_same_refund_again_within_minutes_is_refused_without_a_terminal(invoke, sandbox) -> None:
+    sale = sandbox.sale("30.00", settle=True)
+    with freeze_time("2026-03-02 10:00:00", tick=True):
+        invoke("refund", sale, "--amount", "5")
+    with freeze_time("2026-03-02 10:09:00", tick=True):
+        run = invoke("refund", sale, "--amount", "5", "--yes", code=2)
+        assert "--again" in run.stderr and "already refunded 5.00 USD" in run.stderr
+        assert len(sandbox.sdk.transaction.find(sale).refund_ids) == 1
+        invoke("refund", sale, "--amount", "4")  # another amount is another refund
+        invoke("refund", sale, "--amount", "5", "--again")
+    assert len(sandbox.sdk.transaction.find(sale).refund_ids) == 3
+    with freeze_time("2026-03-02 10:20:00", tick=True):
+        invoke("refund", sale, "--amount", "5")  # outside the window: no question
+    assert len(sandbox.sdk.transaction.find(sale).refund_ids) == 4
 
 
-def test_agents_opening_a_new_database_at_once_create_the_schema_once(postgres_url: str) -> None:
-    errors: list[BaseException] = []
-
-    def open_one() -> None:
-        try:
-            Journal(postgres_url).close()
-        except BaseException as err:  # noqa: BLE001 - reported below
-            errors.append(err)
-
-    threads = [threading.Thread(target=open_one) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    journal = Journal(postgres_url)
-    assert errors == []
-    assert journal._db().execute("SELECT count(*) AS n FROM journal_schema").fetchone()["n"] == 1
+def test_the_same_refund_again_asks_on_a_terminal(invoke, sandbox, tty) -> None:
+    sale = sandbox.sale("30.00", settle=True)
+    invoke("refund", sale, "--amount", "5")
+    refused = invoke("refund", sale, "--amount", "5", input="n\n", code=130)
+    assert "refund another 5.00 USD?" in refused.stderr
+    assert len(sandbox.sdk.transaction.find(sale).refund_ids) == 1
+    invoke("refund", sale, "--amount", "5", input="y\n")
+    assert len(sandbox.sdk.transaction.find(sale).refund_ids) == 2
 
 
-def _closed_port() -> int:
-    import socket
+def test_refund_help_names_the_repeat_window(invoke) -> None:
+    from paycli.refunds import REPEAT_WINDOW
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    minutes = int(REPEAT_WINDOW.total_seconds() // 60)
+    text = " ".join(invoke("refund", "--help").stdout.split())
+    assert f"last {minutes} minutes" in text and "--again" in text

@@ -87,6 +87,33 @@ def test_declined_refund_is_journaled_as_failed_and_prints_the_credit(invoke, sa
     assert (entry["state"], entry["result_id"]) == ("failed", credit["id"]) and "Expired Card" in entry["error"]
 
 
+def test_a_credit_declined_at_settlement_gave_nothing_back_on_either_side(invoke, sandbox) -> None:
+    sale = sandbox.sale("4500.00", settle=True)
+    declined = sandbox.sdk.transaction.refund(sale, {"amount": "4001.00"}).transaction.id
+    assert sandbox.sdk.testing.settle_transaction(declined).transaction.status == "settlement_declined"
+    shown = invoke("txn", "show", sale).json()
+    assert (shown["refunded_amount"], shown["refundable_amount"]) == ("0.00", "4500.00")
+    run = invoke("refund", sale)
+    credit = run.json()
+    assert (credit["amount"], credit["sale_refunded_amount"], credit["sale_refundable_amount"]) == \
+        ("4500.00", "4500.00", "0.00")
+    assert f"refunded 4500.00 USD of {sale} as {credit['id']}; 0.00 USD left to refund" in run.stderr
+    assert str(sandbox.sdk.transaction.find(credit["id"]).amount) == "4500.00"  # what the gateway made
+
+
+def test_client_and_sandbox_share_one_definition_of_each_status_set() -> None:
+    from paycli import braintree_facts as facts
+    from paycli import models, refunds, settlement
+    from paycli.sandbox import operations, rules
+
+    assert models.NOT_REFUNDED_STATUSES is operations.NOT_REFUNDED_STATUSES is facts.NOT_REFUNDED_STATUSES
+    assert refunds.REFUNDABLE_STATUSES is rules.REFUNDABLE_STATUSES is facts.REFUNDABLE_STATUSES
+    assert refunds.VOIDABLE_STATUSES is rules.VOIDABLE_STATUSES is models.VOIDABLE_STATUSES
+    assert settlement.IN_BATCH_STATUSES is operations.IN_BATCH_STATUSES
+    assert operations.PAGE_SIZE == facts.SEARCH_PAGE_SIZE and settlement.SEARCH_PAGE_SIZE is facts.SEARCH_PAGE_SIZE
+    assert "settlement_declined" in facts.NOT_REFUNDED_STATUSES
+
+
 def test_void_of_an_authorized_sale(invoke, sandbox, isolated_env) -> None:
     sale = sandbox.sale("9.00", submit=False)
     assert invoke("void", sale).json()["status"] == "voided"
@@ -164,43 +191,6 @@ def test_production_refund_asks_on_a_terminal(invoke, production, tty) -> None:
 
 def test_sandbox_profiles_do_not_ask(invoke, sandbox, tty) -> None:
     invoke("refund", sandbox.sale("20.00", settle=True), input="")
-
-
-# --- a lost answer ---------------------------------------------------------------------------------------
-
-def test_a_lost_refund_answer_is_resumed_with_the_same_key(invoke, write_config, tmp_path, monkeypatch,
-                                                           isolated_env, sdk_for) -> None:
-    from paycli import sandbox as offline
-    from paycli.sandbox.store import Merchant
-
-    monkeypatch.setattr("paycli.gateway.BACKOFF_BASE_S", 0.001)
-    merchant = Merchant("lost", "lost_pub", "lost_priv", {"lost_usd": "USD"})
-    db = tmp_path / "lost.db"
-    flaky = offline.start(db, [merchant], faults="refund=drop-after@1")
-    monkeypatch.setenv("LOST_KEY", "lost_priv")
-    profile = "profiles:\n  t:\n    environment: local\n    url: {url}\n    merchant_id: lost\n" \
-              "    public_key: lost_pub\n    private_key_env: LOST_KEY\ndefault_profile: t\n"
-    write_config(profile.format(url=flaky.url))
-    sdk = sdk_for(flaky.url, "lost", "lost_pub", "lost_priv")
-    sale = sdk.transaction.sale({"amount": "50.00", "payment_method_nonce": "fake-valid-nonce",
-                                 "options": {"submit_for_settlement": True}}).transaction.id
-    sdk.testing.settle_transaction(sale)
-    run = invoke("refund", sale, "--amount", "20", code=6)
-    assert "retrying" in run.stderr
-    assert [r["state"] for r in journal_rows(isolated_env)] == ["unknown"]
-    flaky.stop()
-    steady = offline.start(db, [merchant])
-    try:
-        write_config(profile.format(url=steady.url))
-        result = invoke("refund", sale, "--amount", "20")
-        assert "resumed an unfinished refund" in result.stderr
-        refunds = sdk_for(steady.url, "lost", "lost_pub", "lost_priv").transaction.find(sale).refund_ids
-        assert refunds == [result.json()["id"]]
-        rows = journal_rows(isolated_env)
-        assert [r["state"] for r in rows] == ["unknown", "done"]
-        assert rows[0]["api_request_key"] == rows[1]["api_request_key"]
-    finally:
-        steady.stop()
 
 
 # --- audit ------------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import typer
 
 from paycli.cli import views
 from paycli.cli.runtime import Invocation, command
-from paycli.errors import Interrupted, PartialFailure, UsageError
+from paycli.errors import Interrupted, PaycliError, PartialFailure, UsageError
 
 if TYPE_CHECKING:
     from paycli.refunds import Plan
@@ -25,7 +25,7 @@ def _context(run: Invocation, gateway: Any) -> Any:
 
 
 def _confirm(run: Invocation, gateway: Any, what: str) -> None:
-    """Design §6: production asks on a terminal; --yes answers; no terminal and no --yes refuses (exit 2)."""
+    """Production asks on a terminal; --yes answers; no terminal and no --yes refuses (exit 2)."""
     if not run.profile.production:
         return
     prompt = f"{what} on profile {run.profile.name} (production, merchant {gateway.merchant_id})?"
@@ -42,25 +42,49 @@ def _describe(plan: "Plan") -> str:
             f"{plan.remaining_after}{currency} left to refund afterwards")
 
 
-def _carry_out(run: Invocation, gateway: Any, plan: "Plan", dry_run: bool) -> None:
+def _check_repeat(run: Invocation, gateway: Any, plan: "Plan") -> None:
+    """A `done` refund of the same transaction and amount minutes ago: ask on a terminal, refuse without one."""
+    from paycli import refunds
+
+    earlier = refunds.recent_repeat(run.journal(), _context(run, gateway), plan)
+    if earlier is None:
+        return
+    currency = f" {plan.transaction.currency}" if plan.transaction.currency else ""
+    minutes = int(refunds.REPEAT_WINDOW.total_seconds() // 60)
+    said = (f"{plan.transaction.id} was already refunded {earlier.amount}{currency} at "
+            f"{earlier.created_at:%H:%M:%S}Z by {earlier.operator} (journal #{earlier.id}, {earlier.result_id}), "
+            f"less than {minutes} minutes ago")
+    if not run.output.confirm(f"{said}: refund another {plan.amount}{currency}?", answer_option="--again"):
+        raise Interrupted("cancelled: no second refund was made")
+
+
+def _carry_out(run: Invocation, gateway: Any, plan: "Plan", dry_run: bool, *, again: bool = True) -> None:
     from paycli import refunds
 
     if dry_run:
         run.output.note(f"dry run: {_describe(plan)}")
         run.output.emit(plan, views.REFUND_PLAN)
         return
+    if not again:
+        _check_repeat(run, gateway, plan)
     _confirm(run, gateway, _describe(plan))
     outcome = refunds.execute(gateway, run.journal(), _context(run, gateway), plan)
     if outcome.resumed:
-        run.output.note(f"resumed an unfinished {plan.action} from the journal: the gateway answered with its "
-                        "original result, so no money moved twice")
-    txn, currency = plan.transaction, f" {plan.transaction.currency}" if plan.transaction.currency else ""
+        run.output.note(f"resumed an unfinished {plan.action} from the journal (entry #{outcome.journal_id}): the "
+                        "gateway answered with its original result, so no money moved twice")
+    try:
+        outcome = refunds.with_sale(gateway, outcome)
+    except PaycliError as err:  # the money moved; only the figure of what is left is missing
+        run.output.warn(f"could not look {plan.transaction.id} up again to show what is left: {err.message}")
+    moved = outcome.result
+    currency = f" {moved.currency}" if moved.currency else ""
+    left = (f"; {outcome.sale.refundable_amount}{currency} left to refund"
+            if outcome.sale is not None and outcome.sale.refundable_amount is not None else "")
     if plan.action == "void":
-        run.output.note(f"{txn.id} was not settled yet, so it was voided instead of refunded "
-                        f"({plan.amount}{currency} back to the customer)")
+        run.output.note(f"{moved.id} was not settled yet, so it was voided instead of refunded "
+                        f"({moved.amount}{currency} back to the customer)")
     else:
-        run.output.note(f"refunded {plan.amount}{currency} of {txn.id} as {outcome.result.id}; "
-                        f"{plan.remaining_after}{currency} left to refund")
+        run.output.note(f"refunded {moved.amount}{currency} of {plan.transaction.id} as {moved.id}{left}")
     run.output.emit(outcome, views.REFUND_OUTCOME)
 
 
@@ -72,8 +96,15 @@ def refund(
     reason: Annotated[str | None, typer.Option("--reason", help="Why (kept in the journal).")] = None,
     dry_run: DryRunOpt = False,
     no_void: Annotated[bool, typer.Option("--no-void", help="Refuse instead of voiding an unsettled sale.")] = False,
+    again: Annotated[bool, typer.Option(
+        "--again", help="Meant as a second refund: skip the question asked when the same amount of the same "
+                        "sale was refunded in the last 10 minutes (--yes does not answer it).")] = False,
 ) -> None:
-    """Refund a settled or settling sale; an unsettled sale refunded in full is voided instead."""
+    """Refund a settled or settling sale; an unsettled sale refunded in full is voided instead.
+
+    The same amount of the same sale refunded (done) in the last 10 minutes looks like a double submit:
+    paycli asks on a terminal and, without one, refuses (exit 2) unless --again says it is meant.
+    """
     from paycli import refunds
     from paycli.money import parse_amount
 
@@ -82,7 +113,7 @@ def refund(
     gateway = run.gateway()
     plan = refunds.plan_refund(gateway, txn_id, amount=value, order_id=order_id, reason=reason,
                                allow_void=not no_void)
-    _carry_out(run, gateway, plan, dry_run)
+    _carry_out(run, gateway, plan, dry_run, again=again)
 
 
 @command(app, "void", confirms=True)
@@ -107,7 +138,11 @@ def batch_refund(
     results: Annotated[Path | None, typer.Option("--results", dir_okay=False, metavar="FILE",
                                                  help="Also write the results as CSV (atomically).")] = None,
 ) -> None:
-    """Refund every row of a CSV; validated first, safe to rerun (done rows are never refunded again)."""
+    """Refund every row of a CSV; validated first, safe to rerun (done rows are never refunded again).
+
+    A row is known by its transaction and amount, so correcting its order_id or reason after it is done
+    refunds nothing more. order_id is the refund's own order id (set on the new credit), not the sale's.
+    """
     from paycli import batch_refunds
 
     rows = batch_refunds.read_rows(file)

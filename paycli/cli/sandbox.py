@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from paycli.braintree_facts import SEARCH_CAP
 from paycli.cli import views
 from paycli.cli.runtime import Invocation, command
 from paycli.errors import UsageError
@@ -55,7 +56,7 @@ def serve(
     latency: Annotated[int, typer.Option("--latency", metavar="MS", min=0, help="Delay every request by MS.")] = 0,
     faults: Annotated[str | None, typer.Option("--faults", metavar="SPEC", help="ROUTE=KIND@RATE,… e.g. refund=drop-after@0.05,*=503@0.03")] = None,
     fault_seed: Annotated[int | None, typer.Option("--fault-seed", metavar="N", help="Make the fault sequence repeatable.")] = None,
-    search_cap: Annotated[int, typer.Option("--search-cap", metavar="N", min=1, help="Most ids one search returns (Braintree: 50000).")] = 50000,
+    search_cap: Annotated[int, typer.Option("--search-cap", metavar="N", min=1, help=f"Most ids one search returns (Braintree: {SEARCH_CAP}).")] = SEARCH_CAP,
     timezone: Annotated[str, typer.Option("--timezone", help="Merchants' timezone for settlement dates.")] = "UTC",
     nightly_settlement: Annotated[
         str | None, typer.Option("--nightly-settlement", metavar="HH:MM", help="Settle what was submitted before this local time, nightly.")

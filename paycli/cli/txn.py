@@ -7,15 +7,12 @@ import typer
 
 from paycli.cli import views
 from paycli.cli.runtime import Invocation, command
+from paycli.braintree_facts import TRANSACTION_STATUSES
 from paycli.errors import UsageError
 
 app = typer.Typer(help="Find and inspect transactions.", no_args_is_help=True)
 
-STATUSES = (
-    "authorization_expired", "authorized", "authorizing", "failed", "gateway_rejected", "processor_declined",
-    "settled", "settlement_confirmed", "settlement_declined", "settlement_failed", "settlement_pending",
-    "settling", "submitted_for_settlement", "voided",
-)
+STATUSES = TRANSACTION_STATUSES
 
 
 @command(app, "show")

@@ -190,15 +190,18 @@ REFUND_PLAN = View(
 
 
 def refund_outcome_row(outcome: Any) -> dict[str, Any]:
-    """The new credit (refund) or the voided sale, plus what the sale has left (design §5 + added keys)."""
-    plan = outcome.plan
+    """The new credit (refund) or the voided sale (a transaction's keys), plus what the sale has left.
+
+    The sale's figures come from looking it up after the call (None if that lookup failed), never from
+    the plan: a resumed refund's credit is already counted in what the plan saw.
+    """
+    plan, sale = outcome.plan, outcome.sale
     row = transaction_row(outcome.result)
-    refunded_before = plan.transaction.refunded_amount or 0
     row.update(
         action=plan.action,
         sale_id=plan.transaction.id,
-        sale_refunded_amount=refunded_before + plan.amount if plan.action == "refund" else refunded_before,
-        sale_refundable_amount=plan.remaining_after if plan.action == "refund" else 0,
+        sale_refunded_amount=sale.refunded_amount if sale is not None else None,
+        sale_refundable_amount=sale.refundable_amount if sale is not None else None,
         resumed=outcome.resumed,
         journal_id=outcome.journal_id,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from paycli.braintree_facts import SEARCH_CAP
 from paycli.sandbox.faults import FaultPlan
 from paycli.sandbox.operations import Sandbox
 from paycli.sandbox.server import SandboxServer, ServerOptions
@@ -20,7 +21,7 @@ from paycli.sandbox.webhooks import WebhookSender
 LOCAL_MERCHANT_ID = "local"
 LOCAL_PUBLIC_KEY = "local_public_key"
 LOCAL_PRIVATE_KEY = "local_private_key"
-DEFAULT_SEARCH_CAP = 50000
+DEFAULT_SEARCH_CAP = SEARCH_CAP
 
 
 def local_merchant() -> Merchant:

@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any, Callable, Iterable
 from zoneinfo import ZoneInfo
 
+from paycli.braintree_facts import IN_BATCH_STATUSES, NOT_REFUNDED_STATUSES, SEARCH_CAP, SEARCH_PAGE_SIZE
 from paycli.sandbox import rules, schema, xmlcodec
 from paycli.sandbox.search import matches, narrowing
 from paycli.sandbox.store import Merchant, Store
@@ -28,7 +29,7 @@ from paycli.sandbox.cards import auth_code as _auth_code
 from paycli.sandbox.records import new_id as _new_id, now, stamp, text as _text
 from paycli.sandbox.replies import NOT_FOUND, Invalid, Reply, echo as _echo, render as _render
 
-PAGE_SIZE = 50
+PAGE_SIZE = SEARCH_PAGE_SIZE
 MAX_API_REQUEST_KEY = 255
 _RENDER_CACHE_SIZE = 512
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", re.IGNORECASE)
@@ -39,7 +40,7 @@ class Sandbox(Sales):
 
     webhooks: Any = None  # a sandbox.webhooks.WebhookSender (`serve --webhook-url`), told of every settlement
 
-    def __init__(self, store: Store, *, search_cap: int = 50000) -> None:
+    def __init__(self, store: Store, *, search_cap: int = SEARCH_CAP) -> None:
         self.store = store
         self.search_cap = search_cap
         self._rendered: dict[str, Reply] = {}  # stored transaction JSON → rendered find reply
@@ -284,7 +285,7 @@ class Sandbox(Sales):
         refunded = Decimal("0")
         for refund_id in original.get("refund_ids", []):
             refund = self.store.transaction(db, merchant.id, refund_id)
-            if refund and refund["status"] not in ("voided", "processor_declined", "failed", "gateway_rejected"):
+            if refund and refund["status"] not in NOT_REFUNDED_STATUSES:
                 refunded += Decimal(refund["amount"])
         return Decimal(original["amount"]) - refunded
 
@@ -398,7 +399,7 @@ class Sandbox(Sales):
         for doc in self.store.scan_transactions(merchant.id, settled=(stamp(start), stamp(end))):
             if not (doc.get("settlement_batch_id") or "").startswith(prefix + "_"):
                 continue
-            if doc["status"] not in ("settled", "settlement_confirmed"):
+            if doc["status"] not in IN_BATCH_STATUSES:
                 continue
             key = (doc.get("merchant_account_id") or "", _summary_card_type(doc), doc["type"])
             if field:
@@ -452,7 +453,7 @@ class Sandbox(Sales):
         code, text = rules.SETTLEMENT_RESPONSES[target]
         doc["processor_settlement_response_code"] = code
         doc["processor_settlement_response_text"] = text
-        if target in ("settled", "settlement_confirmed"):
+        if target in IN_BATCH_STATUSES:
             local_day = moment.astimezone(ZoneInfo(merchant.timezone)).date()
             doc["settlement_batch_id"] = f"{local_day.isoformat()}_{doc.get('merchant_account_id')}"
             doc["settled_at"] = stamp(moment)

@@ -11,6 +11,8 @@ from decimal import Decimal, InvalidOperation
 import re
 from typing import Mapping
 
+from paycli.braintree_facts import REFUNDABLE_STATUSES, VOIDABLE_STATUSES
+
 # --- payment instruments -------------------------------------------------------------------
 
 CREDIT_CARD = "credit_card"
@@ -431,18 +433,15 @@ def to_amount(raw: object) -> Decimal:
 
 # --- lifecycle (§4.2) ---------------------------------------------------------------------------
 
-VOIDABLE = {"authorized", "submitted_for_settlement"}
-REFUNDABLE = {"settled", "settling", "settlement_confirmed"}
 SETTLEABLE = {"submitted_for_settlement", "settling", "settlement_pending"}
-SETTLED_STATUSES = ("settled", "settlement_confirmed", "settlement_declined", "settlement_pending")
 
 
 def can_void(status: str, kind: str) -> bool:
-    return status in VOIDABLE or (kind == PAYPAL and status == "settlement_pending")
+    return status in VOIDABLE_STATUSES or (kind == PAYPAL and status == "settlement_pending")
 
 
 def can_refund(status: str, kind: str) -> bool:
-    return status in REFUNDABLE or (kind == PAYPAL and status == "settlement_pending")
+    return status in REFUNDABLE_STATUSES or (kind == PAYPAL and status == "settlement_pending")
 
 
 # --- validation messages (§4.3, §5.3, §6) ------------------------------------------------------
