@@ -386,6 +386,26 @@ class Journal:
         ).fetchall())
         return [_entry(row) for row in rows]
 
+    @property
+    def shared(self) -> bool:
+        """A team's journal: other agents write to it, so plans can go stale under them."""
+        return self.store.shared
+
+    def high_water(self, merchant_id: str) -> tuple[int, frozenset[int]]:
+        """A mark to tell later activity from: the newest entry id, and the entries still unfinished now."""
+        top = self._run(lambda db: db.execute("SELECT max(id) AS id FROM entries").fetchone())
+        rows = self._run(lambda db: db.execute(
+            "SELECT id FROM entries WHERE merchant_id = ? AND state IN (?, ?)", (merchant_id, *UNFINISHED)).fetchall())
+        return int(top["id"] or 0), frozenset(int(row["id"]) for row in rows)
+
+    def changed_since(self, merchant_id: str, transaction_id: str, mark: tuple[int, frozenset[int]]) -> bool:
+        """Whether anyone wrote about this transaction after `mark`, or finished a call that was in flight then."""
+        top, in_flight = mark
+        rows = self._run(lambda db: db.execute(
+            "SELECT id FROM entries WHERE merchant_id = ? AND transaction_id = ?", (merchant_id, transaction_id),
+        ).fetchall())
+        return any(int(row["id"]) > top or int(row["id"]) in in_flight for row in rows)
+
     def last_done(self, merchant_id: str, kind: str, transaction_id: str, amount: Decimal, *,
                   since: datetime) -> Entry | None:
         """The newest `done` call of this kind, transaction and amount created at or after `since`."""
