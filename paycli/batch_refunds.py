@@ -26,8 +26,8 @@ from paycli import journal as journal_
 from paycli import refunds
 from paycli.errors import PaycliError, UsageError
 from paycli.lookup import check_id, find_many, find_transaction
-from paycli.models import ZERO, Transaction
-from paycli.money import parse_amount
+from paycli.models import Transaction
+from paycli.money import by_currency, parse_amount
 
 if TYPE_CHECKING:
     from paycli.gateway import Gateway
@@ -51,7 +51,7 @@ class Row:
 
 @dataclass(frozen=True)
 class Result:
-    """Design §5's batch-refund results row."""
+    """One row of the batch-refund results (stdout and --results)."""
 
     row: int
     transaction_id: str
@@ -60,6 +60,7 @@ class Result:
     outcome: str  # done | already_done | failed | skipped
     refund_id: str | None
     message: str
+    currency: str | None = None  # of the sale, when it was looked up (not for rows already done)
 
 
 @dataclass(frozen=True)
@@ -89,8 +90,10 @@ class BatchPlan:
                 tally["refused"] += 1
         return tally
 
-    def total(self) -> Decimal:
-        return sum((item.plan.amount for item in self.items if item.plan is not None), ZERO)
+    def totals(self) -> dict[str, Decimal]:
+        """What the plan gives back, per currency."""
+        return by_currency((item.plan.transaction.currency, item.plan.amount)
+                           for item in self.items if item.plan is not None)
 
     @property
     def to_execute(self) -> list[Item]:
@@ -144,7 +147,11 @@ def read_rows(path: Path) -> list[Row]:
 
 
 def row_keys(merchant_id: str, rows: list[Row]) -> dict[int, str]:
-    """Each row's api_request_key by line: merchant, transaction, amount, and the pair's occurrence so far."""
+    """Each row's api_request_key by line: merchant, transaction, amount, and the pair's occurrence so far.
+
+    `read_rows` allows one row per transaction today; the occurrence keeps two rows that ask for the same
+    amount of the same sale apart should that ever change, without making the key depend on free text.
+    """
     seen: dict[tuple[str, Decimal | None], int] = {}
     keys = {}
     for row in rows:
@@ -156,18 +163,21 @@ def row_keys(merchant_id: str, rows: list[Row]) -> dict[int, str]:
 
 
 def _key_with_order_id(merchant_id: str, row: Row) -> str:
-    # how keys were made before a row's identity left out its order id: rows done then are still done
+    # how keys were made before a row's identity left out its order id: a row done, or left unfinished,
+    # under such a key keeps it, so upgrading paycli between two runs of a file never refunds it twice
     content = "|".join((merchant_id, row.transaction_id, str(row.amount or "full"), row.order_id or ""))
     return "paycli-batch-" + hashlib.sha256(content.encode()).hexdigest()[:40]
 
 
-def _earlier(journal: Journal, merchant_id: str, row: Row, key: str) -> journal_.Entry | None:
+def _earlier(journal: Journal, merchant_id: str, row: Row, key: str) -> tuple[str, journal_.Entry | None]:
+    """The row's key and its latest entry; a row done or left unfinished under its older key keeps that key."""
     entry = journal.latest(merchant_id, key)
-    if entry is None or entry.state != journal_.DONE:
-        older = journal.latest(merchant_id, _key_with_order_id(merchant_id, row))
-        if older is not None and older.state == journal_.DONE:
-            return older
-    return entry
+    if entry is None:
+        older_key = _key_with_order_id(merchant_id, row)
+        older = journal.latest(merchant_id, older_key)
+        if older is not None and older.state != journal_.FAILED:
+            return older_key, older
+    return key, entry
 
 
 def plan(gateway: Gateway, journal: Journal, context: Context, path: Path, rows: list[Row], *,
@@ -175,13 +185,14 @@ def plan(gateway: Gateway, journal: Journal, context: Context, path: Path, rows:
     """Decide every row: already done (journal), refund, void, or refused — after one bulk lookup."""
     mark = journal.high_water(context.merchant_id) if journal.shared else (0, frozenset())
     keys = row_keys(context.merchant_id, rows)
-    earlier = {row.line: _earlier(journal, context.merchant_id, row, keys[row.line]) for row in rows}
+    keyed = {row.line: _earlier(journal, context.merchant_id, row, keys[row.line]) for row in rows}
+    earlier = {line: entry for line, (_, entry) in keyed.items()}
     done = {line for line, entry in earlier.items() if entry is not None and entry.state == journal_.DONE}
     found = find_many(gateway, [row.transaction_id for row in rows if row.line not in done],
                       concurrency=concurrency, on_found=on_progress)
 
     def decide(row: Row) -> Item:
-        key, entry = keys[row.line], earlier[row.line]
+        key, entry = keyed[row.line]
         if row.line in done:
             return Item(row, key, result=Result(row.line, row.transaction_id, entry.amount, entry.kind,
                                                 ALREADY_DONE, entry.result_id,
@@ -210,9 +221,9 @@ def _decide(row: Row, key: str, txn: Transaction) -> Item:
         # a whole-refund row on a sale with nothing left is done (by an earlier run, a colleague, or by hand)
         if row.amount is None and "fully refunded" in err.message:
             return Item(row, key, result=Result(row.line, row.transaction_id, None, refunds.NONE,
-                                                ALREADY_DONE, None, err.message))
+                                                ALREADY_DONE, None, err.message, txn.currency))
         return Item(row, key, result=Result(row.line, row.transaction_id, row.amount, refunds.NONE, FAILED,
-                                            None, err.message))
+                                            None, err.message, txn.currency))
 
 
 def execute(gateway: Gateway, journal: Journal, context: Context, batch: BatchPlan, *,
@@ -226,6 +237,7 @@ def execute(gateway: Gateway, journal: Journal, context: Context, batch: BatchPl
     """
     stop = threading.Event()
     lost: dict[int, bool] = {}  # line -> the call may have moved money (its entry stays pending)
+    first_loss: list[str] = []  # what the first row that met the journal's failure was told
 
     def run(item: Item) -> Item:
         if item.plan is None:
@@ -244,18 +256,21 @@ def execute(gateway: Gateway, journal: Journal, context: Context, batch: BatchPl
                                           batch=batch.file, batch_row=item.row.line)
         except PaycliError as err:
             if isinstance(err, journal_.JournalUnavailable):
+                # locked (every other row would wait on the same lock) or unreachable: stop taking rows
+                if not stop.is_set():
+                    first_loss.append(f"line {item.row.line}: {err.message}")
                 stop.set()
                 lost[item.row.line] = "entry" in err.details  # refunds.execute names the entry once it called
             planned = item.plan
             return replace(item, result=Result(item.row.line, item.row.transaction_id,
                                                planned.amount if planned else item.row.amount,
                                                planned.action if planned else refunds.NONE, FAILED, None,
-                                               err.message))
+                                               err.message, planned.transaction.currency if planned else None))
         moved = outcome.result  # the gateway's answer: the credit, or the voided sale
         refund_id = moved.id if plan_.action == refunds.REFUND else None
         what = f"refunded {moved.amount}" if plan_.action == refunds.REFUND else f"voided {moved.amount}"
         return replace(item, result=Result(item.row.line, item.row.transaction_id, moved.amount, plan_.action,
-                                           DONE, refund_id, what))
+                                           DONE, refund_id, what, moved.currency))
 
     finished: dict[int, Item] = {}
     for item in _parallel(run, list(batch.items), concurrency):
@@ -264,7 +279,7 @@ def execute(gateway: Gateway, journal: Journal, context: Context, batch: BatchPl
             on_result(item.result)
     results = [finished[item.row.line].result for item in batch.items if finished[item.row.line].result]
     if lost:
-        raise JournalLost(results, sorted(line for line, moved in lost.items() if moved))
+        raise JournalLost(results, sorted(line for line, moved in lost.items() if moved), first_loss[0])
     return results
 
 
@@ -273,12 +288,12 @@ class JournalLost(journal_.JournalUnavailable):
 
     type = "journal_lost"
 
-    def __init__(self, results: list[Result], may_have_moved: list[int]) -> None:
+    def __init__(self, results: list[Result], may_have_moved: list[int], first: str) -> None:
         said = (f"lines {', '.join(map(str, may_have_moved))} may have moved money without a record (their "
                 "entries stay pending)" if may_have_moved else "no row moved money without a record")
-        super().__init__(f"the journal became unreachable during the batch, so paycli stopped taking rows: {said}; "
-                         "rerun the same file once the journal is back: it resumes them with their keys and "
-                         "moves no money twice", may_have_moved=may_have_moved)
+        super().__init__(f"{first}; so paycli stopped taking rows: {said}; rerun the same file once the journal "
+                         "is back: it resumes them with their keys and moves no money twice",
+                         may_have_moved=may_have_moved)
         self.results = results
 
 
@@ -321,3 +336,10 @@ def _parallel(work: Callable[[Item], Item], inputs: list[Item], concurrency: int
             for future in pending:
                 future.cancel()
             raise
+
+
+def moved(results: list[Result]) -> dict[str, dict[str, Decimal]]:
+    """What the run gave back, per action (refund, void) and per currency, from the gateway's answers."""
+    return {action: by_currency((r.currency, r.amount) for r in results
+                                if r.outcome == DONE and r.action == action and r.amount is not None)
+            for action in (refunds.REFUND, refunds.VOID)}

@@ -195,7 +195,7 @@ class SqliteStore:
             conn = sqlite3.connect(self.path, timeout=wait, isolation_level=None, check_same_thread=False)
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
-            self._local.conn = conn  # before WAL: a locked database must not leave a half-made connection open
+            self._local.conn = conn  # kept before the WAL pragma, which can meet a lock: close() still closes it
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")  # WAL: durable across a crash of paycli; the api_request_key covers the rest
         return conn

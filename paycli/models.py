@@ -80,6 +80,9 @@ class SettlementRecord:
     count: int
     amount_settled: Decimal
     custom_field: str | None = None  # the value of the group-by custom field, when grouping
+    # the merchant account's currency, from the profile's merchant_accounts (the summary does not say it);
+    # None for an account the profile does not list
+    currency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,7 @@ class SettlementTotal:
     sales_amount: Decimal
     credits_count: int
     credits_amount: Decimal
+    currency: str | None = None  # the account's, as on its records: totals never mix currencies
 
     @property
     def net_amount(self) -> Decimal:

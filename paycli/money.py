@@ -6,6 +6,7 @@ Braintree amounts are decimal strings with at most two places; a float never tou
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 
 from paycli.errors import UsageError
@@ -43,6 +44,25 @@ def parse_amount(text: str, *, field: str = "--amount") -> Decimal:
     if amount == 0:
         raise UsageError(f"{field} '{raw}' is zero; give an amount greater than 0 {_EXAMPLE}", field=field, value=raw)
     return amount.quantize(CENT)
+
+
+UNKNOWN_CURRENCY = "?"  # an amount whose currency the gateway did not say: kept apart from every other
+
+
+def by_currency(amounts: Iterable[tuple[str | None, Decimal]]) -> dict[str, Decimal]:
+    """Totals of (currency, amount) pairs, one per currency, in currency order: never one sum across them."""
+    totals: dict[str, Decimal] = {}
+    for currency, amount in amounts:
+        key = currency or UNKNOWN_CURRENCY
+        totals[key] = totals.get(key, Decimal("0.00")) + amount
+    return dict(sorted(totals.items()))
+
+
+def describe_totals(totals: Mapping[str, Decimal]) -> str:
+    """`{"EUR": 12, "USD": 10}` → `"12.00 EUR, 10.00 USD"`; nothing → `"0.00"`."""
+    if not totals:
+        return "0.00"
+    return ", ".join(f"{format_amount(amount)} {currency}" for currency, amount in totals.items())
 
 
 def format_amount(amount: Decimal) -> str:

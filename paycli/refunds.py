@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from paycli.journal import Context, Entry, Journal
 
 REFUND, VOID, NONE = "refund", "void", "none"
+KEY_REUSED_FOR_ANOTHER_REQUEST = "915232"  # Braintree: "API request key can be reused only with the same request."
 # A `done` refund of the same transaction and amount this recent makes a new one look like a double submit.
 REPEAT_WINDOW = timedelta(minutes=10)
 
@@ -154,16 +155,13 @@ def execute(gateway: Gateway, journal: Journal, context: Context, plan: Plan, *,
                         "try again", **err.details) from None
     what = f"{plan.action} of {txn.id}"
     try:
-        if plan.action == REFUND:
-            # always an explicit amount: the request stays the same when it is resumed after the first
-            # attempt changed what is left, and never refunds more than the plan showed
-            result = gateway.refund(txn.id, amount=amount, order_id=order_id, api_request_key=key)
-        else:
-            result = gateway.void(txn.id, api_request_key=key)
+        result = _send(gateway, plan.action, txn.id, amount, order_id, key, resumed=earlier is not None)
     except Unavailable as err:  # the answer was lost: the money may or may not have moved
         _record(journal, entry, journal_.UNKNOWN, f"the answer to the {what} was lost, so it may have happened",
                 error=err.message)
-        raise
+        raise Unavailable(f"{err.message}; the {what} may or may not have happened: rerun the same command to "
+                          f"find out (journal entry #{entry}): it resumes with the same api_request_key and "
+                          "moves no money twice", **{**err.details, "entry": entry}) from err
     except PaycliError as err:
         declined = getattr(err, "transaction", None)
         _record(journal, entry, journal_.FAILED, f"the gateway refused the {what} (no money moved)",
@@ -177,6 +175,22 @@ def execute(gateway: Gateway, journal: Journal, context: Context, plan: Plan, *,
     return Outcome(plan, result, entry, earlier is not None)
 
 
+def _send(gateway: Gateway, action: str, txn_id: str, amount: Decimal | None, order_id: str | None, key: str, *,
+          resumed: bool) -> Transaction:
+    if action != REFUND:
+        return gateway.void(txn_id, api_request_key=key)
+    try:
+        # always an explicit amount: the request stays the same when it is resumed after the first attempt
+        # changed what is left, and it never refunds more than the plan showed
+        return gateway.refund(txn_id, amount=amount, order_id=order_id, api_request_key=key)
+    except GatewayRefused as err:
+        codes = {error.get("code") for error in err.details.get("errors", [])}
+        if not resumed or KEY_REUSED_FOR_ANOTHER_REQUEST not in codes:
+            raise
+        # an entry journaled before refunds always named their amount may have asked for "everything left"
+        return gateway.refund(txn_id, amount=None, order_id=order_id, api_request_key=key)
+
+
 def _record(journal: Journal, entry: int, state: str, happened: str, *, result_id: str | None = None,
             error: str | None = None) -> None:
     """Close the entry after the call; if the journal stays locked, say what happened to the money."""
@@ -186,7 +200,7 @@ def _record(journal: Journal, entry: int, state: str, happened: str, *, result_i
         raise type(err)(
             f"{happened}, but {err.message}, so its entry #{entry} is still pending: rerun the same command to "
             "record the outcome; it resumes with the same api_request_key and moves no money twice",
-            entry=entry, **err.details) from None
+            **{**err.details, "entry": entry}) from None
 
 
 def with_sale(gateway: Gateway, outcome: Outcome) -> Outcome:

@@ -71,8 +71,11 @@ class Progress(Protocol):
 
 
 def summary(gateway: Gateway, day: date, group_by_custom_field: str | None = None) -> SettlementSummary:
-    """Braintree's settlement batch summary for `day`, with totals per merchant account."""
-    records = tuple(sorted(gateway.settlement_summary(day, group_by_custom_field), key=_record_order))
+    """Braintree's settlement batch summary for `day`, with totals per merchant account, each in its currency."""
+    currencies = {account: currency for currency, account in gateway.profile.merchant_accounts.items()}
+    records = tuple(sorted((replace(record, currency=currencies.get(record.merchant_account_id))
+                            for record in gateway.settlement_summary(day, group_by_custom_field)),
+                           key=_record_order))
     return SettlementSummary(day, gateway.profile.name, records, group_by_custom_field, totals(records))
 
 
@@ -81,14 +84,16 @@ def _record_order(record: SettlementRecord) -> tuple[str, ...]:
 
 
 def totals(records: Iterable[SettlementRecord]) -> tuple[SettlementTotal, ...]:
-    """Sales, credits (refunds) and their net per merchant account; credits are positive amounts in the summary."""
-    sums: dict[str, list] = {}
+    """Sales, credits (refunds) and their net per merchant account and currency (an account settles in one
+    currency, so this never adds currencies together); credits are positive amounts in the summary."""
+    sums: dict[tuple[str, str], list] = {}
     for record in records:
-        entry = sums.setdefault(record.merchant_account_id, [0, ZERO, 0, ZERO])
+        entry = sums.setdefault((record.merchant_account_id, record.currency or ""), [0, ZERO, 0, ZERO])
         offset = 0 if record.kind == "sale" else 2
         entry[offset] += record.count
         entry[offset + 1] += record.amount_settled
-    return tuple(SettlementTotal(account, *entry) for account, entry in sorted(sums.items()))
+    return tuple(SettlementTotal(account, *entry, currency=currency or None)
+                 for (account, currency), entry in sorted(sums.items()))
 
 
 # the export -----------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import pytest
 from paycli import sandbox as offline
 from paycli.sandbox.store import Merchant
 
-RESULT_COLUMNS = ["row", "transaction_id", "amount", "action", "outcome", "refund_id", "message"]
+RESULT_COLUMNS = ["row", "transaction_id", "amount", "currency", "action", "outcome", "refund_id", "message"]
 
 
 def write_csv(path: Path, rows: list[list[str]], header: str = "transaction_id,amount,order_id,reason") -> Path:

@@ -73,7 +73,8 @@ def gateways(tmp_path, write_config, sdk_for, monkeypatch) -> Iterator[Gateways]
 def lose_the_answer(invoke: Any, gateways: Gateways, *args: str) -> None:
     """Run `paycli refund …` against a gateway that makes the refund and drops every answer, then heal it."""
     gateways.serve(faults="refund=drop-after@1.0")
-    assert "retrying" in invoke("refund", *args, code=6).stderr
+    lost = invoke("refund", *args, code=6).stderr
+    assert "retrying" in lost and "may or may not have happened: rerun the same command" in lost
     gateways.serve()
 
 
@@ -206,6 +207,24 @@ def test_a_journal_locked_after_the_call_says_the_refund_happened_and_a_rerun_re
     assert [r["state"] for r in journal_rows(isolated_env)] == ["done", "done"]
 
 
+def test_a_locked_journal_stops_a_batch_with_exit_6(invoke, gateways, isolated_env, monkeypatch,
+                                                   tmp_path) -> None:
+    monkeypatch.setattr("paycli.journal.LOCK_WAIT_S", 0.5, raising=False)
+    sales = [gateways.settled_sale("10.00") for _ in range(6)]
+    invoke("refund", sales[0], "--amount", "1")
+    path = tmp_path / "six.csv"
+    path.write_text("transaction_id\n" + "".join(f"{sale}\n" for sale in sales[1:]))
+    holder = Holder(journal_path(isolated_env))
+    holder.take()
+    try:
+        run = invoke("batch-refund", path, "--concurrency", "1", code=6)
+    finally:
+        holder.release()
+    assert "no money moved" in run.stderr and "locked" in run.stderr
+    assert all(gateways.sdk.transaction.find(sale).refund_ids == [] for sale in sales[1:])
+    assert [r["outcome"] for r in invoke("batch-refund", path).json()] == ["done"] * 5
+
+
 # --- deliberate repeats ----------------------------------------------------------------------------------
 
 def test_the_same_refund_again_within_minutes_is_refused_without_a_terminal(invoke, sandbox) -> None:
@@ -240,3 +259,29 @@ def test_refund_help_names_the_repeat_window(invoke) -> None:
     minutes = int(REPEAT_WINDOW.total_seconds() // 60)
     text = " ".join(invoke("refund", "--help").stdout.split())
     assert f"last {minutes} minutes" in text and "--again" in text
+
+
+def test_a_batch_row_left_unfinished_by_an_older_paycli_is_resumed_under_its_own_key(invoke, gateways, isolated_env,
+                                                                                    tmp_path) -> None:
+    """Older batch keys included the order id, and a whole-sale row was sent without an amount."""
+    import hashlib
+
+    from paycli.journal import UNKNOWN, Context, Journal
+
+    sale = gateways.settled_sale("30.00")
+    key = "paycli-batch-" + hashlib.sha256(f"lost|{sale}|full|ord-7".encode()).hexdigest()[:40]
+    lost = gateways.sdk.transaction.refund(sale, {"amount": None, "order_id": "ord-7", "api_request_key": key}).transaction
+    journal = Journal(journal_path(isolated_env))
+    entry = journal.begin(Context("t", "local", "lost", "someone"), kind="refund", transaction_id=sale,
+                          amount=lost.amount, api_request_key=key, order_id="ord-7", batch="old.csv", batch_row=2)
+    journal.finish(entry, UNKNOWN, error="the answer was lost")
+    journal.close()
+    path = tmp_path / "old.csv"
+    path.write_text(f"transaction_id,amount,order_id\n{sale},,ord-7\n")
+
+    [row] = invoke("batch-refund", path).json()
+
+    assert (row["outcome"], row["refund_id"], row["amount"]) == ("done", lost.id, "30.00")
+    assert gateways.sdk.transaction.find(sale).refund_ids == [lost.id]
+    [closed] = journal_rows(isolated_env)
+    assert (closed["id"], closed["state"], closed["result_id"]) == (entry, "done", lost.id)

@@ -217,3 +217,29 @@ def test_audit_rejects_unknown_kind(invoke) -> None:
 
 def test_audit_of_an_empty_journal(invoke) -> None:
     assert invoke("audit").json() == []
+
+
+# --- money in more than one currency ---------------------------------------------------------------------
+
+def test_a_batch_in_two_currencies_is_totalled_per_currency(invoke, production, tmp_path, tty) -> None:
+    eur = production.sale("12.00", settle=True, merchant_account_id=f"{production.merchant.id}_eur")
+    usd = production.sale("10.00", settle=True)
+    path = tmp_path / "two.csv"
+    path.write_text(f"transaction_id\n{eur}\n{usd}\n")
+    plan = invoke("batch-refund", path, "--dry-run", "-f", "json")
+    assert "total 12.00 EUR, 10.00 USD" in plan.stderr and "22.00" not in plan.stderr
+    assert [(r["amount"], r["currency"]) for r in plan.json()] == [("12.00", "EUR"), ("10.00", "USD")]
+    asked = invoke("batch-refund", path, "-f", "json", input="y\n")
+    prompt = " ".join(line for line in asked.stderr.splitlines() if "production" in line)
+    assert "total 12.00 EUR, 10.00 USD" in prompt
+    assert "refunded 12.00 EUR, 10.00 USD; voided 0.00; 0 of 2 rows failed" in asked.stderr
+    assert "22.00" not in asked.stderr
+    assert [(r["outcome"], r["currency"]) for r in asked.json()] == [("done", "EUR"), ("done", "USD")]
+
+
+def test_the_search_table_shows_each_amounts_currency(invoke, sandbox) -> None:
+    sale = sandbox.sale("12.00", merchant_account_id=f"{sandbox.merchant.id}_eur")
+    shown = invoke("txn", "search", "--status", "submitted_for_settlement", "-f", "table").stdout
+    assert "currency" in shown
+    [line] = [line for line in shown.splitlines() if sale in line]
+    assert "12.00" in line and "EUR" in line

@@ -85,7 +85,8 @@ class Accounts:
         variable = f"PAYCLI_KEY_{name.upper().replace('-', '_')}"
         self.monkeypatch.setenv(variable, key or merchant.private_key)
         block = (f"  {name}:\n    environment: local\n    url: {server.url}\n    merchant_id: {merchant.id}\n"
-                 f"    public_key: {merchant.public_key}\n    private_key_env: {variable}\n    timezone: {timezone}\n")
+                 f"    public_key: {merchant.public_key}\n    private_key_env: {variable}\n    timezone: {timezone}\n"
+                 f"    merchant_accounts: {{USD: {merchant_id}_usd, EUR: {merchant_id}_eur}}\n")
         if search_cap is not None:
             block += f"    search_cap: {search_cap}\n"
         self.blocks.append(block)
@@ -184,15 +185,18 @@ def test_summary_totals_sales_credits_and_net_per_merchant_account(invoke, accou
 
     assert (summary["date"], summary["profile"]) == ("2026-03-01", "test")
     assert summary["records"] == [
-        {"merchant_account_id": acct.eur, "card_type": "Visa", "kind": "sale", "count": 1, "amount_settled": "7.00"},
-        {"merchant_account_id": acct.usd, "card_type": "Visa", "kind": "credit", "count": 1, "amount_settled": "5.00"},
-        {"merchant_account_id": acct.usd, "card_type": "Visa", "kind": "sale", "count": 2, "amount_settled": "42.50"},
+        {"merchant_account_id": acct.eur, "card_type": "Visa", "kind": "sale", "count": 1, "amount_settled": "7.00",
+         "currency": "EUR"},
+        {"merchant_account_id": acct.usd, "card_type": "Visa", "kind": "credit", "count": 1, "amount_settled": "5.00",
+         "currency": "USD"},
+        {"merchant_account_id": acct.usd, "card_type": "Visa", "kind": "sale", "count": 2, "amount_settled": "42.50",
+         "currency": "USD"},
     ]
-    assert summary["totals"] == [
+    assert summary["totals"] == [  # per account, each in its own currency: EUR and USD are never added up
         {"merchant_account_id": acct.eur, "sales_count": 1, "sales_amount": "7.00", "credits_count": 0,
-         "credits_amount": "0.00", "net_amount": "7.00"},
+         "credits_amount": "0.00", "net_amount": "7.00", "currency": "EUR"},
         {"merchant_account_id": acct.usd, "sales_count": 2, "sales_amount": "42.50", "credits_count": 1,
-         "credits_amount": "5.00", "net_amount": "37.50"},
+         "credits_amount": "5.00", "net_amount": "37.50", "currency": "USD"},
     ]
 
 
@@ -211,7 +215,8 @@ def test_summary_groups_by_a_custom_field(invoke, accounts) -> None:
     assert [(r["store_me"], r["count"], r["amount_settled"]) for r in grouped["records"]] == [
         ("north", 2, "3.00"), ("south", 1, "4.00")]
     assert grouped["totals"][0]["sales_amount"] == "7.00"  # totals sum across the field's values
-    assert text.splitlines()[0] == "date,profile,merchant_account_id,card_type,kind,count,amount_settled,store_me"
+    assert text.splitlines()[0] == \
+        "date,profile,merchant_account_id,card_type,kind,count,amount_settled,currency,store_me"
     assert [r["store_me"] for r in csv_rows(text)] == ["north", "south"]
 
 
@@ -230,7 +235,8 @@ def test_summary_in_every_format(invoke, accounts, fmt: str) -> None:
         assert json.loads(line)["records"][0]["amount_settled"] == "10.00"
     elif fmt == "csv":
         assert csv_rows(out) == [{"date": "2026-03-01", "profile": "test", "merchant_account_id": acct.usd,
-                                  "card_type": "Visa", "kind": "sale", "count": "1", "amount_settled": "10.00"}]
+                                  "card_type": "Visa", "kind": "sale", "count": "1", "amount_settled": "10.00",
+                                  "currency": "USD"}]
     else:
         assert "2026-03-01" in out and "net_amount" in out and acct.usd in out and "{" not in out
 

@@ -68,7 +68,7 @@ def _held(run: Invocation, gateway: Any, txn_id: str, dry_run: bool) -> Any:
     return run.journal().hold(gateway.merchant_id, txn_id)  # the journal is opened (exit 6) before any lookup
 
 
-def _carry_out(run: Invocation, gateway: Any, plan: "Plan", dry_run: bool, *, again: bool = True) -> None:
+def _carry_out(run: Invocation, gateway: Any, plan: "Plan", dry_run: bool, *, again: bool = False) -> None:
     from paycli import refunds
 
     if dry_run:
@@ -156,6 +156,7 @@ def batch_refund(
     refunds nothing more. order_id is the refund's own order id (set on the new credit), not the sale's.
     """
     from paycli import batch_refunds
+    from paycli.money import describe_totals
 
     rows = batch_refunds.read_rows(file)
     run = Invocation.current()
@@ -166,7 +167,8 @@ def batch_refund(
                                    on_progress=bar.advance)
     counts = batch.counts()
     summary = (f"{len(rows)} rows: {counts['refund']} to refund, {counts['void']} to void, "
-               f"{counts['already_done']} already done, {counts['refused']} refused; total {batch.total()}")
+               f"{counts['already_done']} already done, {counts['refused']} refused; "
+               f"total {describe_totals(batch.totals())}")
     run.output.note(summary)
     if dry_run:
         run.output.emit([_planned(item) for item in batch.items], views.BATCH_RESULT)
@@ -184,6 +186,9 @@ def batch_refund(
         _write_results(results, outcome)
     run.output.emit(outcome, views.BATCH_RESULT)
     failed = [r for r in outcome if r.outcome == batch_refunds.FAILED]
+    given_back = batch_refunds.moved(outcome)
+    run.output.note(f"refunded {describe_totals(given_back['refund'])}; voided {describe_totals(given_back['void'])}; "
+                    f"{len(failed)} of {len(outcome)} rows failed")
     if failed:
         raise PartialFailure(f"{len(failed)} of {len(outcome)} rows failed (first: line {failed[0].row}: "
                              f"{failed[0].message}); fix them and rerun the same file: done rows are skipped")
@@ -196,7 +201,7 @@ def _planned(item: Any) -> Any:
         return item.result
     plan = item.plan
     return Result(item.row.line, item.row.transaction_id, plan.amount, plan.action, "skipped", None,
-                  f"dry run: would {plan.action} {plan.amount}")
+                  f"dry run: would {plan.action} {plan.amount}", plan.transaction.currency)
 
 
 def _write_results(path: Path, outcome: list[Any]) -> None:

@@ -144,8 +144,8 @@ TRANSACTION = View(
         "refund_ids", "refunded_transaction_id", "refunded_amount", "refundable_amount",
     ),
     row=transaction_row,
-    table_columns=("id", "type", "status", "amount", "created_at", "order_id", "last_4", "customer_email",
-                   "refundable_amount"),
+    table_columns=("id", "type", "status", "amount", "currency", "created_at", "order_id", "last_4",
+                   "customer_email", "refundable_amount"),
 )
 BY_TYPE["Transaction"] = TRANSACTION
 
@@ -217,7 +217,7 @@ REFUND_OUTCOME = View(
 
 BATCH_RESULT = View(
     "batch_refund_result",
-    columns=("row", "transaction_id", "amount", "action", "outcome", "refund_id", "message"),
+    columns=("row", "transaction_id", "amount", "currency", "action", "outcome", "refund_id", "message"),
 )
 
 def audit_row(entry: Any) -> dict[str, Any]:
@@ -331,14 +331,14 @@ def webhook_received_line(record: Any) -> str:
 
 # settlement (issue 5) ---------------------------------------------------------------------------------------
 
-SETTLEMENT_RECORD_KEYS = ("merchant_account_id", "card_type", "kind", "count", "amount_settled")
+SETTLEMENT_RECORD_KEYS = ("merchant_account_id", "card_type", "kind", "count", "amount_settled", "currency")
 
 
 def settlement_record_row(record: Any, summary: Any, *, tagged: bool = False) -> dict[str, Any]:
     """A summary record (design §5) plus its custom field's value; `tagged` (--all-profiles, CSV) adds date and profile."""
     row: dict[str, Any] = {"date": summary.date, "profile": summary.profile} if tagged else {}
     row.update(merchant_account_id=record.merchant_account_id, card_type=record.card_type, kind=record.kind,
-               count=record.count, amount_settled=record.amount_settled)
+               count=record.count, amount_settled=record.amount_settled, currency=record.currency)
     if summary.group_by_custom_field:
         row[summary.group_by_custom_field] = record.custom_field
     return row
@@ -348,7 +348,7 @@ def settlement_total_row(total: Any, summary: Any, *, tagged: bool = False) -> d
     row: dict[str, Any] = {"date": summary.date, "profile": summary.profile} if tagged else {}
     row.update(merchant_account_id=total.merchant_account_id, sales_count=total.sales_count,
                sales_amount=total.sales_amount, credits_count=total.credits_count,
-               credits_amount=total.credits_amount, net_amount=total.net_amount)
+               credits_amount=total.credits_amount, net_amount=total.net_amount, currency=total.currency)
     return row
 
 
