@@ -179,6 +179,18 @@ def test_pgpass_supplies_the_password(postgres_url: str, postgres_cluster: Any, 
     assert Journal(postgres_url).version == journal_.SCHEMA_VERSION
 
 
+def test_a_pg_service_entry_supplies_host_database_and_user(postgres_url: str, postgres_cluster: Any,
+                                                           tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    database = postgres_url.rsplit("/", 1)[1]
+    services = tmp_path / "pg_service.conf"
+    services.write_text(f"[payments]\nhost=127.0.0.1\nport={postgres_cluster.port}\ndbname={database}\n"
+                        "user=paycli\n")
+    monkeypatch.setenv("PGSERVICEFILE", str(services))
+    journal = Journal("postgresql:///?service=payments")
+    assert journal.version == journal_.SCHEMA_VERSION and journal.location == "postgresql:///?service=payments"
+    journal.close()
+
+
 def test_agents_opening_a_new_database_at_once_create_the_schema_once(postgres_url: str) -> None:
     errors: list[BaseException] = []
 
@@ -204,3 +216,14 @@ def _closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("postgresql://paycli:pw@db:5433/payments?sslmode=require", "postgresql://paycli@db:5433/payments?sslmode=require"),
+    ("postgres://paycli@db/payments?password=pw&application_name=x", "postgres://paycli@db/payments?application_name=x"),
+    ("postgresql:///?service=payments", "postgresql:///?service=payments"),
+])
+def test_a_journal_location_is_shown_without_its_password(url: str, shown: str) -> None:
+    from paycli.journal_pg import redact
+
+    assert redact(url) == shown
