@@ -162,6 +162,20 @@ def test_journal_import_of_a_missing_file_is_exit_2(invoke, team, tmp_path: Path
     assert "FILE" in invoke("journal", "import", tmp_path / "nope.db", code=2).stderr
 
 
+def test_journal_import_refuses_a_file_that_is_not_a_journal_and_leaves_it_alone(invoke, team, tmp_path) -> None:
+    import sqlite3
+
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE notes (text TEXT)")
+    run = invoke("journal", "import", other, code=2)
+    assert "FILE" in run.stderr and "not a paycli journal" in run.stderr
+    with sqlite3.connect(other) as db:
+        assert [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")] == ["notes"]
+    (tmp_path / "text.db").write_text("not sqlite at all")
+    assert "not a paycli journal" in invoke("journal", "import", tmp_path / "text.db", code=2).stderr
+
+
 def _closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

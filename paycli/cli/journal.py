@@ -27,12 +27,21 @@ def import_(
                                          show_default=False)],
 ) -> None:
     """Copy a local SQLite journal's entries into this run's journal (the team's); running it twice adds nothing."""
+    from paycli import journal
+    from paycli.errors import ConfigError
     from paycli.journal import Journal
 
     run = Invocation.current()
     source_path = file.expanduser()
     if not source_path.is_file():
         raise UsageError(f"FILE {file}: no such journal file")
+    try:
+        found = journal.status(source_path)  # reads only: a file that is not a journal stays untouched
+    except ConfigError as err:
+        raise UsageError(f"FILE {file} is not a paycli journal: {err.message}") from None
+    if found.schema_version == 0 or found.too_new:
+        raise UsageError(f"FILE {file} is not a paycli journal this paycli can read "
+                         f"(schema version {found.schema_version})")
     target = run.journal()
     if target.path is not None and target.path.resolve() == source_path.resolve():
         raise UsageError(f"FILE {file} is this run's journal already; set `journal:` or $PAYCLI_JOURNAL to the "
