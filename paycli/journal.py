@@ -170,6 +170,7 @@ class Store(Protocol):
     def has_table(self, conn: Any, name: str) -> bool: ...
     def translate(self, err: Exception) -> PaycliError | None: ...  # a driver error as exit 4/6, None: a bug
     def hold(self, key: str) -> AbstractContextManager[bool]: ...  # the per-transaction lock; True if it waited
+    def server_version(self) -> str | None: ...  # a database server's version, for `journal status`
     def close(self) -> None: ...
 
 
@@ -227,6 +228,9 @@ class SqliteStore:
         # api_request_key covers reruns; there is no other agent to wait for
         return nullcontext(False)
 
+    def server_version(self) -> str | None:
+        return None  # SQLite is a library, not a server
+
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
@@ -268,15 +272,33 @@ def status(where: str | Path) -> Status:
         if path is not None and not path.exists():
             version, server = 0, None
         else:
-            probe = Journal.__new__(Journal)
-            probe.store, probe.location = store, store.location
-            version = probe._run(probe._read_version)
-            server = probe._run(lambda db: store.server_version()) if store.shared else None  # type: ignore[attr-defined]
+            version = _translated(store, lambda: _schema_version(store, store.connection()))
+            server = _translated(store, store.server_version)
     finally:
         store.close()
     backend = "postgresql" if store.shared else "sqlite"
     return Status(store.location, backend, version, SCHEMA_VERSION, server,
                   round((time.perf_counter() - started) * 1000))
+
+
+def _translated(store: Store, work: Any) -> Any:
+    """`work()` with the store's driver errors turned into paycli's (exit 4 or 6)."""
+    try:
+        return work()
+    except PaycliError:
+        raise
+    except Exception as err:
+        mapped = store.translate(err)
+        if mapped is None:
+            raise
+        raise mapped from None
+
+
+def _schema_version(store: Store, conn: Any) -> int:
+    if not store.has_table(conn, "journal_schema"):
+        return 1 if store.has_table(conn, "entries") else 0  # the first paycli wrote no version table
+    row = conn.execute("SELECT max(version) AS version FROM journal_schema").fetchone()
+    return int(row["version"]) if row and row["version"] is not None else 0
 
 
 class Journal:
@@ -294,25 +316,17 @@ class Journal:
 
     def _run(self, work: Any) -> Any:
         """One statement against the journal; driver errors become paycli's (exit 4 or 6)."""
-        try:
-            return work(self._db())
-        except PaycliError:
-            raise
-        except Exception as err:
-            mapped = self.store.translate(err)
-            if mapped is None:
-                raise
-            raise mapped from None
+        return _translated(self.store, lambda: work(self._db()))
 
     def _upgrade(self) -> int:
         """Bring the schema to SCHEMA_VERSION; refuse (exit 4) one newer than this paycli knows."""
-        version = self._read_version(self._db())
+        version = _schema_version(self.store, self._db())
         if version == SCHEMA_VERSION:
             return version  # the common case: no write, no lock
         self._refuse_newer(version)
         with self.store.migrating() as conn:
             conn.execute(_VERSION_TABLE)
-            version = self._read_version(conn)  # another process may have upgraded it meanwhile
+            version = _schema_version(self.store, conn)  # another process may have upgraded it meanwhile
             self._refuse_newer(version)
             for step in range(version + 1, SCHEMA_VERSION + 1):
                 for statement in _MIGRATIONS[step]:
@@ -321,12 +335,6 @@ class Journal:
                 conn.execute("DELETE FROM journal_schema")
                 conn.execute("INSERT INTO journal_schema (version) VALUES (?)", (SCHEMA_VERSION,))
         return SCHEMA_VERSION
-
-    def _read_version(self, conn: Any) -> int:
-        if not self.store.has_table(conn, "journal_schema"):
-            return 1 if self.store.has_table(conn, "entries") else 0
-        row = conn.execute("SELECT max(version) AS version FROM journal_schema").fetchone()
-        return int(row["version"]) if row and row["version"] is not None else 0
 
     def _refuse_newer(self, version: int) -> None:
         if version > SCHEMA_VERSION:
