@@ -32,7 +32,6 @@ ENVIRONMENTS: tuple[str, ...] = ("local", "sandbox", "production")
 BUILTIN_PROFILE = "local"
 ENV_PROFILE = "env"
 # Braintree's search returns at most this many ids, silently; exports split their windows below it.
-DEFAULT_SEARCH_CAP = SEARCH_CAP
 DEFAULT_TIMEZONE = "UTC"
 # Long enough for a password manager to ask for a passphrase on a terminal, short enough for cron to fail.
 KEY_COMMAND_TIMEOUT_S = 30.0
@@ -144,7 +143,7 @@ class Profile:
     merchant_accounts: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
     default_merchant_account: str | None = None
     timezone: str = DEFAULT_TIMEZONE
-    search_cap: int = DEFAULT_SEARCH_CAP
+    search_cap: int = SEARCH_CAP
     origin: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
 
     @property
@@ -514,7 +513,7 @@ def _file_profile(file: Path, name: str, raw: Any, warnings: list[str]) -> Profi
     except (KeyError, ValueError):  # ZoneInfoNotFoundError is a KeyError; "../x" is a ValueError
         raise read.error("timezone", f"'{timezone}' is not an IANA time zone such as UTC or America/New_York") from None
 
-    search_cap = raw.get("search_cap", DEFAULT_SEARCH_CAP)
+    search_cap = raw.get("search_cap", SEARCH_CAP)
     if isinstance(search_cap, bool) or not isinstance(search_cap, int) or search_cap < 1:
         raise read.error("search_cap", f"expected a whole number above 0, got {search_cap!r}")
 

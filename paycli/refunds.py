@@ -15,6 +15,8 @@ same transaction and amount within REPEAT_WINDOW) is for the caller to confirm: 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -107,6 +109,16 @@ def plan_void(gateway: Gateway, txn_id: str) -> Plan:
     return Plan(VOID, txn, txn.amount)
 
 
+@contextmanager
+def before_any_call() -> Iterator[None]:
+    """Journal work before the money call: if the journal stays locked here, say that no money moved."""
+    try:
+        yield
+    except journal_.JournalUnavailable as err:  # locked (SQLite) or unreachable (PostgreSQL)
+        raise type(err)(f"{err.message}; nothing was sent to the gateway, so no money moved: "
+                        "try again", **err.details) from None
+
+
 def resumable(journal: Journal, context: Context, plan: Plan, *, api_request_key: str | None = None
               ) -> Entry | None:
     """The unfinished entry (`pending`/`unknown`) this plan carries on, if any.
@@ -139,8 +151,8 @@ def execute(gateway: Gateway, journal: Journal, context: Context, plan: Plan, *,
     with it. Otherwise a new entry with a new key (or the batch row's key) is written first.
     """
     txn = plan.transaction
-    earlier = resumable(journal, context, plan, api_request_key=api_request_key)
-    try:
+    with before_any_call():
+        earlier = resumable(journal, context, plan, api_request_key=api_request_key)
         if earlier is not None:
             entry, key, amount, order_id = earlier.id, earlier.api_request_key, earlier.amount, earlier.order_id
             journal.reopen(entry)
@@ -150,9 +162,6 @@ def execute(gateway: Gateway, journal: Journal, context: Context, plan: Plan, *,
             entry = journal.begin(context, kind=plan.action, transaction_id=txn.id, amount=amount,
                                   api_request_key=key, order_id=order_id, reason=plan.reason, batch=batch,
                                   batch_row=batch_row)
-    except journal_.JournalUnavailable as err:  # locked (SQLite) or unreachable (PostgreSQL)
-        raise type(err)(f"{err.message}; nothing was sent to the gateway, so no money moved: "
-                        "try again", **err.details) from None
     what = f"{plan.action} of {txn.id}"
     try:
         result = _send(gateway, plan.action, txn.id, amount, order_id, key, resumed=earlier is not None)

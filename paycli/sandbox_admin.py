@@ -9,14 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from paycli.braintree_facts import SETTLEMENT_OUTCOMES
 from paycli.lookup import check_id
 from paycli.models import Transaction, TransactionQuery
 
 if TYPE_CHECKING:
     from paycli.gateway import Gateway
 
-OUTCOMES = SETTLEMENT_OUTCOMES
 WAITING = ("submitted_for_settlement", "settling")
 
 

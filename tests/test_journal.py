@@ -139,15 +139,24 @@ def test_a_lost_batch_row_is_resumed_in_its_own_entry(invoke, gateways, isolated
 # --- a locked journal ---------------------------------------------------------------------------------------
 
 class Holder:
-    """Another process's connection holding the journal exclusively until released."""
+    """Another process's connection holding the journal exclusively until released.
 
-    def __init__(self, path: Path) -> None:
+    BEGIN EXCLUSIVE on a WAL database stops writers only; `readers=True` (exclusive locking mode, and a
+    write) stops readers too.
+    """
+
+    def __init__(self, path: Path, *, readers: bool = False) -> None:
         self.path = path
+        self.readers = readers
         self.db: sqlite3.Connection | None = None
 
     def take(self) -> None:
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        if self.readers:
+            self.db.execute("PRAGMA locking_mode=EXCLUSIVE")
         self.db.execute("BEGIN EXCLUSIVE")
+        if self.readers:
+            self.db.execute("UPDATE entries SET id = id WHERE 0")
 
     def release(self) -> None:
         if self.db is not None:
@@ -156,16 +165,18 @@ class Holder:
             self.db = None
 
 
-def test_a_journal_locked_before_the_call_exits_6_and_no_money_moves(invoke, gateways, isolated_env,
-                                                                    monkeypatch) -> None:
+@pytest.mark.parametrize("readers", [False, True], ids=["writers-locked", "readers-locked"])
+@pytest.mark.parametrize("again", [[], ["--again"]], ids=["checked", "again"])
+def test_a_journal_locked_before_the_call_exits_6_and_no_money_moves(invoke, gateways, isolated_env, monkeypatch,
+                                                                    readers: bool, again: list[str]) -> None:
     monkeypatch.setattr("paycli.journal.LOCK_WAIT_S", 0.5, raising=False)
     sale = gateways.settled_sale("10.00")
     invoke("refund", sale, "--amount", "1")  # the journal exists
-    holder = Holder(journal_path(isolated_env))
+    holder = Holder(journal_path(isolated_env), readers=readers)
     holder.take()
     try:
         started = time.monotonic()
-        run = invoke("refund", sale, "--amount", "2", code=6)
+        run = invoke("refund", sale, "--amount", "2", *again, code=6)
         assert time.monotonic() - started < 5
     finally:
         holder.release()
@@ -207,14 +218,15 @@ def test_a_journal_locked_after_the_call_says_the_refund_happened_and_a_rerun_re
     assert [r["state"] for r in journal_rows(isolated_env)] == ["done", "done"]
 
 
-def test_a_locked_journal_stops_a_batch_with_exit_6(invoke, gateways, isolated_env, monkeypatch,
-                                                   tmp_path) -> None:
+@pytest.mark.parametrize("readers", [False, True], ids=["writers-locked", "readers-locked"])
+def test_a_locked_journal_stops_a_batch_with_exit_6(invoke, gateways, isolated_env, monkeypatch, tmp_path,
+                                                   readers: bool) -> None:
     monkeypatch.setattr("paycli.journal.LOCK_WAIT_S", 0.5, raising=False)
     sales = [gateways.settled_sale("10.00") for _ in range(6)]
     invoke("refund", sales[0], "--amount", "1")
     path = tmp_path / "six.csv"
     path.write_text("transaction_id\n" + "".join(f"{sale}\n" for sale in sales[1:]))
-    holder = Holder(journal_path(isolated_env))
+    holder = Holder(journal_path(isolated_env), readers=readers)
     holder.take()
     try:
         run = invoke("batch-refund", path, "--concurrency", "1", code=6)

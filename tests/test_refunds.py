@@ -110,7 +110,7 @@ def test_client_and_sandbox_share_one_definition_of_each_status_set() -> None:
     assert refunds.REFUNDABLE_STATUSES is rules.REFUNDABLE_STATUSES is facts.REFUNDABLE_STATUSES
     assert refunds.VOIDABLE_STATUSES is rules.VOIDABLE_STATUSES is models.VOIDABLE_STATUSES
     assert settlement.IN_BATCH_STATUSES is operations.IN_BATCH_STATUSES
-    assert operations.PAGE_SIZE == facts.SEARCH_PAGE_SIZE and settlement.SEARCH_PAGE_SIZE is facts.SEARCH_PAGE_SIZE
+    assert operations.SEARCH_PAGE_SIZE is facts.SEARCH_PAGE_SIZE and settlement.SEARCH_PAGE_SIZE is facts.SEARCH_PAGE_SIZE
     assert "settlement_declined" in facts.NOT_REFUNDED_STATUSES
 
 

@@ -1,6 +1,8 @@
 """`paycli refund`, `paycli void`, `paycli batch-refund`: giving money back, exactly once."""
 
 
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -42,11 +44,11 @@ def _describe(plan: "Plan") -> str:
             f"{plan.remaining_after}{currency} left to refund afterwards")
 
 
-def _check_repeat(run: Invocation, gateway: Any, plan: "Plan") -> None:
+def _check_repeat(run: Invocation, gateway: Any, journal: Any, plan: "Plan") -> None:
     """A `done` refund of the same transaction and amount minutes ago: ask on a terminal, refuse without one."""
     from paycli import refunds
 
-    earlier = refunds.recent_repeat(run.journal(), _context(run, gateway), plan)
+    earlier = refunds.recent_repeat(journal, _context(run, gateway), plan)
     if earlier is None:
         return
     currency = f" {plan.transaction.currency}" if plan.transaction.currency else ""
@@ -58,14 +60,19 @@ def _check_repeat(run: Invocation, gateway: Any, plan: "Plan") -> None:
         raise Interrupted("cancelled: no second refund was made")
 
 
-def _held(run: Invocation, gateway: Any, txn_id: str, dry_run: bool) -> Any:
+@contextmanager
+def _held(run: Invocation, gateway: Any, txn_id: str, dry_run: bool) -> Iterator[bool]:
     """On a team's journal, the transaction's lock from the lookup to the `done` write: a colleague refunding
     the same sale finishes first, and this plan is made from what the gateway says after that."""
-    from contextlib import nullcontext
+    from paycli import refunds
 
     if dry_run:
-        return nullcontext(False)
-    return run.journal().hold(gateway.merchant_id, txn_id)  # the journal is opened (exit 6) before any lookup
+        yield False
+        return
+    with ExitStack() as stack:
+        with refunds.before_any_call():  # the journal is opened (exit 6 if it cannot be) before any lookup
+            waited = stack.enter_context(run.journal().hold(gateway.merchant_id, txn_id))
+        yield waited
 
 
 def _carry_out(run: Invocation, gateway: Any, plan: "Plan", dry_run: bool, *, again: bool = False) -> None:
@@ -75,10 +82,12 @@ def _carry_out(run: Invocation, gateway: Any, plan: "Plan", dry_run: bool, *, ag
         run.output.note(f"dry run: {_describe(plan)}")
         run.output.emit(plan, views.REFUND_PLAN)
         return
-    if not again:
-        _check_repeat(run, gateway, plan)
+    with refunds.before_any_call():
+        journal = run.journal()
+        if not again:
+            _check_repeat(run, gateway, journal, plan)
     _confirm(run, gateway, _describe(plan))
-    outcome = refunds.execute(gateway, run.journal(), _context(run, gateway), plan)
+    outcome = refunds.execute(gateway, journal, _context(run, gateway), plan)
     if outcome.resumed:
         run.output.note(f"resumed an unfinished {plan.action} from the journal (entry #{outcome.journal_id}): the "
                         "gateway answered with its original result, so no money moved twice")
@@ -102,7 +111,7 @@ def _carry_out(run: Invocation, gateway: Any, plan: "Plan", dry_run: bool, *, ag
 def refund(
     txn_id: Annotated[str, typer.Argument(metavar="ID", help="The sale to refund.")],
     amount: Annotated[str | None, typer.Option("--amount", help="Partial amount. Default: everything left.")] = None,
-    order_id: Annotated[str | None, typer.Option("--order-id", help="Order id for the refund.")] = None,
+    order_id: Annotated[str | None, typer.Option("--order-id", help="The refund's own order id (set on the new credit).")] = None,
     reason: Annotated[str | None, typer.Option("--reason", help="Why (kept in the journal).")] = None,
     dry_run: DryRunOpt = False,
     no_void: Annotated[bool, typer.Option("--no-void", help="Refuse instead of voiding an unsettled sale.")] = False,
@@ -155,14 +164,14 @@ def batch_refund(
     A row is known by its transaction and amount, so correcting its order_id or reason after it is done
     refunds nothing more. order_id is the refund's own order id (set on the new credit), not the sale's.
     """
-    from paycli import batch_refunds
+    from paycli import batch_refunds, refunds
     from paycli.money import describe_totals
 
     rows = batch_refunds.read_rows(file)
     run = Invocation.current()
     gateway = run.gateway()
-    journal, context = run.journal(), _context(run, gateway)
-    with run.output.progress("Looking up", total=len(rows)) as bar:
+    with refunds.before_any_call(), run.output.progress("Looking up", total=len(rows)) as bar:
+        journal, context = run.journal(), _context(run, gateway)
         batch = batch_refunds.plan(gateway, journal, context, file, rows, concurrency=concurrency,
                                    on_progress=bar.advance)
     counts = batch.counts()

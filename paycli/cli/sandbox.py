@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from paycli.braintree_facts import SEARCH_CAP
+from paycli.braintree_facts import SEARCH_CAP, SETTLEMENT_OUTCOMES
 from paycli.cli import views
 from paycli.cli.runtime import Invocation, command
 from paycli.errors import UsageError
@@ -128,8 +128,8 @@ def settle(
     """Settle transactions now, through the profile's gateway (a served sandbox fires its webhooks)."""
     from paycli import sandbox_admin
 
-    if outcome not in sandbox_admin.OUTCOMES:
-        raise UsageError(f"--outcome '{outcome}' is not one of {', '.join(sandbox_admin.OUTCOMES)}")
+    if outcome not in SETTLEMENT_OUTCOMES:
+        raise UsageError(f"--outcome '{outcome}' is not one of {', '.join(SETTLEMENT_OUTCOMES)}")
     if bool(ids) == all_waiting:
         raise UsageError("give transaction IDs or --all (not both)")
     run = Invocation.current()

@@ -5,14 +5,12 @@ from typing import Annotated
 
 import typer
 
+from paycli.braintree_facts import TRANSACTION_STATUSES
 from paycli.cli import views
 from paycli.cli.runtime import Invocation, command
-from paycli.braintree_facts import TRANSACTION_STATUSES
 from paycli.errors import UsageError
 
 app = typer.Typer(help="Find and inspect transactions.", no_args_is_help=True)
-
-STATUSES = TRANSACTION_STATUSES
 
 
 @command(app, "show")
@@ -45,9 +43,10 @@ def search(
 
     run = Invocation.current()
     tz = run.profile.tz
-    unknown = [s for s in status or [] if s not in STATUSES]
+    unknown = [s for s in status or [] if s not in TRANSACTION_STATUSES]
     if unknown:
-        raise UsageError(f"--status {unknown[0]} is not a transaction status; use one of: {', '.join(STATUSES)}")
+        raise UsageError(f"--status {unknown[0]} is not a transaction status; "
+                         f"use one of: {', '.join(TRANSACTION_STATUSES)}")
     if last4 is not None and not (len(last4) == 4 and last4.isdigit()):
         raise UsageError(f"--last4 '{last4}' must be exactly 4 digits")
     settled_from = settled_to = None

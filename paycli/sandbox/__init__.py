@@ -21,7 +21,6 @@ from paycli.sandbox.webhooks import WebhookSender
 LOCAL_MERCHANT_ID = "local"
 LOCAL_PUBLIC_KEY = "local_public_key"
 LOCAL_PRIVATE_KEY = "local_private_key"
-DEFAULT_SEARCH_CAP = SEARCH_CAP
 
 
 def local_merchant() -> Merchant:
@@ -59,7 +58,7 @@ class RunningSandbox:
 
 
 def start(db_path: Path | str, merchants: list[Merchant] | None = None, *, host: str = "127.0.0.1",
-          port: int = 0, search_cap: int = DEFAULT_SEARCH_CAP, latency_ms: int = 0,
+          port: int = 0, search_cap: int = SEARCH_CAP, latency_ms: int = 0,
           faults: str | None = None, fault_seed: int | None = None, log=None,
           webhook_url: str | None = None, webhook_log=None) -> RunningSandbox:
     """Open the store, register merchants, and serve in a background thread.

@@ -29,7 +29,6 @@ from paycli.sandbox.cards import auth_code as _auth_code
 from paycli.sandbox.records import new_id as _new_id, now, stamp, text as _text
 from paycli.sandbox.replies import NOT_FOUND, Invalid, Reply, echo as _echo, render as _render
 
-PAGE_SIZE = SEARCH_PAGE_SIZE
 MAX_API_REQUEST_KEY = 255
 _RENDER_CACHE_SIZE = 512
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", re.IGNORECASE)
@@ -359,14 +358,14 @@ class Sandbox(Sales):
             ids.append(doc["id"])
             if len(ids) >= self.search_cap:  # Braintree's silent cap: clients must narrow the window
                 break
-        return _render(200, "search_results", {"page_size": PAGE_SIZE, "ids": ids})
+        return _render(200, "search_results", {"page_size": SEARCH_PAGE_SIZE, "ids": ids})
 
     def search_page(self, merchant: Merchant, criteria: dict[str, Any]) -> Reply:
-        ids = [str(i) for i in (criteria.get("ids") or []) if i][:PAGE_SIZE * 4]
+        ids = [str(i) for i in (criteria.get("ids") or []) if i][:SEARCH_PAGE_SIZE * 4]
         rest = {key: value for key, value in criteria.items() if key != "ids"}
         docs = [doc for doc in self.store.transactions_by_ids(merchant.id, ids) if matches(doc, rest)]
         return _render(200, "credit_card_transactions", {
-            "current_page_number": 1, "page_size": PAGE_SIZE, "total_items": len(docs),
+            "current_page_number": 1, "page_size": SEARCH_PAGE_SIZE, "total_items": len(docs),
             "transaction": xmlcodec.Repeated([schema.transaction(doc) for doc in docs]),
         })
 
