@@ -30,7 +30,12 @@ class NoServer(Exception):
 
 
 def find_bindir() -> Path:
-    candidates = [os.environ.get("PG_BINDIR", "")]
+    named = os.environ.get("PG_BINDIR", "")
+    if named:  # an explicit choice is the only candidate: a wrong one is reported, not silently replaced
+        if (Path(named) / "initdb").exists() and (Path(named) / "pg_ctl").exists():
+            return Path(named)
+        raise NoServer(f"PG_BINDIR={named} has no initdb and pg_ctl")
+    candidates = []
     if shutil.which("pg_config"):
         done = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=False)
         candidates.append(done.stdout.strip())
