@@ -289,8 +289,9 @@ class JournalLost(journal_.JournalUnavailable):
     type = "journal_lost"
 
     def __init__(self, results: list[Result], may_have_moved: list[int], first: str) -> None:
-        said = (f"lines {', '.join(map(str, may_have_moved))} may have moved money without a record (their "
-                "entries stay pending)" if may_have_moved else "no row moved money without a record")
+        lines = f"line{'s' if len(may_have_moved) > 1 else ''} {', '.join(map(str, may_have_moved))}"
+        said = (f"{lines} may have moved money without a record (entries left pending)" if may_have_moved
+                else "no row moved money without a record")
         super().__init__(f"{first}; so paycli stopped taking rows there (rows already done stay done): {said}; "
                          "rerun the same file once the journal is back: it resumes them with their keys and moves "
                          "no money twice",

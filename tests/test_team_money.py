@@ -29,12 +29,13 @@ MERCHANT = Merchant("team", "team_pub", "team_priv", {"team_usd": "USD"})
 class Team:
     """A served sandbox (with latency) and a config every agent shares; `agent()` starts one paycli process."""
 
-    def __init__(self, tmp_path: Path, journal_url: str, sdk_for: Any, latency_ms: int) -> None:
+    def __init__(self, tmp_path: Path, journal_url: str, sdk_for: Any, latency_ms: int,
+                 faults: str | None = None) -> None:
         self.tmp = tmp_path
         self.journal_url = journal_url
         # two servers over one store: a quick one to arrange and check, a slow one the agents talk to
         self.steady = offline.start(tmp_path / "gateway.db", [MERCHANT])
-        self.gateway = offline.start(tmp_path / "gateway.db", [MERCHANT], latency_ms=latency_ms)
+        self.gateway = offline.start(tmp_path / "gateway.db", [MERCHANT], latency_ms=latency_ms, faults=faults)
         self.sdk = sdk_for(self.steady.url, MERCHANT.id, MERCHANT.public_key, MERCHANT.private_key)
         self.config = tmp_path / "team.yaml"
         self.config.write_text(f"journal: {journal_url}\ndefault_profile: team\nprofiles:\n  team:\n"
@@ -192,6 +193,43 @@ def test_a_journal_lost_mid_batch_stops_taking_rows_and_a_rerun_finishes(team: T
         assert len(team.credits(sale)) == 1, sale
     assert {e.state for e in team.entries()} == {"done"}
     team.check_journal_equals_gateway(sales)
+
+
+def test_a_journal_lost_during_a_call_names_the_row_whose_money_moved(tmp_path: Path, postgres_url: str,
+                                                                      postgres_cluster: Any, sdk_for: Any) -> None:
+    import psycopg
+
+    team = Team(tmp_path, postgres_url, sdk_for, latency_ms=0, faults="refund=slow:1500@1")
+    try:
+        sales = team.settled_sales(3, "10.00")
+        batch = write_batch(team.tmp / "rows.csv", sales)
+        database = postgres_url.rsplit("/", 1)[1]
+        admin = psycopg.connect(postgres_cluster.url(), password=postgres_cluster.password, autocommit=True)
+        agent = team.agent("batch-refund", str(batch), "--concurrency", "1", name="alice")
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not [e for e in team.entries() if e.state == "pending"]:
+                time.sleep(0.02)
+            admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false')  # the first refund is in flight
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (database,))
+            code, out, err = finish(agent)
+        finally:
+            admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
+            admin.close()
+        assert code == 6, err
+        assert "line 2 may have moved money without a record" in err and "went through" in err
+        assert [row["outcome"] for row in json.loads(out)] == ["failed", "skipped", "skipped"]
+        assert len(team.credits(sales[0])) == 1 and team.credits(sales[1]) == []  # it did move; the rest did not
+        [pending] = team.entries()
+        assert pending.state == "pending"
+
+        code, out, err = finish(team.agent("batch-refund", str(batch), name="alice"))  # the journal is back
+        assert code == 0, err
+        assert [len(team.credits(sale)) for sale in sales] == [1, 1, 1]
+        assert {e.state for e in team.entries()} == {"done"} and len(team.entries()) == 3
+        team.check_journal_equals_gateway(sales)
+    finally:
+        team.stop()
 
 
 def test_an_unreachable_journal_stops_a_batch_before_any_money_call(team: Team, tmp_path: Path) -> None:
