@@ -72,6 +72,10 @@ class PostgresStore:
 
     def connection(self) -> _Connection:
         conn = getattr(self._local, "conn", None)
+        if getattr(self._local, "holding", 0):
+            # the lock lives in this session: a new one would carry on without it, so a lost session fails
+            # the next statement (exit 6) instead of being replaced
+            return conn
         if conn is not None and not conn.raw.closed and not conn.raw.broken:
             return conn
         import psycopg
@@ -142,9 +146,11 @@ class PostgresStore:
             finally:
                 if not conn.raw.broken:
                     conn.execute("RESET lock_timeout")
+        self._local.holding = getattr(self._local, "holding", 0) + 1
         try:
             yield waited
         finally:
+            self._local.holding -= 1
             if not conn.raw.closed and not conn.raw.broken:
                 conn.execute("SELECT pg_advisory_unlock(?)", (number,))
 

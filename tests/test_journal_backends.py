@@ -152,6 +152,24 @@ def test_a_dead_agents_lock_is_released_by_the_server(postgres_url: str) -> None
     survivor.close()
 
 
+def test_a_session_lost_while_holding_a_lock_is_not_silently_replaced(postgres_url: str,
+                                                                     postgres_cluster: Any) -> None:
+    import psycopg
+
+    journal = Journal(postgres_url)
+    with journal.hold("m", "t1"):
+        pid = journal._db().raw.info.backend_pid
+        with psycopg.connect(postgres_cluster.url(), password=postgres_cluster.password, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))  # waits until the session is gone
+        with pytest.raises(journal_.JournalUnavailable):
+            journal.latest("m", "k")  # the first statement finds the session gone
+        with pytest.raises(journal_.JournalUnavailable):  # and the lock with it: no money call now
+            journal.begin(ALICE, kind="refund", transaction_id="t1", amount=Decimal("1.00"), api_request_key="k")
+    journal.begin(ALICE, kind="refund", transaction_id="t1", amount=Decimal("1.00"), api_request_key="k")
+    assert [e.api_request_key for e in journal.entries()] == ["k"]  # outside a hold it reconnects
+    journal.close()
+
+
 def test_an_unreachable_server_is_exit_6_without_the_password(postgres_cluster: Any) -> None:
     url = f"postgresql://paycli:s3cret@127.0.0.1:{_closed_port()}/payments"
     with pytest.raises(journal_.JournalUnavailable) as caught:
