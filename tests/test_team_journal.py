@@ -69,6 +69,27 @@ def test_a_journal_that_is_not_postgresql_or_a_file_is_exit_4(invoke, write_conf
     assert "key 'journal'" in invoke("profiles", "show", code=4).stderr
 
 
+def test_a_journal_path_is_a_sqlite_file_relative_to_the_config_file(invoke, sandbox, write_config, tmp_path,
+                                                                     monkeypatch) -> None:
+    profiles = (tmp_path / "home" / ".config" / "paycli" / "config.yaml").read_text()  # the sandbox's profile
+    config = write_config("journal: team/journal.db\n" + profiles, path=tmp_path / "cfg" / "c.yaml")
+    monkeypatch.setenv("PAYCLI_CONFIG", str(config))
+    assert invoke("profiles", "show").json()["journal"] == str(tmp_path / "cfg" / "team" / "journal.db")
+    invoke("refund", sandbox.sale("5.00", settle=True))
+    assert [e.state for e in team_entries(str(tmp_path / "cfg" / "team" / "journal.db"))] == ["done"]
+
+
+def test_a_postgresql_journal_without_psycopg_is_exit_4_naming_the_extra(invoke, sandbox, monkeypatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as on a machine without the postgres extra
+    monkeypatch.setenv("PAYCLI_JOURNAL", "postgresql://paycli@db.internal/payments")
+    sale = sandbox.sale("5.00", settle=True)
+    run = invoke("refund", sale, code=4)
+    assert "pip install 'paycli[postgres]'" in run.stderr
+    assert sandbox.sdk.transaction.find(sale).refund_ids == []
+
+
 def test_profiles_check_tests_the_team_journal(invoke, sandbox, team) -> None:
     run = invoke("profiles", "check")
     assert run.json()[0]["ok"] is True
