@@ -244,8 +244,8 @@ def execute(gateway: Gateway, journal: Journal, context: Context, batch: BatchPl
             return item
         if stop.is_set():
             return replace(item, result=Result(item.row.line, item.row.transaction_id, item.plan.amount,
-                                               item.plan.action, SKIPPED, None, "not sent: the journal became "
-                                               "unreachable earlier in this run; rerun the file once it is back"))
+                                               item.plan.action, SKIPPED, None, "not sent: the batch stopped "
+                                               "when the journal could not be written; rerun the same file"))
         try:
             with journal.hold(context.merchant_id, item.row.transaction_id) as waited:
                 item = _recheck(gateway, journal, context, batch, item, waited)
