@@ -305,14 +305,15 @@ def _recheck(gateway: Gateway, journal: Journal, context: Context, batch: BatchP
     if not journal.shared:
         return item
     row = item.row
-    entry = journal.latest(context.merchant_id, item.key)
+    about = journal.about(context.merchant_id, row.transaction_id)
+    entry = next((e for e in reversed(about) if e.api_request_key == item.key), None)
     if entry is not None and entry.state == journal_.DONE:  # another agent ran the same row
         return replace(item, plan=None, result=Result(
             row.line, row.transaction_id, entry.amount, entry.kind, ALREADY_DONE, entry.result_id,
             f"done by {entry.who} at {entry.finished_at or entry.created_at:%Y-%m-%d %H:%M}Z (journal #{entry.id})"))
     if entry is not None and entry.state in journal_.UNFINISHED:
         return item  # refunds.execute resumes that entry under its key: the gateway replays its answer
-    if not waited and not journal.changed_since(context.merchant_id, row.transaction_id, batch.mark):
+    if not waited and not journal.changed_since(about, batch.mark):
         return item
     return _decide(row, item.key, find_transaction(gateway, row.transaction_id))
 

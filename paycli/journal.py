@@ -408,19 +408,26 @@ class Journal:
         return self.store.shared
 
     def high_water(self, merchant_id: str) -> tuple[int, frozenset[int]]:
-        """A mark to tell later activity from: the newest entry id, and the entries still unfinished now."""
+        """A mark to tell later activity from (`changed_since`): the newest entry id, and the entries
+        still unfinished now (their outcome may arrive later under an older id)."""
         top = self._run(lambda db: db.execute("SELECT max(id) AS id FROM entries").fetchone())
         rows = self._run(lambda db: db.execute(
             "SELECT id FROM entries WHERE merchant_id = ? AND state IN (?, ?)", (merchant_id, *UNFINISHED)).fetchall())
         return int(top["id"] or 0), frozenset(int(row["id"]) for row in rows)
 
-    def changed_since(self, merchant_id: str, transaction_id: str, mark: tuple[int, frozenset[int]]) -> bool:
-        """Whether anyone wrote about this transaction after `mark`, or finished a call that was in flight then."""
+    @staticmethod
+    def changed_since(entries: list[Entry], mark: tuple[int, frozenset[int]]) -> bool:
+        """Whether any of these entries was written after `mark`, or was in flight then."""
         top, in_flight = mark
+        return any(entry.id > top or entry.id in in_flight for entry in entries)
+
+    def about(self, merchant_id: str, transaction_id: str) -> list[Entry]:
+        """Every entry about this transaction, oldest first: what a row rechecks under its lock, in one query."""
         rows = self._run(lambda db: db.execute(
-            "SELECT id FROM entries WHERE merchant_id = ? AND transaction_id = ?", (merchant_id, transaction_id),
+            "SELECT * FROM entries WHERE merchant_id = ? AND transaction_id = ? ORDER BY id",
+            (merchant_id, transaction_id),
         ).fetchall())
-        return any(int(row["id"]) > top or int(row["id"]) in in_flight for row in rows)
+        return [_entry(row) for row in rows]
 
     def last_done(self, merchant_id: str, kind: str, transaction_id: str, amount: Decimal, *,
                   since: datetime) -> Entry | None:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -245,3 +246,32 @@ def test_an_unreachable_journal_stops_a_batch_before_any_money_call(team: Team, 
     code, _, err = finish(team.agent("batch-refund", str(batch), "--yes"))
     assert code == 6 and "unreachable" in err
     assert all(team.credits(sale) == [] for sale in sales)
+
+
+def test_a_batch_row_whose_sale_a_colleague_touched_after_planning_is_planned_again(sandbox, postgres_url,
+                                                                                   tmp_path) -> None:
+    from paycli import batch_refunds
+    from paycli.config import load_profiles
+    from paycli.gateway import connect
+    from paycli.journal import Context
+
+    gateway = connect(load_profiles(None, os.environ)["test"])
+    sale = sandbox.sale("30.00", settle=True)
+    rows_file = tmp_path / "rows.csv"
+    rows_file.write_text(f"transaction_id\n{sale}\n")  # everything left
+    me, colleague = Journal(postgres_url), Journal(postgres_url)
+    mine = Context("test", "local", sandbox.merchant.id, "alice", "desk-1")
+    rows = batch_refunds.read_rows(rows_file)
+    planned = batch_refunds.plan(gateway, me, mine, rows_file, rows)
+    assert planned.items[0].plan.amount == 30  # from the lookup, before the colleague acted
+
+    from paycli import refunds
+
+    theirs = Context("test", "local", sandbox.merchant.id, "bob", "desk-2")
+    refunds.execute(gateway, colleague, theirs, refunds.plan_refund(gateway, sale, amount=Decimal("10")))
+    [result] = batch_refunds.execute(gateway, me, mine, planned)
+    # planned again under the lock from the gateway's fresh answer: 20.00 left, not the stale 30.00
+    assert (result.outcome, result.amount) == ("done", 20)
+    assert sorted(c.amount for c in (sandbox.sdk.transaction.find(i)
+                                     for i in sandbox.sdk.transaction.find(sale).refund_ids)) == [10, 20]
+    me.close(), colleague.close()
