@@ -169,12 +169,13 @@ def _key_with_order_id(merchant_id: str, row: Row) -> str:
     return "paycli-batch-" + hashlib.sha256(content.encode()).hexdigest()[:40]
 
 
-def _earlier(journal: Journal, merchant_id: str, row: Row, key: str) -> tuple[str, journal_.Entry | None]:
+def _earlier(known: dict[str, journal_.Entry], merchant_id: str, row: Row, key: str
+             ) -> tuple[str, journal_.Entry | None]:
     """The row's key and its latest entry; a row done or left unfinished under its older key keeps that key."""
-    entry = journal.latest(merchant_id, key)
+    entry = known.get(key)
     if entry is None:
         older_key = _key_with_order_id(merchant_id, row)
-        older = journal.latest(merchant_id, older_key)
+        older = known.get(older_key)
         if older is not None and older.state != journal_.FAILED:
             return older_key, older
     return key, entry
@@ -185,7 +186,10 @@ def plan(gateway: Gateway, journal: Journal, context: Context, path: Path, rows:
     """Decide every row: already done (journal), refund, void, or refused — after one bulk lookup."""
     mark = journal.high_water(context.merchant_id) if journal.shared else (0, frozenset())
     keys = row_keys(context.merchant_id, rows)
-    keyed = {row.line: _earlier(journal, context.merchant_id, row, keys[row.line]) for row in rows}
+    # one query for every row's keys, new and older: on a team's database, not a round trip per row
+    known = journal.latest_many(context.merchant_id, [*keys.values(),
+                                                      *(_key_with_order_id(context.merchant_id, row) for row in rows)])
+    keyed = {row.line: _earlier(known, context.merchant_id, row, keys[row.line]) for row in rows}
     earlier = {line: entry for line, (_, entry) in keyed.items()}
     done = {line for line, entry in earlier.items() if entry is not None and entry.state == journal_.DONE}
     found = find_many(gateway, [row.transaction_id for row in rows if row.line not in done],

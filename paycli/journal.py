@@ -71,6 +71,7 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         "ALTER TABLE entries ADD COLUMN host TEXT",
     ),
 }
+_KEYS_PER_QUERY = 500  # under SQLite's oldest limit of 999 parameters per statement
 _VERSION_TABLE = "CREATE TABLE IF NOT EXISTS journal_schema (version INTEGER NOT NULL)"
 ENTRY_COLUMNS = ("created_at", "finished_at", "operator", "host", "profile", "environment", "merchant_id", "kind",
                  "transaction_id", "amount", "order_id", "reason", "api_request_key", "state", "result_id", "error",
@@ -392,6 +393,18 @@ class Journal:
             (merchant_id, api_request_key),
         ).fetchone())
         return _entry(row) if row else None
+
+    def latest_many(self, merchant_id: str, api_request_keys: list[str]) -> dict[str, Entry]:
+        """`latest` for many keys at once: {key: its newest entry}, keys without one left out."""
+        found: dict[str, Entry] = {}
+        for start in range(0, len(api_request_keys), _KEYS_PER_QUERY):
+            chunk = api_request_keys[start:start + _KEYS_PER_QUERY]
+            rows = self._run(lambda db, chunk=chunk: db.execute(
+                f"SELECT * FROM entries WHERE merchant_id = ? AND api_request_key IN ({', '.join('?' for _ in chunk)})"
+                " ORDER BY id", (merchant_id, *chunk)).fetchall())
+            for row in rows:  # oldest first: the newest of a key is written last
+                found[row["api_request_key"]] = _entry(row)
+        return found
 
     def unfinished(self, merchant_id: str, kind: str, transaction_id: str) -> list[Entry]:
         """Calls for this transaction whose outcome paycli never learned, newest first."""

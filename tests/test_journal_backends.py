@@ -53,6 +53,18 @@ def test_an_entry_goes_pending_then_done_with_everything_it_was_given(journal: J
     assert entry.created_at.tzinfo is not None and entry.finished_at >= entry.created_at
 
 
+def test_latest_many_finds_each_keys_newest_entry_across_query_chunks(journal: Journal) -> None:
+    first = journal.begin(ALICE, kind="refund", transaction_id="t1", amount=Decimal("1.00"), api_request_key="k1")
+    journal.finish(first, journal_.UNKNOWN)
+    again = journal.begin(ALICE, kind="refund", transaction_id="t1", amount=Decimal("1.00"), api_request_key="k1")
+    journal.begin(BOB, kind="void", transaction_id="t2", amount=None, api_request_key="k2")
+    journal.begin(BOB, kind="void", transaction_id="t3", amount=None, api_request_key="k3", batch="other merchant")
+    keys = [f"absent-{i}" for i in range(1200)] + ["k2", "k1"]  # past the per-query chunk
+    found = journal.latest_many("acme_mid", keys)
+    assert sorted(found) == ["k1", "k2"] and found["k1"].id == again
+    assert journal.latest_many("someone_else", ["k1"]) == {}
+
+
 def test_entries_filter_by_person_machine_profile_kind_and_transaction(journal: Journal) -> None:
     for context, kind, txn in ((ALICE, "refund", "t1"), (BOB, "void", "t2"), (ALICE, "void", "t3")):
         journal.begin(context, kind=kind, transaction_id=txn, amount=Decimal("1.00"), api_request_key=f"k-{txn}")
