@@ -1,7 +1,8 @@
 """`paycli refund`, `paycli void`, `paycli batch-refund`: giving money back, exactly once."""
 
 
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -53,10 +54,25 @@ def _check_repeat(run: Invocation, gateway: Any, journal: Any, plan: "Plan") -> 
     currency = f" {plan.transaction.currency}" if plan.transaction.currency else ""
     minutes = int(refunds.REPEAT_WINDOW.total_seconds() // 60)
     said = (f"{plan.transaction.id} was already refunded {earlier.amount}{currency} at "
-            f"{earlier.created_at:%H:%M:%S}Z by {earlier.operator} (journal #{earlier.id}, {earlier.result_id}), "
+            f"{earlier.created_at:%H:%M:%S}Z by {earlier.who} (journal #{earlier.id}, {earlier.result_id}), "
             f"less than {minutes} minutes ago")
     if not run.output.confirm(f"{said}: refund another {plan.amount}{currency}?", answer_option="--again"):
         raise Cancelled("cancelled: no second refund was made")
+
+
+@contextmanager
+def _held(run: Invocation, gateway: Any, txn_id: str, dry_run: bool) -> Iterator[bool]:
+    """On a team's journal, the transaction's lock from the lookup to the `done` write: a colleague refunding
+    the same sale finishes first, and this plan is made from what the gateway says after that."""
+    from paycli import refunds
+
+    if dry_run:
+        yield False
+        return
+    with ExitStack() as stack:
+        with refunds.before_any_call():  # the journal is opened (exit 6 if it cannot be) before any lookup
+            waited = stack.enter_context(run.journal().hold(gateway.merchant_id, txn_id))
+        yield waited
 
 
 def _carry_out(run: Invocation, gateway: Any, plan: "Plan", dry_run: bool, *, again: bool = False,
@@ -120,9 +136,10 @@ def refund(
     order_id, reason = optional_text(order_id, "--order-id"), optional_text(reason, "--reason")
     run = Invocation.current()
     gateway = run.gateway()
-    plan = refunds.plan_refund(gateway, txn_id, amount=value, order_id=order_id, reason=reason,
-                               allow_void=not no_void)
-    _carry_out(run, gateway, plan, dry_run, again=again)
+    with _held(run, gateway, txn_id, dry_run):
+        plan = refunds.plan_refund(gateway, txn_id, amount=value, order_id=order_id, reason=reason,
+                                   allow_void=not no_void)
+        _carry_out(run, gateway, plan, dry_run, again=again)
 
 
 @command(app, "void", confirms=True)
@@ -135,7 +152,8 @@ def void(
 
     run = Invocation.current()
     gateway = run.gateway()
-    _carry_out(run, gateway, refunds.plan_void(gateway, txn_id), dry_run, asked_to_void=True)
+    with _held(run, gateway, txn_id, dry_run):
+        _carry_out(run, gateway, refunds.plan_void(gateway, txn_id), dry_run, asked_to_void=True)
 
 
 @command(app, "batch-refund", confirms=True)
@@ -198,6 +216,9 @@ def batch_refund(
     except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM: say what was done and what is left, keep the results
         said = _stopped(run, batch, finished, results)
         raise (Terminated if isinstance(stop, TerminationRequested) else Interrupted)(said) from None
+    except batch_refunds.JournalLost as lost:  # every row's outcome first, then why the run stopped (exit 6)
+        run.output.emit(lost.results, views.BATCH_RESULT)
+        raise
     if results is not None:
         _write_results(results, outcome)
     run.output.emit(outcome, views.BATCH_RESULT)
