@@ -165,7 +165,7 @@ def run_export(profile: str, out: Path, env: dict[str, str]) -> tuple[float, flo
 
 def process_start(env: dict[str, str]) -> float:
     """Seconds for an interpreter to start and import what the export needs (the best of three)."""
-    cmd = [sys.executable, "-c", "import paycli.cli.app, paycli.cli.settlement, paycli.gateway, paycli.settlement"]
+    cmd = [sys.executable, "-c", "import paycli.cli.app, paycli.cli.settlement, paycli.gateway.client, paycli.settlement"]
     best = float("inf")
     for _ in range(3):
         started = time.perf_counter()
@@ -187,7 +187,7 @@ def decoder_vs_sdk(pages: list[str]) -> tuple[float, float, int]:
     """CPU ms per transaction of the SDK's parser and of paycli's decoder on the same pages."""
     from braintree.util.xml_util import XmlUtil
 
-    from paycli.gateway import decode_reply
+    from paycli.gateway.transport import decode_reply
 
     transactions = sum(page.count("<transaction>") for page in pages)
     timings = []

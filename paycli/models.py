@@ -1,4 +1,4 @@
-"""paycli's own records of Braintree objects, shared by every layer (SDK objects stop at gateway.py).
+"""paycli's own records of Braintree objects, shared by every layer (SDK objects stop at paycli.gateway).
 
 Amounts are Decimal, times timezone-aware UTC. Field names follow design §5, which scripts rely on.
 """
@@ -96,7 +96,7 @@ class SettlementSummary:
 
 @dataclass(frozen=True)
 class TransactionQuery:
-    """A transaction search in paycli's terms; gateway.py turns it into Braintree search nodes.
+    """A transaction search in paycli's terms; paycli.gateway.search turns it into Braintree search nodes.
 
     Time bounds are aware datetimes, inclusive; `created_*` and `settled_*` narrow on those instants.
     """

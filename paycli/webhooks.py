@@ -1,6 +1,6 @@
 """Braintree webhook notifications: make signed samples, verify and decode, deliver, and receive them.
 
-Signing and verification are the braintree SDK's own code, reached through `gateway.py`, with the selected
+Signing and verification are the braintree SDK's own code, reached through `paycli.gateway`, with the selected
 profile's keys: a sample made here verifies in any integration configured with those keys, and a
 notification that verifies here would verify there. Delivery is a form-encoded POST (`bt_signature`,
 `bt_payload`), as Braintree sends it (sandbox reference §8).

@@ -205,7 +205,7 @@ def flaky_batch(tmp_path, write_config, monkeypatch, sdk_for) -> Iterator[Any]:
 
 def test_faulty_gateway_every_row_refunded_exactly_once_after_a_rerun(invoke, flaky_batch, isolated_env,
                                                                       monkeypatch) -> None:
-    monkeypatch.setattr("paycli.gateway.BACKOFF_BASE_S", 0.01)
+    monkeypatch.setattr("paycli.gateway.calls.BACKOFF_BASE_S", 0.01)
     invoke("batch-refund", flaky_batch.path, "--concurrency", "8", code=(0, 7))
     after_first = flaky_batch.refund_ids()
     for _ in range(3):  # a row can fail through all its retries on this gateway (~1e-4 a row): rerun it
@@ -353,7 +353,7 @@ def test_the_default_concurrency_is_the_domains() -> None:
 
 def test_a_gateway_answering_429_slows_the_batch_down_and_says_so(invoke, tmp_path, write_config, sdk_for,
                                                                   isolated_env, monkeypatch) -> None:
-    monkeypatch.setattr("paycli.gateway.BACKOFF_BASE_S", 0.01)
+    monkeypatch.setattr("paycli.gateway.calls.BACKOFF_BASE_S", 0.01)
     db = tmp_path / "busy.db"
     steady = offline.start(db, [MERCHANT])
     sdk = sdk_for(steady.url, "batch", "batch_pub", "batch_priv")

@@ -202,7 +202,7 @@ def test_export_mismatch_from_a_cap_names_search_cap(invoke, capped) -> None:
 def test_connection_failed_names_the_url_it_tried(invoke, write_config, monkeypatch) -> None:
     import socket
 
-    monkeypatch.setattr("paycli.gateway.BACKOFF_BASE_S", 0.001)
+    monkeypatch.setattr("paycli.gateway.calls.BACKOFF_BASE_S", 0.001)
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

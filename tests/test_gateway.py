@@ -1,20 +1,26 @@
-"""gateway.py's error boundary and retries, against real sandboxes (faults injected server-side)."""
+"""paycli.gateway: the call wrapper (errors and retries), the reply seam and the environment it is given,
+against real sandboxes (faults injected server-side)."""
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from paycli import sandbox as offline
 from paycli.config import PrivateKey, Profile
-from paycli.errors import ConfigError, Declined, GatewayRefused, NotFound, Unavailable
-from paycli.gateway import Gateway, _DecodeGate, connect
+from paycli.errors import ConfigError, Declined, ExitCode, GatewayRefused, NotFound, Unavailable
+from paycli.gateway import Gateway, connect
+from paycli.gateway.calls import MAX_ATTEMPTS
+from paycli.gateway.transport import DecodeGate
 from paycli.models import TransactionQuery
 from paycli.sandbox.store import Merchant
 
@@ -23,7 +29,7 @@ MERCHANT = Merchant("gw", "gw_public", "gw_private", {"gw_usd": "USD"})
 
 @pytest.fixture(autouse=True)
 def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("paycli.gateway.BACKOFF_BASE_S", 0.01)
+    monkeypatch.setattr("paycli.gateway.calls.BACKOFF_BASE_S", 0.01)
 
 
 def profile_for(url: str, key: str = "gw_private") -> Profile:
@@ -125,7 +131,7 @@ def test_verbose_log_names_requests_without_credentials(faulty) -> None:
 
 
 def test_decode_gate_admits_one_reply_at_a_time() -> None:
-    gate = _DecodeGate()
+    gate = DecodeGate()
     first_decoding, first_may_finish = threading.Event(), threading.Event()
     events: list[str] = []
 
@@ -155,7 +161,7 @@ def test_decode_gate_admits_one_reply_at_a_time() -> None:
 
 
 def test_decode_gate_is_given_back_on_errors_and_never_held_outside_a_call() -> None:
-    gate = _DecodeGate()
+    gate = DecodeGate()
 
     def failed_call() -> None:
         with pytest.raises(ValueError):
@@ -194,6 +200,99 @@ def test_concurrent_pages_under_faults_all_arrive(faulty) -> None:
     with ThreadPoolExecutor(8) as pool:
         fetched = list(pool.map(lambda page: gateway.fetch_page(query, page), pages, timeout=60))
     assert [[t.id for t in page] for page in fetched] == pages
+
+
+# --- every request runs inside the call wrapper ------------------------------------------------------------
+
+# Each public Gateway method that makes a request, called so that it would succeed on a healthy sandbox
+# (`retried`: whether the wrapper may repeat it). A new public method fails the test below until it is here.
+_REQUESTS: dict[str, tuple[bool, Callable[[Gateway], Any]]] = {
+    "generate_client_token": (True, lambda gw: gw.generate_client_token()),
+    "find": (True, lambda gw: gw.find("abc123")),
+    "search_ids": (True, lambda gw: gw.search_ids(TransactionQuery(order_id="o-1"))),
+    "fetch_page": (True, lambda gw: gw.fetch_page(TransactionQuery(), ["abc123"])),
+    "settlement_summary": (True, lambda gw: gw.settlement_summary(date(2026, 1, 5))),
+    "sale": (False, lambda gw: gw.sale({"amount": Decimal("1.00"), "payment_method_nonce": "fake-valid-nonce"})),
+    "submit_for_settlement": (False, lambda gw: gw.submit_for_settlement("abc123")),
+    "void": (True, lambda gw: gw.void("abc123", api_request_key="void-key")),
+    "refund": (True, lambda gw: gw.refund("abc123", api_request_key="refund-key")),
+    "testing_settle": (False, lambda gw: gw.testing_settle("abc123")),
+    "sandbox_control": (False, lambda gw: gw.sandbox_control("status")),
+}
+# Methods that make no request at all: the SDK computes them from the profile's keys.
+_NO_REQUEST = {"webhook_kinds", "webhook_sample", "webhook_parse", "close"}
+
+
+def test_every_public_gateway_method_is_listed_here() -> None:
+    public = {name for name, member in vars(Gateway).items()
+              if not name.startswith("_") and callable(getattr(Gateway, name))}
+    assert public == set(_REQUESTS) | _NO_REQUEST
+
+
+@pytest.mark.parametrize("name", sorted(_REQUESTS))
+def test_every_request_goes_through_the_call_wrapper(faulty, name: str) -> None:
+    """Against a sandbox answering 503 to everything, each method ends in Unavailable (exit 6), never in the
+    SDK's own exception (a traceback, exit 1), and retries exactly when it is safe to repeat."""
+    retried, call = _REQUESTS[name]
+    notes: list[str] = []
+    gateway = gateway_for(faulty("*=503@1.0"), notes)
+    with pytest.raises(Unavailable, match="503 service unavailable") as failed:
+        call(gateway)
+    assert failed.value.exit_code == ExitCode.UNAVAILABLE == 6
+    assert len(notes) == (MAX_ATTEMPTS - 1 if retried else 0), notes
+    assert gateway.pushbacks == (MAX_ATTEMPTS if retried else 1)
+
+
+def test_webhook_methods_make_no_request(faulty) -> None:
+    gateway = gateway_for(faulty("*=503@1.0"), [])
+    assert "check" in gateway.webhook_kinds()
+    signature, payload = gateway.webhook_sample("check", "x")
+    assert gateway.webhook_parse(signature, payload)["kind"] == "check"
+    assert gateway.pushbacks == 0
+
+
+# --- the environment a run is given reaches the gateway ---------------------------------------------------
+
+def test_connect_reads_the_private_key_from_the_environment_it_is_given(faulty, monkeypatch) -> None:
+    running = faulty("")
+    monkeypatch.delenv("GW_KEY", raising=False)
+    profile = Profile(name="t", environment="local", merchant_id="gw", public_key="gw_public", url=running.url,
+                      private_key=PrivateKey("env", "GW_KEY", profile="t"))
+    assert connect(profile, env={"GW_KEY": "gw_private"}).generate_client_token()
+    with pytest.raises(ConfigError, match=r"\$GW_KEY is not set"):
+        connect(profile, env={})
+
+
+def test_an_invocations_environment_reaches_the_gateway(faulty, tmp_path, monkeypatch) -> None:
+    """Invocation(env=...) alone decides: the key's variable and the state directory come from the given
+    environment, not from the process's (which has neither)."""
+    from paycli.cli.runtime import Invocation
+
+    running = faulty("")
+    config = tmp_path / "given" / "config.yaml"
+    config.parent.mkdir()
+    config.write_text(f"profiles:\n  t:\n    environment: local\n    url: {running.url}\n    merchant_id: gw\n"
+                      "    public_key: gw_public\n    private_key_env: GW_KEY\n")
+    config.chmod(0o600)
+    monkeypatch.delenv("GW_KEY", raising=False)
+    given_state = tmp_path / "given-state"
+    env = {"HOME": str(tmp_path / "given-home"), "XDG_STATE_HOME": str(given_state), "GW_KEY": "gw_private"}
+
+    run = Invocation(profile="t", config=config, env=env)
+    try:
+        assert run.gateway().generate_client_token()
+    finally:
+        run.close()
+
+    process_state = Path(os.environ["XDG_STATE_HOME"])
+    run = Invocation(profile="local", config=config, env=env)
+    try:
+        assert run.gateway().find(run.gateway().sale(
+            {"amount": Decimal("2.00"), "payment_method_nonce": "fake-valid-nonce"}).id).status == "authorized"
+    finally:
+        run.close()
+    assert (given_state / "paycli" / "sandbox.db").exists()
+    assert not (process_state / "paycli" / "sandbox.db").exists()
 
 
 # --- the same errors through the CLI, against real sandboxes ---------------------------------------------
@@ -344,7 +443,7 @@ def test_importing_and_using_paycli_leaves_the_sdk_unchanged(faulty, sdk_for) ->
 
 
 def test_the_sdk_internals_paycli_relies_on_keep_their_shape() -> None:
-    """If one of these fails after a braintree upgrade, the reply seam in gateway.py needs another look."""
+    """If one of these fails after a braintree upgrade, the reply seam in paycli/gateway/transport.py needs another look."""
     import inspect
 
     import braintree
@@ -357,7 +456,7 @@ def test_the_sdk_internals_paycli_relies_on_keep_their_shape() -> None:
     # the transport overrides http_do and returns [status, body]
     assert list(inspect.signature(Http.http_do).parameters) == ["self", "http_verb", "path", "headers",
                                                                 "request_body"]
-    # every SDK gateway asks the configuration for its Http: _Configuration.http() is the seam
+    # every SDK gateway asks the configuration for its Http: Configuration.http() is the seam
     source = inspect.getsource(braintree.transaction_gateway.TransactionGateway)
     assert "self.config.http()" in source
     # _make_request answers an empty body with {} after raising for the status, without parsing it

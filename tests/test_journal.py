@@ -62,7 +62,7 @@ class Gateways:
 
 @pytest.fixture
 def gateways(tmp_path, write_config, sdk_for, monkeypatch) -> Iterator[Gateways]:
-    monkeypatch.setattr("paycli.gateway.BACKOFF_BASE_S", 0.001)
+    monkeypatch.setattr("paycli.gateway.calls.BACKOFF_BASE_S", 0.001)
     monkeypatch.setenv("LOST_KEY", "lost_priv")
     both = Gateways(tmp_path / "lost.db", write_config, sdk_for)
     both.serve()

@@ -30,8 +30,10 @@ from paycli.cli.options import FormatOpt, NoColorOpt, OutputOpt, ProfileOpt, Qui
 from paycli.errors import Declined, ExitCode, InternalError, Interrupted, PaycliError, Terminated
 from paycli.formats import Format
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # types only: importing these at run time would load braintree for `paycli --help`
     from paycli.config import Profile, Profiles
+    from paycli.gateway import Gateway
+    from paycli.journal import Journal
     from paycli.output import Terminal
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -74,8 +76,8 @@ class Invocation:
             assume_yes=yes,
         )
         self._profiles: Profiles | None = None
-        self._gateways: dict[tuple[str, bool], Any] = {}
-        self._journal: Any = None
+        self._gateways: dict[tuple[str, bool], Gateway] = {}
+        self._journal: Journal | None = None
         self._cleanup = ExitStack()
 
     @classmethod
@@ -138,24 +140,30 @@ class Invocation:
         name, why = self.profiles.selected_name(self.requested_profile, self.env)
         return self.profiles.get(name, why=why)
 
-    def gateway(self, *, offline: bool = False) -> Any:
+    def gateway(self, *, offline: bool = False) -> Gateway:
         """The selected profile's gateway, connected on first use; `offline`: for webhook signing (no requests)."""
         return self.gateway_for(self.profile, offline=offline)
 
-    def gateway_for(self, profile: Profile, *, offline: bool = False) -> Any:
-        """A gateway per profile (for `--all-profiles`); closed when the run ends if it has `close()`."""
+    def gateway_for(self, profile: Profile, *, offline: bool = False) -> Gateway:
+        """A gateway per profile (for `--all-profiles`); closed when the run ends if it has `close()`.
+
+        It reads this run's environment (`env`), never the process's: the private key's variable and the
+        state directory of an embedded sandbox come from there.
+        """
         key = (profile.name, offline)
         if key not in self._gateways:
+            from paycli.config import state_dir
             from paycli.gateway import connect
 
-            gateway = connect(profile, log=self.output.log if self.verbose else None, notify=self.output.note,
+            gateway = connect(profile, env=self.env, state_dir=state_dir(self.env),
+                              log=self.output.log if self.verbose else None, notify=self.output.note,
                               offline=offline)
             if callable(getattr(gateway, "close", None)):
                 self._cleanup.callback(gateway.close)
             self._gateways[key] = gateway
         return self._gateways[key]
 
-    def journal(self) -> Any:
+    def journal(self) -> Journal:
         """The money-moving journal (the config's `journal`, else SQLite under the state directory), opened on first use."""
         if self._journal is None:
             from paycli.journal import Journal
