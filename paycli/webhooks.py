@@ -1,9 +1,9 @@
 """Braintree webhook notifications: make signed samples, verify and decode, deliver, and receive them.
 
-Signing and verification are the braintree SDK's own code, reached through `paycli.gateway`, with the selected
-profile's keys: a sample made here verifies in any integration configured with those keys, and a
+Signing and verification are the braintree SDK's own code, reached through `paycli.gateway`, with the
+selected profile's keys: a sample made here verifies in any integration configured with those keys, and a
 notification that verifies here would verify there. Delivery is a form-encoded POST (`bt_signature`,
-`bt_payload`), as Braintree sends it (sandbox reference §8).
+`bt_payload`), as Braintree sends it (Braintree's webhook documentation).
 
 `send` and the listener's `--forward-to` only talk to loopback addresses: they are for a developer's own
 machine, and a signed sample posted to someone's production endpoint could be taken for a real event.

@@ -40,6 +40,9 @@ def connect(profile: Profile, *, env: Mapping[str, str] | None = None, state_dir
     """
     env = os.environ if env is None else env
     embedded = None
+    merchant_id: str | None
+    public_key: str | None
+    private_key: str | None
     if profile.embedded:
         from paycli import sandbox
 

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, overload
 
 from paycli.errors import Declined, GatewayRefused, Unavailable
 from paycli.models import StatusEvent, Transaction
+
+
+@overload
+def aware(moment: datetime) -> datetime: ...
+
+
+@overload
+def aware(moment: None) -> None: ...
 
 
 def aware(moment: datetime | None) -> datetime | None:

@@ -29,8 +29,8 @@ Log = Callable[[str], None]
 TIMEOUT_S = 60  # Braintree's own gateway timeout
 
 
-def sdk_gateway(environment: braintree.Environment, merchant_id: str, public_key: str, private_key: str | None,
-                *, log: Log | None = None) -> tuple[braintree.BraintreeGateway, DecodeGate]:
+def sdk_gateway(environment: braintree.Environment, merchant_id: str | None, public_key: str | None,
+                private_key: str | None, *, log: Log | None = None) -> tuple[braintree.BraintreeGateway, DecodeGate]:
     """The SDK's gateway wired to paycli's decoder, and the gate its calls decode under (see `DecodeGate`)."""
     gate = DecodeGate()
     config = Configuration(
