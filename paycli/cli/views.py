@@ -50,6 +50,7 @@ def profile_row(entry: ProfileEntry | Profile) -> dict[str, Any]:
         "default_merchant_account": profile.default_merchant_account,
         "timezone": profile.timezone,
         "search_cap": profile.search_cap,
+        "confirm": profile.confirms,  # asks before money moves: production, or `confirm: true`
         "origin": dict(profile.origin),
     }
 
