@@ -366,3 +366,36 @@ def test_all_profiles_reports_a_broken_profile_and_goes_on(invoke, sandbox, writ
     assert "failed for 1 of 2 profiles (broken)" in run.stderr and "only a local profile has a url" in run.stderr
     checked = invoke("profiles", "check", "--all", code=7).json()
     assert {(c["profile"], c["ok"]) for c in checked} == {("broken", False), ("rehearse", True), ("local", True)}
+
+
+# shell completion ------------------------------------------------------------------------------------------------
+
+
+def _paycli(env: dict[str, str], *args: str) -> "subprocess.CompletedProcess[str]":
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "paycli", *args], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, **env})
+
+
+def test_install_completion_for_the_shell_named(tmp_path) -> None:
+    home = tmp_path / "shell-home"
+    home.mkdir()
+    run = _paycli({"HOME": str(home), "SHELL": "/bin/bash"}, "--install-completion", "zsh")
+    assert run.returncode == 0, run.stderr
+    assert (home / ".zfunc" / "_paycli").exists() and "zsh completion installed" in run.stderr
+    assert not (home / ".bashrc").exists() and not (home / ".bash_completions").exists()
+
+
+def test_profile_names_and_statuses_complete(write_config) -> None:
+    write_config("profiles:\n  acme-prod:\n    environment: local\n  acme-test:\n    environment: local\n")
+    profiles = _paycli({"_PAYCLI_COMPLETE": "complete_bash", "COMP_WORDS": "paycli -p acme", "COMP_CWORD": "2"})
+    assert profiles.stdout.split() == ["acme-prod", "acme-test"]
+    after = _paycli({"_PAYCLI_COMPLETE": "complete_bash", "COMP_WORDS": "paycli txn search -p l", "COMP_CWORD": "4"})
+    assert after.stdout.split() == ["local"]
+    statuses = _paycli({"_PAYCLI_COMPLETE": "complete_bash", "COMP_WORDS": "paycli txn search --status settl",
+                        "COMP_CWORD": "4"})
+    assert statuses.stdout.split() == ["settled", "settlement_confirmed", "settlement_declined",
+                                       "settlement_failed", "settlement_pending", "settling"]
