@@ -235,7 +235,7 @@ AUDIT = View(
              "amount", "state", "result_id", "error", "api_request_key", "batch", "batch_row", "order_id", "reason"),
     table_columns=("id", "created_at", "operator", "profile", "kind", "transaction_id", "amount", "state",
                    "result_id", "order_id", "reason", "error"),
-    drop_first=("operator", "order_id", "reason", "result_id", "profile", "created_at"),
+    drop_first=("operator", "reason", "order_id", "profile", "result_id"),
 )
 
 
