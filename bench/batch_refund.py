@@ -1,12 +1,18 @@
 """Batch refunds: `paycli batch-refund` vs a sequential SDK loop, against a sandbox with 100 ms latency.
 
-    python bench/batch_refund.py [--rows 1000] [--latency 100] [--concurrency 4 16]
+    python bench/batch_refund.py [--rows 1000] [--latency 100] [--concurrency 4 16] [--no-baseline]
+                                 [--journal sqlite postgresql] [--postgres URL]
 
 Both sides refund the same number of settled sales on one served sandbox (a separate process, every
 request delayed by --latency). The baseline is the loop a support engineer would write:
 `for id in ids: gateway.transaction.refund(id)`. paycli does more per row (it looks each sale up first,
 journals before and after the call) and still has to beat the loop by running rows concurrently.
 Prints both times and the ratio (target: >= 5x). Takes about (rows x latency) for the baseline.
+
+`--journal postgresql` adds a row per concurrency with the journal on PostgreSQL (a team's shared journal:
+every row also takes its transaction's advisory lock and rechecks the team's entries), timed against the
+SQLite journal in the same run (target: <= 1.2x). Without `--postgres URL` it starts a throwaway server
+the way the test suite does (tests/pgcluster.py: Debian's postgresql package), with durable settings.
 """
 
 from __future__ import annotations
@@ -53,6 +59,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1000)
     parser.add_argument("--latency", type=int, default=100)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[4, 16])
+    parser.add_argument("--no-baseline", action="store_true", help="Skip the sequential SDK loop.")
+    parser.add_argument("--journal", nargs="+", choices=["sqlite", "postgresql"], default=["sqlite"])
+    parser.add_argument("--postgres", metavar="URL", help="An empty database for the PostgreSQL journal.")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="paycli-bench-"))
     db = work / "sandbox.db"
@@ -60,8 +69,17 @@ def main() -> None:
 
     # arrange without latency (same database), measure against the slow server
     setup = sandbox.start(db, [MERCHANT])
-    batches = [settled_sales(sdk(setup.url), args.rows) for _ in range(1 + len(args.concurrency))]
+    runs = [(concurrency, journal) for concurrency in args.concurrency for journal in args.journal]
+    batches = [settled_sales(sdk(setup.url), args.rows) for _ in range(1 + len(runs))]
     setup.stop()
+    cluster, postgres_url = None, args.postgres
+    if "postgresql" in args.journal and postgres_url is None:
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+        from pgcluster import Cluster
+
+        cluster = Cluster.start(fast=False)
+        postgres_url = cluster.create_database("bench")
+        os.environ["PGPASSWORD"] = cluster.password
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -74,31 +92,43 @@ def main() -> None:
         assert "listening" in (server.stderr.readline() if server.stderr else "")
         url = f"http://127.0.0.1:{port}"
 
-        loop = sdk(url)
-        started = time.perf_counter()
-        for txn_id in batches[0]:
-            assert loop.transaction.refund(txn_id).is_success
-        baseline = time.perf_counter() - started
-        print(f"sequential SDK loop: {args.rows} refunds in {baseline:.1f} s ({args.latency} ms latency)")
+        if not args.no_baseline:
+            loop = sdk(url)
+            started = time.perf_counter()
+            for txn_id in batches[0]:
+                assert loop.transaction.refund(txn_id).is_success
+            baseline = time.perf_counter() - started
+            print(f"sequential SDK loop: {args.rows} refunds in {baseline:.1f} s ({args.latency} ms latency)")
 
         config = work / "config.yaml"
         config.write_text(f"profiles:\n  bench:\n    environment: local\n    url: {url}\n    merchant_id: bench\n"
                           "    public_key: bench_pub\n    private_key_env: BENCH_KEY\n")
         env = {**os.environ, "BENCH_KEY": MERCHANT.private_key, "XDG_STATE_HOME": str(work / "state")}
-        for concurrency, ids in zip(args.concurrency, batches[1:]):
-            rows = work / f"rows-{concurrency}.csv"
+        sqlite_s: dict[int, float] = {}
+        for (concurrency, journal), ids in zip(runs, batches[1:]):
+            rows = work / f"rows-{concurrency}-{journal}.csv"
             rows.write_text("transaction_id\n" + "\n".join(ids) + "\n")
+            run_env = {**env, "PAYCLI_JOURNAL": postgres_url} if journal == "postgresql" else env
             started = time.perf_counter()
             run = subprocess.run([sys.executable, "-m", "paycli", "--config", str(config), "-p", "bench",
                                   "batch-refund", str(rows), "--concurrency", str(concurrency), "-f", "csv"],
-                                 capture_output=True, text=True, env=env)
+                                 capture_output=True, text=True, env=run_env)
             elapsed = time.perf_counter() - started
             done = run.stdout.count(",done,")
-            print(f"paycli batch-refund --concurrency {concurrency}: {done}/{args.rows} done in {elapsed:.1f} s "
-                  f"(exit {run.returncode}); {baseline / elapsed:.1f}x the sequential loop")
+            line = (f"paycli batch-refund --concurrency {concurrency}, {journal} journal: {done}/{args.rows} done "
+                    f"in {elapsed:.1f} s (exit {run.returncode})")
+            if not args.no_baseline:
+                line += f"; {baseline / elapsed:.1f}x the sequential loop"
+            if journal == "sqlite":
+                sqlite_s[concurrency] = elapsed
+            elif concurrency in sqlite_s:
+                line += f"; {elapsed / sqlite_s[concurrency]:.2f}x the SQLite journal's time (target <= 1.2x)"
+            print(line, flush=True)
     finally:
         server.terminate()
         server.wait(timeout=10)
+        if cluster is not None:
+            cluster.stop()
 
 
 if __name__ == "__main__":

@@ -114,9 +114,9 @@ def before_any_call() -> Iterator[None]:
     """Journal work before the money call: if the journal stays locked here, say that no money moved."""
     try:
         yield
-    except journal_.JournalLocked as err:
-        raise journal_.JournalLocked(f"{err.message}; nothing was sent to the gateway, so no money moved: "
-                                     "try again", **err.details) from None
+    except journal_.JournalUnavailable as err:  # locked (SQLite) or unreachable (PostgreSQL)
+        raise type(err)(f"{err.message}; nothing was sent to the gateway, so no money moved: "
+                        "try again", **err.details) from None
 
 
 def resumable(journal: Journal, context: Context, plan: Plan, *, api_request_key: str | None = None
@@ -205,8 +205,8 @@ def _record(journal: Journal, entry: int, state: str, happened: str, *, result_i
     """Close the entry after the call; if the journal stays locked, say what happened to the money."""
     try:
         journal.finish(entry, state, result_id=result_id, error=error)
-    except journal_.JournalLocked as err:
-        raise journal_.JournalLocked(
+    except journal_.JournalUnavailable as err:
+        raise type(err)(
             f"{happened}, but {err.message}, so its entry #{entry} is still pending: rerun the same command to "
             "record the outcome; it resumes with the same api_request_key and moves no money twice",
             **{**err.details, "entry": entry}) from None

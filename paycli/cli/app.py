@@ -6,8 +6,22 @@ import sys
 
 import typer
 
-from paycli.cli import (assets, audit, checkout, nonces, profiles, refund, sandbox, serve, settlement, smoke, token,
-                        txn, webhook)
+from paycli.cli import (
+    assets,
+    audit,
+    checkout,
+    journal,
+    nonces,
+    profiles,
+    refund,
+    sandbox,
+    serve,
+    settlement,
+    smoke,
+    token,
+    txn,
+    webhook,
+)
 from paycli.cli.options import (
     ConfigOpt,
     FormatOpt,
@@ -66,6 +80,7 @@ app.add_typer(settlement.app, name="settlement")
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(webhook.app, name="webhook")
 app.add_typer(assets.app, name="assets")
+app.add_typer(journal.app, name="journal")
 app.add_typer(smoke.app)
 app.add_typer(token.app)
 app.add_typer(checkout.app)

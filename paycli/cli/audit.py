@@ -1,4 +1,4 @@
-"""`paycli audit`: the local journal of money-moving operations."""
+"""`paycli audit`: the journal of money-moving operations (this machine's, or the whole team's)."""
 
 
 from typing import Annotated
@@ -19,6 +19,10 @@ def audit(
     until: Annotated[str | None, typer.Option("--until", help="Up to this date (inclusive) or ISO time.")] = None,
     kind: Annotated[str | None, typer.Option("--kind", help="refund or void.")] = None,
     txn: Annotated[str | None, typer.Option("--txn", metavar="ID", help="Entries about this transaction.")] = None,
+    by: Annotated[str | None, typer.Option("--by", metavar="USER", help="Entries by this user.")] = None,
+    host: Annotated[str | None, typer.Option("--host", help="Entries made on this machine.")] = None,
+    profile: Annotated[str | None, typer.Option("--profile", metavar="NAME",
+                                                help="Entries made with this profile.")] = None,
 ) -> None:
     """Show who moved money, when, on which profile, and with what result."""
     from paycli import dates
@@ -32,5 +36,8 @@ def audit(
         until=dates.parse_instant(until, tz=tz, field="--until", end=True) if until else None,
         kind=kind,
         transaction_id=txn,
+        operator=by,
+        host=host,
+        profile=profile,
     )
     run.output.stream(entries, views.AUDIT)

@@ -1,6 +1,8 @@
 """`paycli refund`, `paycli void`, `paycli batch-refund`: giving money back, exactly once."""
 
 
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -52,10 +54,25 @@ def _check_repeat(run: Invocation, gateway: Any, journal: Any, plan: "Plan") -> 
     currency = f" {plan.transaction.currency}" if plan.transaction.currency else ""
     minutes = int(refunds.REPEAT_WINDOW.total_seconds() // 60)
     said = (f"{plan.transaction.id} was already refunded {earlier.amount}{currency} at "
-            f"{earlier.created_at:%H:%M:%S}Z by {earlier.operator} (journal #{earlier.id}, {earlier.result_id}), "
+            f"{earlier.created_at:%H:%M:%S}Z by {earlier.who} (journal #{earlier.id}, {earlier.result_id}), "
             f"less than {minutes} minutes ago")
     if not run.output.confirm(f"{said}: refund another {plan.amount}{currency}?", answer_option="--again"):
         raise Interrupted("cancelled: no second refund was made")
+
+
+@contextmanager
+def _held(run: Invocation, gateway: Any, txn_id: str, dry_run: bool) -> Iterator[bool]:
+    """On a team's journal, the transaction's lock from the lookup to the `done` write: a colleague refunding
+    the same sale finishes first, and this plan is made from what the gateway says after that."""
+    from paycli import refunds
+
+    if dry_run:
+        yield False
+        return
+    with ExitStack() as stack:
+        with refunds.before_any_call():  # the journal is opened (exit 6 if it cannot be) before any lookup
+            waited = stack.enter_context(run.journal().hold(gateway.merchant_id, txn_id))
+        yield waited
 
 
 def _carry_out(run: Invocation, gateway: Any, plan: "Plan", dry_run: bool, *, again: bool = False) -> None:
@@ -115,9 +132,10 @@ def refund(
     order_id, reason = optional_text(order_id, "--order-id"), optional_text(reason, "--reason")
     run = Invocation.current()
     gateway = run.gateway()
-    plan = refunds.plan_refund(gateway, txn_id, amount=value, order_id=order_id, reason=reason,
-                               allow_void=not no_void)
-    _carry_out(run, gateway, plan, dry_run, again=again)
+    with _held(run, gateway, txn_id, dry_run):
+        plan = refunds.plan_refund(gateway, txn_id, amount=value, order_id=order_id, reason=reason,
+                                   allow_void=not no_void)
+        _carry_out(run, gateway, plan, dry_run, again=again)
 
 
 @command(app, "void", confirms=True)
@@ -130,7 +148,8 @@ def void(
 
     run = Invocation.current()
     gateway = run.gateway()
-    _carry_out(run, gateway, refunds.plan_void(gateway, txn_id), dry_run)
+    with _held(run, gateway, txn_id, dry_run):
+        _carry_out(run, gateway, refunds.plan_void(gateway, txn_id), dry_run)
 
 
 @command(app, "batch-refund", confirms=True)
@@ -172,9 +191,13 @@ def batch_refund(
         return
     if batch.to_execute:
         _confirm(run, gateway, f"Batch refund from {file.name}: {summary}")
-    with run.output.progress("Refunding", total=len(batch.items)) as bar:
-        outcome = batch_refunds.execute(gateway, journal, context, batch, concurrency=concurrency,
-                                        on_result=lambda _: bar.advance())
+    try:
+        with run.output.progress("Refunding", total=len(batch.items)) as bar:
+            outcome = batch_refunds.execute(gateway, journal, context, batch, concurrency=concurrency,
+                                            on_result=lambda _: bar.advance())
+    except batch_refunds.JournalLost as lost:  # every row's outcome first, then why the run stopped (exit 6)
+        run.output.emit(lost.results, views.BATCH_RESULT)
+        raise
     if results is not None:
         _write_results(results, outcome)
     run.output.emit(outcome, views.BATCH_RESULT)

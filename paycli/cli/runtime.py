@@ -148,12 +148,11 @@ class Invocation:
         return self._gateways[key]
 
     def journal(self) -> Any:
-        """The money-moving journal under the state directory, opened on first use."""
+        """The money-moving journal (the config's `journal`, else SQLite under the state directory), opened on first use."""
         if self._journal is None:
-            from paycli.config import state_dir
             from paycli.journal import Journal
 
-            self._journal = Journal(state_dir(self.env) / "journal.db")
+            self._journal = Journal(self.profiles.journal.target)
             self._cleanup.callback(self._journal.close)
         return self._journal
 

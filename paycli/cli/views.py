@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from paycli.formats import GENERIC, View
 
 if TYPE_CHECKING:
-    from paycli.config import Profile
+    from paycli.config import JournalLocation, Profile
 
 REDACTED = "****"
 
@@ -25,11 +25,15 @@ class ProfileEntry:
 
     profile: Profile
     selected: bool = False
+    journal: JournalLocation | None = None  # shown by `profiles show`: every profile of a run shares it
 
 
 def profile_row(entry: ProfileEntry | Profile) -> dict[str, Any]:
     profile, selected = (entry.profile, entry.selected) if isinstance(entry, ProfileEntry) else (entry, False)
+    journal = entry.journal if isinstance(entry, ProfileEntry) else None
     key = profile.private_key
+    extra = {"journal": journal.describe()} if journal else {}  # describe(): never the password
+    origin = {**profile.origin, **({"journal": journal.origin} if journal else {})}
     return {
         "name": profile.name,
         "selected": selected,
@@ -43,7 +47,8 @@ def profile_row(entry: ProfileEntry | Profile) -> dict[str, Any]:
         "default_merchant_account": profile.default_merchant_account,
         "timezone": profile.timezone,
         "search_cap": profile.search_cap,
-        "origin": dict(profile.origin),
+        **extra,
+        "origin": origin,
     }
 
 
@@ -217,11 +222,18 @@ BATCH_RESULT = View(
     columns=("row", "transaction_id", "amount", "currency", "action", "outcome", "refund_id", "message"),
 )
 
+def audit_row(entry: Any) -> dict[str, Any]:
+    from paycli.output import jsonable
+
+    return {**jsonable(entry), "who": entry.who}  # user@host: a team's journal holds many machines
+
+
 AUDIT = View(
     "audit",
+    row=audit_row,
     columns=("id", "created_at", "operator", "profile", "environment", "merchant_id", "kind", "transaction_id",
-             "amount", "state", "result_id", "error", "api_request_key", "batch", "batch_row"),
-    table_columns=("id", "created_at", "operator", "profile", "kind", "transaction_id", "amount", "state",
+             "amount", "state", "result_id", "error", "api_request_key", "batch", "batch_row", "host"),
+    table_columns=("id", "created_at", "who", "profile", "kind", "transaction_id", "amount", "state",
                    "result_id", "error"),
 )
 
