@@ -34,8 +34,11 @@ if TYPE_CHECKING:
     from paycli.journal import Context, Journal
 
 COLUMNS = ("transaction_id", "amount", "order_id", "reason")
-DEFAULT_CONCURRENCY = 4
+DEFAULT_CONCURRENCY = 8
 MAX_CONCURRENCY = 32
+# Pace: rows in flight halve when the gateway pushes back (429/503), at most once per round of that many rows
+# (one burst is one signal), and grow by one after this many rows in a row finish without a push back.
+GROW_AFTER_ROWS = 20
 MAX_ERRORS_LISTED = 20
 DONE, ALREADY_DONE, FAILED, SKIPPED = "done", "already_done", "failed", "skipped"
 
@@ -236,12 +239,14 @@ def _decide(row: Row, key: str, txn: Transaction) -> Item:
 
 def execute(gateway: Gateway, journal: Journal, context: Context, batch: BatchPlan, *,
             concurrency: int = DEFAULT_CONCURRENCY, on_result: Callable[[Result], None] | None = None,
-            ) -> list[Result]:
+            on_pace: Callable[[int, int], None] | None = None) -> list[Result]:
     """Run the planned rows; results come back in file order, refused rows included.
 
-    Each row holds its transaction's lock (on a team's journal) from its last look at the journal through
-    its `done` write. If the journal becomes unreachable, no further row is started and JournalLost
-    carries every result, naming the rows whose money may have moved without a record.
+    At most `concurrency` rows are in flight, fewer while the gateway pushes back: `on_pace(now, before)`
+    is told each time the number changes. Each row holds its transaction's lock (on a team's journal) from
+    its last look at the journal through its `done` write. If the journal becomes unreachable, no further
+    row is started and JournalLost carries every result, naming the rows whose money may have moved
+    without a record.
     """
     stop = threading.Event()
     lost: dict[int, bool] = {}  # line -> the call may have moved money (its entry stays pending)
@@ -281,7 +286,8 @@ def execute(gateway: Gateway, journal: Journal, context: Context, batch: BatchPl
                                            DONE, refund_id, what, moved.currency))
 
     finished: dict[int, Item] = {}
-    for item in _parallel(run, list(batch.items), concurrency):
+    pace = Pace(concurrency, lambda: gateway.pushbacks, on_pace)
+    for item in _parallel(run, list(batch.items), pace):
         finished[item.row.line] = item
         if on_result and item.result is not None:
             on_result(item.result)
@@ -326,23 +332,66 @@ def _recheck(gateway: Gateway, journal: Journal, context: Context, batch: BatchP
     return _decide(row, item.key, find_transaction(gateway, row.transaction_id))
 
 
-def _parallel(work: Callable[[Item], Item], inputs: list[Item], concurrency: int) -> Iterator[Item]:
-    """`work` over inputs with at most `concurrency` in flight; results in completion order.
+class Pace:
+    """How many rows may be in flight: halved when the gateway pushes back, grown back slowly while it does not.
 
-    Only `concurrency` tasks are ever submitted ahead, so Ctrl-C leaves the rest untouched rather than
+    Braintree answers 429 when a merchant sends too much at once; every row in flight then waits through
+    retries. Halving at once and growing by one (additive increase, multiplicative decrease, as TCP does)
+    settles near what the gateway accepts, and is back at full speed once it is healthy.
+    """
+
+    def __init__(self, ceiling: int, pushbacks: Callable[[], int],
+                 on_change: Callable[[int, int], None] | None = None) -> None:
+        self.ceiling = self.limit = max(1, min(ceiling, MAX_CONCURRENCY))
+        self._pushbacks = pushbacks
+        self._seen = pushbacks()
+        self._on_change = on_change
+        self._since_cut = self.limit  # a first push back cuts at once
+        self._healthy = 0
+        self.lowest = self.limit
+
+    def finished(self) -> None:
+        """One row finished: look at the gateway's push backs since the last row and set the limit."""
+        now = self._pushbacks()
+        pushed, self._seen = now > self._seen, now
+        self._since_cut += 1
+        if pushed:
+            self._healthy = 0
+            if self._since_cut >= self.limit and self.limit > 1:  # the same burst is not counted twice
+                self._change(max(1, self.limit // 2))
+                self._since_cut = 0
+            return
+        self._healthy += 1
+        if self._healthy >= GROW_AFTER_ROWS and self.limit < self.ceiling:
+            self._healthy = 0
+            self._change(self.limit + 1)
+
+    def _change(self, limit: int) -> None:
+        before, self.limit = self.limit, limit
+        self.lowest = min(self.lowest, limit)
+        if self._on_change is not None:
+            self._on_change(limit, before)
+
+
+def _parallel(work: Callable[[Item], Item], inputs: list[Item], pace: Pace) -> Iterator[Item]:
+    """`work` over inputs with at most `pace.limit` in flight; results in completion order.
+
+    Only that many tasks are ever submitted ahead, so Ctrl-C leaves the rest untouched rather than
     queued, and a rerun finds them still to do.
     """
     pending: set[Future[Item]] = set()
-    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, MAX_CONCURRENCY))) as pool:
+    waiting = list(reversed(inputs))
+    with ThreadPoolExecutor(max_workers=pace.ceiling) as pool:
         try:
-            for item in inputs:
-                pending.add(pool.submit(work, item))
-                if len(pending) >= concurrency:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    yield from (future.result() for future in done)
-            while pending:
+            while True:
+                while waiting and len(pending) < pace.limit:
+                    pending.add(pool.submit(work, waiting.pop()))
+                if not pending:
+                    return
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                yield from (future.result() for future in done)
+                for future in done:
+                    pace.finished()
+                    yield future.result()
         except BaseException:
             for future in pending:
                 future.cancel()

@@ -81,6 +81,12 @@ class PrivateKey:
         """Where the key comes from, safe to print: `env: ACME_KEY`, `cmd: pass show bt/acme`, `inline: FILE`."""
         return f"{self.source}: {self.where}"
 
+    def missing(self, env: Mapping[str, str] | None = None) -> bool:
+        """Known to be absent without running anything: an unset variable or an empty inline key."""
+        if self.source == "env":
+            return not (os.environ if env is None else env).get(self.where, "").strip()
+        return self.source == "inline" and not self.inline
+
     def resolve(self, env: Mapping[str, str] | None = None, *, timeout_s: float = KEY_COMMAND_TIMEOUT_S) -> str:
         """The key itself. Failures name the profile and the source, never the key or the command's output."""
         who = f"profile '{self.profile}'" if self.profile else "profile"

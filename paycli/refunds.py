@@ -168,9 +168,9 @@ def execute(gateway: Gateway, journal: Journal, context: Context, plan: Plan, *,
     except Unavailable as err:  # the answer was lost: the money may or may not have moved
         _record(journal, entry, journal_.UNKNOWN, f"the answer to the {what} was lost, so it may have happened",
                 error=err.message)
-        raise Unavailable(f"{err.message}; the {what} may or may not have happened: rerun the same command to "
-                          f"find out (journal entry #{entry}): it resumes with the same api_request_key and "
-                          "moves no money twice", **{**err.details, "entry": entry}) from err
+        raise Unavailable(f"{err.message}; the {what} may or may not have happened, so the money may have moved: "
+                          f"rerun the same command to resume (journal entry #{entry}): it sends the same "
+                          "api_request_key and moves no money twice", **{**err.details, "entry": entry}) from err
     except PaycliError as err:
         declined = getattr(err, "transaction", None)
         _record(journal, entry, journal_.FAILED, f"the gateway refused the {what} (no money moved)",

@@ -42,7 +42,8 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals could hold a private key
     # plain help: rich-formatted help imports rich.markdown & co., doubling the cost of `paycli --help`
     rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    # help as wide as the terminal (Click stops at 80 otherwise); subcommands inherit it
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 200},
 )
 
 

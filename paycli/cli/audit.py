@@ -21,10 +21,11 @@ def audit(
     txn: Annotated[str | None, typer.Option("--txn", metavar="ID", help="Entries about this transaction.")] = None,
     by: Annotated[str | None, typer.Option("--by", metavar="USER", help="Entries by this user.")] = None,
     host: Annotated[str | None, typer.Option("--host", help="Entries made on this machine.")] = None,
-    profile: Annotated[str | None, typer.Option("--profile", metavar="NAME",
-                                                help="Entries made with this profile.")] = None,
 ) -> None:
-    """Show who moved money, when, on which profile, and with what result."""
+    """Show who moved money, when, on which profile, and with what result.
+
+    With -p/--profile NAME (before or after the command): the entries made with that profile only.
+    """
     from paycli import dates
 
     if kind is not None and kind not in KINDS:
@@ -38,6 +39,6 @@ def audit(
         transaction_id=txn,
         operator=by,
         host=host,
-        profile=profile,
+        profile=run.requested_profile,  # `-p NAME`: that profile's entries (the journal holds every profile's)
     )
     run.output.stream(entries, views.AUDIT)

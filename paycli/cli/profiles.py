@@ -1,13 +1,16 @@
 """`paycli profiles list|show|check`: what profiles exist, where each value came from, and whether they work."""
 
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from paycli.cli import views
 from paycli.cli.runtime import Invocation, command
 from paycli.errors import ConfigError, PartialFailure, UsageError
+
+if TYPE_CHECKING:
+    from paycli.config import Profile
 
 app = typer.Typer(help="List, show and check merchant profiles.", no_args_is_help=True)
 
@@ -23,7 +26,7 @@ def list_profiles() -> None:
     run = Invocation.current()
     # no validation of the selected name here: listing is how a user finds the right one
     selected = run.selected_name()
-    entries = [views.ProfileEntry(profile, profile.name == selected) for profile in run.profiles]
+    entries = [_entry(run, profile, selected) for profile in run.profiles]
     run.output.emit(entries, views.PROFILE)
 
 
@@ -32,8 +35,13 @@ def show(name: NameArg = None) -> None:
     """Show one profile with its private key redacted and where each value comes from, and the journal it uses."""
     run = Invocation.current()
     profile = run.profiles.get(name, why="argument") if name else run.profile
-    run.output.emit(views.ProfileEntry(profile, profile.name == run.selected_name(), run.profiles.journal),
-                    views.PROFILE)
+    run.output.emit(_entry(run, profile, run.selected_name(), journal=True), views.PROFILE)
+
+
+def _entry(run: Invocation, profile: "Profile", selected: str, *, journal: bool = False) -> views.ProfileEntry:
+    key = profile.private_key
+    return views.ProfileEntry(profile, profile.name == selected, key_missing=key is not None and key.missing(run.env),
+                              journal=run.profiles.journal if journal else None)
 
 
 @command(app, "check")

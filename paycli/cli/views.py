@@ -25,11 +25,16 @@ class ProfileEntry:
 
     profile: Profile
     selected: bool = False
+    key_missing: bool = False  # its variable is unset (or an inline key is empty): it would fail
     journal: JournalLocation | None = None  # shown by `profiles show`: every profile of a run shares it
+
+
+MISSING = "MISSING"
 
 
 def profile_row(entry: ProfileEntry | Profile) -> dict[str, Any]:
     profile, selected = (entry.profile, entry.selected) if isinstance(entry, ProfileEntry) else (entry, False)
+    missing = isinstance(entry, ProfileEntry) and entry.key_missing
     journal = entry.journal if isinstance(entry, ProfileEntry) else None
     key = profile.private_key
     extra = {"journal": journal.describe()} if journal else {}  # describe(): never the password
@@ -40,7 +45,9 @@ def profile_row(entry: ProfileEntry | Profile) -> dict[str, Any]:
         "environment": profile.environment,
         "merchant_id": profile.merchant_id,
         "public_key": profile.public_key,
-        "private_key": REDACTED if key else None,  # the key itself never leaves config.PrivateKey
+        # the key itself never leaves config.PrivateKey; `****` only when there is one to hide
+        "private_key": (MISSING if missing else REDACTED) if key else None,
+        "private_key_missing": missing,
         "private_key_source": key.describe() if key else None,
         "url": profile.url,
         "merchant_accounts": dict(profile.merchant_accounts),
@@ -56,12 +63,15 @@ def profile_detail(entry: ProfileEntry | Profile) -> Iterator[Mapping[str, Any]]
     row = profile_row(entry)
     profile = entry.profile if isinstance(entry, ProfileEntry) else entry
     for field, value in row.items():
-        if field in ("selected", "origin", "private_key_source"):
+        if field in ("selected", "origin", "private_key_source", "private_key_missing"):
             continue
         if field == "private_key" and profile.private_key is not None:
             key = profile.private_key
             # an inline key's "where" is the config file, which the origin column already names
-            value = f"{REDACTED} ({key.source})" if key.source == "inline" else f"{REDACTED} ({key.describe()})"
+            if row["private_key_missing"] and key.source == "env":
+                value = f"{MISSING}: ${key.where} is not set"
+            else:
+                value = f"{value} ({key.source})" if key.source == "inline" else f"{value} ({key.describe()})"
         where = row["origin"].get(field, "")
         if value in (None, {}) and not where:
             continue
@@ -146,6 +156,7 @@ TRANSACTION = View(
     row=transaction_row,
     table_columns=("id", "type", "status", "amount", "currency", "created_at", "order_id", "last_4",
                    "customer_email", "refundable_amount"),
+    drop_first=("customer_email", "last_4", "order_id", "refundable_amount", "type"),
 )
 BY_TYPE["Transaction"] = TRANSACTION
 
@@ -232,9 +243,11 @@ AUDIT = View(
     "audit",
     row=audit_row,
     columns=("id", "created_at", "operator", "profile", "environment", "merchant_id", "kind", "transaction_id",
-             "amount", "state", "result_id", "error", "api_request_key", "batch", "batch_row", "host"),
+             "amount", "state", "result_id", "error", "api_request_key", "batch", "batch_row", "host", "order_id",
+             "reason"),
     table_columns=("id", "created_at", "who", "profile", "kind", "transaction_id", "amount", "state",
-                   "result_id", "error"),
+                   "result_id", "order_id", "reason", "error"),
+    drop_first=("who", "order_id", "reason", "result_id", "profile", "created_at"),
 )
 
 
@@ -407,4 +420,6 @@ SETTLEMENT_EXPORT = View(
     "settlement_export",
     columns=SETTLEMENT_EXPORT_COLUMNS,
     row=lambda r: {column: getattr(r, column) for column in SETTLEMENT_EXPORT_COLUMNS},
+    drop_first=("customer_email", "card_type", "last_4", "created_at", "order_id", "settlement_batch_id",
+                "profile", "merchant_account_id", "type"),
 )
