@@ -57,6 +57,7 @@ PROFILE_KEYS: tuple[str, ...] = (
     "default_merchant_account",
     "timezone",
     "search_cap",
+    "confirm",
 )
 TOP_KEYS: tuple[str, ...] = ("default_profile", "profiles", "journal")
 JOURNAL_SCHEMES: tuple[str, ...] = ("postgresql://", "postgres://")
@@ -153,6 +154,7 @@ class Profile:
     default_merchant_account: str | None = None
     timezone: str = DEFAULT_TIMEZONE
     search_cap: int = SEARCH_CAP
+    confirm: bool = False  # ask before money moves as on production: to rehearse that against a sandbox
     origin: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
 
     @property
@@ -167,6 +169,11 @@ class Profile:
     @property
     def production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def confirms(self) -> bool:
+        """Money-moving commands ask first: every production profile, and any profile with `confirm: true`."""
+        return self.production or self.confirm
 
 
 @dataclass(frozen=True)
@@ -199,6 +206,8 @@ class Profiles:
     warnings: tuple[str, ...] = ()  # for the caller to show; config.py never prints
     env_missing: tuple[str, ...] = ()  # BRAINTREE_* variables missing when only some are set
     journal: JournalLocation | None = None  # None: the SQLite file under the state directory
+    # profiles of the file that do not validate: only a command that uses one fails (with its error)
+    broken: Mapping[str, ConfigError] = field(default_factory=lambda: MappingProxyType({}), hash=False)
 
     def __iter__(self) -> Iterator[Profile]:
         return iter(self.by_name.values())
@@ -227,9 +236,11 @@ class Profiles:
         return BUILTIN_PROFILE, "built-in default"
 
     def get(self, name: str, *, why: str = "") -> Profile:
-        """The named profile, or a ConfigError that lists the known names."""
+        """The named profile, or a ConfigError: its own problem if it is broken, else the known names."""
         if name in self.by_name:
             return self.by_name[name]
+        if name in self.broken:
+            raise self.broken[name]
         where = f" (from {why})" if why else ""
         if name == ENV_PROFILE and self.env_missing:
             raise ConfigError(
@@ -284,12 +295,16 @@ def load_profiles(path: Path | None, env: Mapping[str, str]) -> Profiles:
     document = _read_document(file, required=chosen_by != "default location", chosen_by=chosen_by)
     warnings: list[str] = []
     by_name: dict[str, Profile] = {}
+    broken: dict[str, ConfigError] = {}
     default_profile: str | None = None
     journal = _journal_from_env(env)
     if document is not _MISSING:
         default_profile, raw_profiles = _split_document(document, file)
         for name, raw in raw_profiles.items():
-            by_name[name] = _file_profile(file, name, raw, warnings)
+            try:
+                by_name[name] = _file_profile(file, name, raw, warnings)
+            except ConfigError as err:  # one bad profile must not stop a cron job of every other profile
+                broken[name] = err
         if journal is None and isinstance(document, dict) and document.get("journal") is not None:
             journal = _journal_from_file(document["journal"], file)
 
@@ -301,7 +316,7 @@ def load_profiles(path: Path | None, env: Mapping[str, str]) -> Profiles:
         env_missing = tuple(var for var in ENV_VARS if var not in present)
     by_name.setdefault(BUILTIN_PROFILE, _builtin_local())
 
-    if default_profile is not None and default_profile not in by_name:
+    if default_profile is not None and default_profile not in by_name and default_profile not in broken:
         raise ConfigError(
             f"{file}: key 'default_profile': '{default_profile}' is not a profile; known profiles: "
             f"{', '.join(by_name)}",
@@ -315,6 +330,7 @@ def load_profiles(path: Path | None, env: Mapping[str, str]) -> Profiles:
         warnings=tuple(warnings),
         env_missing=env_missing,
         journal=journal or JournalLocation(str(state_dir(env) / "journal.db"), "default"),
+        broken=MappingProxyType(broken),
     )
 
 
@@ -530,6 +546,12 @@ def _file_profile(file: Path, name: str, raw: Any, warnings: list[str]) -> Profi
     except (KeyError, ValueError):  # ZoneInfoNotFoundError is a KeyError; "../x" is a ValueError
         raise read.error("timezone", f"'{timezone}' is not an IANA time zone such as UTC or America/New_York") from None
 
+    confirm = raw.get("confirm", False)
+    if not isinstance(confirm, bool):
+        raise read.error("confirm", f"expected true or false, got {_kind(confirm)}")
+    if confirm:
+        origin["confirm"] = read.origin("confirm")
+
     search_cap = raw.get("search_cap", SEARCH_CAP)
     if isinstance(search_cap, bool) or not isinstance(search_cap, int) or search_cap < 1:
         raise read.error("search_cap", f"expected a whole number above 0, got {search_cap!r}")
@@ -557,6 +579,7 @@ def _file_profile(file: Path, name: str, raw: Any, warnings: list[str]) -> Profi
         default_merchant_account=default_merchant_account,
         timezone=timezone,
         search_cap=search_cap,
+        confirm=confirm,
         origin=MappingProxyType(origin),
     )
 

@@ -419,6 +419,10 @@ class Output:
         ) as bar:
             yield ProgressHandle(bar, bar.add_task(description, total=total))
 
+    def plan_block(self, text: str) -> None:
+        """Lines shown above a question (what is about to happen); never hidden by --quiet."""
+        self.err.print(text, soft_wrap=True, highlight=False)
+
     def confirm(self, prompt: str, *, answer_option: str = "--yes") -> bool:
         """Ask on the terminal; `--yes` answers for the user; with nobody to ask, refuse (exit 2).
 

@@ -228,8 +228,10 @@ def test_a_broken_profile_names_file_profile_and_key(
     write_config: Callable[..., Path], body: str, key: str, says: str
 ) -> None:
     path = write_config(f"profiles:\n broken:\n  {body}\n")
+    profiles = load()  # the other profiles load; only using this one fails
+    assert "broken" not in profiles and "local" in profiles
     with pytest.raises(ConfigError) as caught:
-        load()
+        profiles.get("broken")
     message = caught.value.message
     assert message.startswith(f"{path}: profile 'broken', key '{key}': "), message
     assert says in message
@@ -253,7 +255,7 @@ BAD_FILES = [
 def test_a_broken_file_is_one_line_naming_the_file(write_config: Callable[..., Path], text: str, says: str) -> None:
     path = write_config(text)
     with pytest.raises(ConfigError) as caught:
-        load()
+        load().get("a")  # a whole-file problem fails the load; one profile's, only that profile
     assert caught.value.message.startswith(f"{path}: ")
     assert says in caught.value.message
     assert "\n" not in caught.value.message
@@ -288,7 +290,7 @@ def test_an_inline_key_in_a_0600_file_is_fine(write_config: Callable[..., Path])
 def test_an_inline_key_in_a_readable_file_is_refused_for_production(write_config: Callable[..., Path]) -> None:
     path = write_config(INLINE.format(name="prod", environment="production", secret=SECRET), mode=0o644)
     with pytest.raises(ConfigError) as caught:
-        load()
+        load().get("prod")
     message = caught.value.message
     assert message.startswith(f"{path}: profile 'prod', key 'private_key': refused")
     assert f"chmod 600 {path}" in message and SECRET not in message

@@ -290,3 +290,112 @@ def test_a_token_from_the_built_in_local_profile_says_its_port_dies(invoke) -> N
 
 def test_a_token_from_a_served_sandbox_has_no_such_note(invoke, sandbox) -> None:
     assert invoke("token").stderr == ""
+
+
+# rehearsing production: confirm: true, and one broken profile breaks only itself --------------------------------
+
+
+def _rehearsal(sandbox, write_config, extra: str = "") -> None:
+    write_config(f"""
+        default_profile: rehearse
+        profiles:
+          rehearse:
+            environment: local
+            url: {sandbox.url}
+            merchant_id: {sandbox.merchant.id}
+            public_key: {sandbox.merchant.public_key}
+            private_key_env: PAYCLI_TEST_PRIVATE_KEY
+            confirm: true
+    """ + extra)
+
+
+def test_confirm_true_asks_like_production_on_a_sandbox(invoke, sandbox, write_config, tty) -> None:
+    _rehearsal(sandbox, write_config)
+    sale = sandbox.sale("20.00", settle=True)
+    refused = invoke("refund", sale, "--amount", "5", input="n\n", code=2)
+    text = ANSI.sub("", refused.stderr)
+    assert text.splitlines()[0].split() == ["profile", "rehearse", "(local,", "confirm:", "true)"]
+    assert "left after   15.00 USD" in text and "cancelled at the confirmation: no money moved" in text
+    assert sandbox.sdk.transaction.find(sale).refund_ids == []
+    invoke("refund", sale, "--amount", "5", input="y\n")
+    assert len(sandbox.sdk.transaction.find(sale).refund_ids) == 1
+
+
+def test_confirm_true_without_a_terminal_needs_yes(invoke, sandbox, write_config) -> None:
+    _rehearsal(sandbox, write_config)
+    sale = sandbox.sale("20.00", settle=True)
+    assert "pass --yes" in invoke("refund", sale, code=2).stderr
+    invoke("refund", sale, "--yes")
+    assert len(sandbox.sdk.transaction.find(sale).refund_ids) == 1
+
+
+def test_confirm_must_be_true_or_false(invoke, sandbox, write_config) -> None:
+    _rehearsal(sandbox, write_config)
+    write_config(f"profiles:\n  r:\n    environment: local\n    confirm: 'yes'\n")
+    run = invoke("-p", "r", "txn", "search", code=4)
+    assert "profile 'r', key 'confirm': expected true or false" in run.stderr
+
+
+BROKEN = """
+          broken:
+            environment: production
+            url: http://127.0.0.1:1
+            merchant_id: x
+            public_key: y
+            private_key_env: NOPE
+"""
+
+
+def test_a_broken_profile_fails_only_the_commands_that_use_it(invoke, sandbox, write_config) -> None:
+    _rehearsal(sandbox, write_config, BROKEN)
+    sale = sandbox.sale("4.00")
+    assert invoke("txn", "show", sale).json()["id"] == sale  # the default profile still works
+    run = invoke("-p", "broken", "txn", "show", sale, code=4)
+    assert "profile 'broken', key 'url': only a local profile has a url" in run.stderr
+    listed = invoke("profiles", "list")
+    assert "broken" not in [p["name"] for p in listed.json()]
+    assert "warning: not usable, left out:" in listed.stderr and "profile 'broken'" in listed.stderr
+
+
+def test_all_profiles_reports_a_broken_profile_and_goes_on(invoke, sandbox, write_config, tmp_path) -> None:
+    _rehearsal(sandbox, write_config, BROKEN)
+    sandbox.sale("10.00", settle=True)
+    run = invoke("settlement", "export", "--all-profiles", "--date", "today", "-o", tmp_path / "{profile}.csv",
+                 code=7)
+    assert len((tmp_path / "rehearse.csv").read_text().splitlines()) == 2  # the good profile was written
+    assert "failed for 1 of 2 profiles (broken)" in run.stderr and "only a local profile has a url" in run.stderr
+    checked = invoke("profiles", "check", "--all", code=7).json()
+    assert {(c["profile"], c["ok"]) for c in checked} == {("broken", False), ("rehearse", True), ("local", True)}
+
+
+# shell completion ------------------------------------------------------------------------------------------------
+
+
+def _paycli(env: dict[str, str], *args: str) -> "subprocess.CompletedProcess[str]":
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "paycli", *args], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, **env})
+
+
+def test_install_completion_for_the_shell_named(tmp_path) -> None:
+    home = tmp_path / "shell-home"
+    home.mkdir()
+    run = _paycli({"HOME": str(home), "SHELL": "/bin/bash"}, "--install-completion", "zsh")
+    assert run.returncode == 0, run.stderr
+    assert (home / ".zfunc" / "_paycli").exists() and "zsh completion installed" in run.stderr
+    assert not (home / ".bashrc").exists() and not (home / ".bash_completions").exists()
+
+
+def test_profile_names_and_statuses_complete(write_config) -> None:
+    write_config("profiles:\n  acme-prod:\n    environment: local\n  acme-test:\n    environment: local\n")
+    profiles = _paycli({"_PAYCLI_COMPLETE": "complete_bash", "COMP_WORDS": "paycli -p acme", "COMP_CWORD": "2"})
+    assert profiles.stdout.split() == ["acme-prod", "acme-test"]
+    after = _paycli({"_PAYCLI_COMPLETE": "complete_bash", "COMP_WORDS": "paycli txn search -p l", "COMP_CWORD": "4"})
+    assert after.stdout.split() == ["local"]
+    statuses = _paycli({"_PAYCLI_COMPLETE": "complete_bash", "COMP_WORDS": "paycli txn search --status settl",
+                        "COMP_CWORD": "4"})
+    assert statuses.stdout.split() == ["settled", "settlement_confirmed", "settlement_declined",
+                                       "settlement_failed", "settlement_pending", "settling"]

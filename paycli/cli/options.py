@@ -51,6 +51,19 @@ YesOpt = Annotated[
     bool,
     typer.Option("--yes", "-y", help="Answer yes to confirmations; needed to move money without a terminal."),
 ]
+def complete_profile(incomplete: str) -> list[str]:
+    """Profile names for shell completion of -p; nothing when the config cannot be read (no error mid-typing)."""
+    import os
+
+    try:
+        from paycli.config import load_profiles
+
+        names = load_profiles(None, os.environ).names
+    except Exception:  # completion must never print a traceback into the shell
+        return []
+    return [name for name in names if name.startswith(incomplete)]
+
+
 ProfileOpt = Annotated[
     str | None,
     typer.Option(
@@ -58,6 +71,7 @@ ProfileOpt = Annotated[
         "-p",
         metavar="NAME",
         show_default=False,
+        autocompletion=complete_profile,
         help="Profile to use. Default: $PAYCLI_PROFILE, else the file's default_profile, else local.",
     ),
 ]

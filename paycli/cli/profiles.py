@@ -28,6 +28,8 @@ def list_profiles() -> None:
     selected = run.selected_name()
     entries = [_entry(run, profile, selected) for profile in run.profiles]
     run.output.emit(entries, views.PROFILE)
+    for err in run.profiles.broken.values():  # listed nowhere else: say why it is missing from the list
+        run.output.warn(f"not usable, left out: {err.message}")
 
 
 @command(app, "show")
@@ -65,6 +67,11 @@ def check(
         targets = [run.profiles.get(name, why="argument") if name else run.profile]
 
     results = []
+    if all_profiles:  # a profile that does not validate fails its check, the others are still checked
+        from paycli.credentials import ProfileCheck
+
+        results += [ProfileCheck(name, "", None, ok=False, error=err.message, failure=err)
+                    for name, err in run.profiles.broken.items()]
     with run.output.progress("Checking profiles", total=len(targets)) as bar:
         for result in credentials.check_profiles(targets, run.gateway_for):
             results.append(result)

@@ -26,11 +26,22 @@ def _context(run: Invocation, gateway: Any) -> Any:
     return Context.current(run.profile.name, run.profile.environment, gateway.merchant_id)
 
 
-def _confirm(run: Invocation, gateway: Any, what: str) -> None:
-    """Production asks on a terminal; --yes answers; no terminal and no --yes refuses (exit 2)."""
-    if not run.profile.production:
+def _confirm(run: Invocation, gateway: Any, what: str, details: list[tuple[str, str]]) -> None:
+    """Production (or `confirm: true`) asks on a terminal; --yes answers; no terminal and no --yes refuses (2).
+
+    On a terminal the plan is a small block (profile, merchant, then `details`) above a short question.
+    """
+    profile = run.profile
+    if not profile.confirms:
         return
-    prompt = f"{what} on profile {run.profile.name} (production, merchant {gateway.merchant_id})?"
+    kind = "production" if profile.production else f"{profile.environment}, confirm: true"
+    block = [("profile", f"{profile.name} ({kind})"), ("merchant", gateway.merchant_id), *details]
+    width = max(len(label) for label, _ in block)
+    if run.output.terminal.interactive and not run.yes:
+        run.output.plan_block("\n".join(f"  {label:<{width}}  {value}" for label, value in block))
+        prompt = f"{what}?"
+    else:  # the refusal without a terminal (or the --yes log) is one line
+        prompt = f"{what} on profile {profile.name} ({kind}, merchant {gateway.merchant_id})?"
     if not run.confirm(prompt):
         raise Cancelled("cancelled at the confirmation: no money moved")
 
@@ -42,6 +53,17 @@ def _describe(plan: "Plan") -> str:
         return f"Void {txn.id} ({txn.status}, {txn.amount}{currency}): the whole sale is cancelled"
     return (f"Refund {plan.amount}{currency} of {txn.id} ({txn.status}, {txn.amount}{currency}); "
             f"{plan.remaining_after}{currency} left to refund afterwards")
+
+
+def _plan_details(plan: "Plan") -> tuple[str, list[tuple[str, str]]]:
+    """The question and the block's lines for one refund or void."""
+    txn = plan.transaction
+    currency = f" {txn.currency}" if txn.currency else ""
+    details = [("transaction", f"{txn.id} ({txn.status}, sale of {txn.amount}{currency})")]
+    if plan.action == "void":
+        return f"Void {txn.id}", details + [("action", "void: the whole sale is cancelled before it settles")]
+    return (f"Refund {plan.amount}{currency} of {txn.id}",
+            details + [("refund", f"{plan.amount}{currency}"), ("left after", f"{plan.remaining_after}{currency}")])
 
 
 def _check_repeat(run: Invocation, gateway: Any, journal: Any, plan: "Plan") -> None:
@@ -87,7 +109,7 @@ def _carry_out(run: Invocation, gateway: Any, plan: "Plan", dry_run: bool, *, ag
         journal = run.journal()
         if not again:
             _check_repeat(run, gateway, journal, plan)
-    _confirm(run, gateway, _describe(plan))
+    _confirm(run, gateway, *_plan_details(plan))
     outcome = refunds.execute(gateway, journal, _context(run, gateway), plan)
     if outcome.resumed:
         run.output.note(f"resumed an unfinished {plan.action} from the journal (entry #{outcome.journal_id}): the "
@@ -202,7 +224,10 @@ def batch_refund(
                                  f"{failing[0].row}: {failing[0].message}); nothing was refunded")
         return
     if batch.to_execute:
-        _confirm(run, gateway, f"Batch refund from {file.name}: {summary}")
+        _confirm(run, gateway, f"Batch refund of {len(batch.to_execute)} rows from {file.name}",
+                 [("file", str(file)), ("rows", f"{counts['refund']} to refund, {counts['void']} to void, "
+                                                f"{counts['already_done']} already done, {counts['refused']} refused"),
+                  ("total", describe_totals(batch.totals()))])
     finished: list[Any] = []
 
     def finish(result: Any) -> None:

@@ -313,6 +313,10 @@ class RootGroup(TyperGroup):
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
         if not standalone_mode:
             return super().main(*args, standalone_mode=False, **kwargs)
+        argv = list(args[0] if args and args[0] is not None else kwargs.get("args") or sys.argv[1:])
+        shell = _named_shell(argv)
+        if shell is not None:
+            _install_completion(shell)
         try:
             # non-standalone: Click raises its usage errors and returns `typer.Exit` codes instead of exiting
             result = super().main(*args, standalone_mode=False, **kwargs)
@@ -326,6 +330,30 @@ class RootGroup(TyperGroup):
             _stderr_line("error: interrupted")
             sys.exit(int(ExitCode.INTERRUPTED))
         sys.exit(result if isinstance(result, int) else 0)
+
+
+COMPLETION_SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
+
+
+def _named_shell(argv: list[str]) -> str | None:
+    """`--install-completion zsh`: the shell named after the option, which Typer takes for a stray argument.
+
+    With shellingham installed Typer's option is a flag that detects the running shell, so the zsh a user
+    names would get bash's completion (the shell they typed it in).
+    """
+    if "--install-completion" in argv:
+        following = argv[argv.index("--install-completion") + 1:][:1]
+        if following and following[0] in COMPLETION_SHELLS:
+            return following[0]
+    return None
+
+
+def _install_completion(shell: str) -> None:
+    from typer import _completion_shared  # Typer's own installer, given the shell instead of guessing it
+
+    installed, path = _completion_shared.install(shell=shell, prog_name="paycli", complete_var="_PAYCLI_COMPLETE")
+    _stderr_line(f"{installed} completion installed in {path}; it takes effect in a new shell")
+    sys.exit(0)
 
 
 def usage_message(err: ClickException) -> str:

@@ -71,7 +71,7 @@ def summary(
     run = Invocation.current()
     field = _custom_field(group_by_custom_field)
     targets = _targets(run, all_profiles, lambda profile: (_one_day(profile, day),))
-    failures: list[tuple[str, PaycliError]] = []
+    failures = _broken(run, all_profiles)
     for output, members in _by_output(targets).items():
         summaries, failed = [], []
         try:
@@ -94,7 +94,7 @@ def summary(
                 raise
             failed = [(target.profile.name, err) for target in members]
         failures += failed
-    _finish(failures, len(targets), all_profiles, "summary")
+    _finish(failures, len(targets) + len(_broken(run, all_profiles)), all_profiles, "summary")
 
 
 def _emit_summaries(run: Invocation, report: views.SettlementReport, field: str | None, all_profiles: bool) -> None:
@@ -137,7 +137,7 @@ def export(
     if (first is None) != (last is None):
         raise UsageError("--from and --to go together; for one day use --date")
     targets = _targets(run, all_profiles, lambda profile: _export_days(profile, day, first, last))
-    failures: list[tuple[str, PaycliError]] = []
+    failures = _broken(run, all_profiles)
     for output, members in _by_output(targets).items():
         jobs: list[Any] = []
 
@@ -191,7 +191,7 @@ def export(
             reconciled = not any(name == job.profile for job in jobs for name, _ in failures)
             run.output.note(f"wrote {written} transaction{'' if written == 1 else 's'} to {output}"
                             + (", reconciled with the settlement summary" if reconciled and jobs else ""))
-    _finish(failures, len(targets), all_profiles, "export")
+    _finish(failures, len(targets) + len(_broken(run, all_profiles)), all_profiles, "export")
 
 
 # options ---------------------------------------------------------------------------------------------------
@@ -237,6 +237,11 @@ def _targets(run: Invocation, all_profiles: bool, days_for: Callable[["Profile"]
         days = days_for(profile)
         targets.append(_Target(profile, days, _output_for(template, profile, days)))
     return targets
+
+
+def _broken(run: Invocation, all_profiles: bool) -> list[tuple[str, PaycliError]]:
+    """With --all-profiles, the profiles that do not validate: each a failure, while the others run."""
+    return list(run.profiles.broken.items()) if all_profiles else []
 
 
 def _output_for(template: Path | None, profile: "Profile", days: tuple[date, ...]) -> Path | None:

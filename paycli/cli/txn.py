@@ -28,7 +28,9 @@ def search(
     order_id: Annotated[str | None, typer.Option("--order-id", help="Exact order id.")] = None,
     email: Annotated[str | None, typer.Option("--email", help="Customer e-mail.")] = None,
     last4: Annotated[str | None, typer.Option("--last4", help="Last 4 digits of the card.")] = None,
-    status: Annotated[list[str] | None, typer.Option("--status", help="A status; repeatable.")] = None,
+    status: Annotated[list[str] | None, typer.Option(
+        "--status", help="A status; repeatable.",
+        autocompletion=lambda incomplete: [s for s in TRANSACTION_STATUSES if s.startswith(incomplete)])] = None,
     since: Annotated[str | None, typer.Option("--since", help="Created at or after (date or ISO time).")] = None,
     until: Annotated[str | None, typer.Option("--until", help="Created at or before (a date includes the day).")] = None,
     settled_on: Annotated[str | None, typer.Option("--settled-on", help="Settled on this day (profile timezone).")] = None,

@@ -54,6 +54,7 @@ def profile_row(entry: ProfileEntry | Profile) -> dict[str, Any]:
         "default_merchant_account": profile.default_merchant_account,
         "timezone": profile.timezone,
         "search_cap": profile.search_cap,
+        "confirm": profile.confirms,  # asks before money moves: production, or `confirm: true`
         **extra,
         "origin": origin,
     }
@@ -247,7 +248,7 @@ AUDIT = View(
              "reason"),
     table_columns=("id", "created_at", "who", "profile", "kind", "transaction_id", "amount", "state",
                    "result_id", "order_id", "reason", "error"),
-    drop_first=("who", "order_id", "reason", "result_id", "profile", "created_at"),
+    drop_first=("who", "operator", "reason", "order_id", "profile", "result_id"),
 )
 
 
