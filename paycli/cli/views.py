@@ -1,4 +1,4 @@
-"""How each kind of object looks on the outside: its JSON keys and its CSV/table columns (design §5).
+"""How each kind of object looks on the outside: its JSON keys and its CSV/table columns (the shapes scripts rely on: keys are added, never renamed).
 
 A `View`'s `row()` is the JSON shape scripts rely on (keys may be added, never renamed); `columns` is the
 fixed CSV/table order. Declined transactions are shown through `view_for()`, so a view that should be
@@ -113,7 +113,7 @@ def view_for(obj: Any) -> View:
 
 
 def transaction_row(txn: Any) -> dict[str, Any]:
-    """Design §5's transaction shape; `status_history` stays nested in JSON and is left out of CSV columns."""
+    """The transaction shape scripts rely on; `status_history` stays nested in JSON and is left out of CSV columns."""
     return {
         "id": txn.id,
         "type": txn.type,
@@ -345,13 +345,13 @@ def webhook_received_line(record: Any) -> str:
     return "  ".join(flat(part) for part in parts if part not in (None, ""))
 
 
-# settlement (issue 5) ---------------------------------------------------------------------------------------
+# settlement -----------------------------------------------------------------------------------------------
 
 SETTLEMENT_RECORD_KEYS = ("merchant_account_id", "card_type", "kind", "count", "amount_settled", "currency")
 
 
 def settlement_record_row(record: Any, summary: Any, *, tagged: bool = False) -> dict[str, Any]:
-    """A summary record (design §5) plus its custom field's value; `tagged` (--all-profiles, CSV) adds date and profile."""
+    """A summary record plus its custom field's value; `tagged` (--all-profiles, CSV) adds date and profile."""
     row: dict[str, Any] = {"date": summary.date, "profile": summary.profile} if tagged else {}
     row.update(merchant_account_id=record.merchant_account_id, card_type=record.card_type, kind=record.kind,
                count=record.count, amount_settled=record.amount_settled, currency=record.currency)
