@@ -21,6 +21,7 @@ APPLE_PAY = "apple_pay_card"
 ANDROID_PAY = "android_pay_card"
 VENMO = "venmo_account"
 US_BANK = "us_bank_account"
+SEPA_DEBIT = "sepa_debit_account"
 
 
 @dataclass(frozen=True)
@@ -46,20 +47,12 @@ class Instrument:
     needs_account: str | None = None  # merchant account feature the instrument requires
 
 
-VISA_1881 = Card("401288", "1881", "Visa")
-_BRANDS = {
-    "visa": VISA_1881,
-    "amex": Card("378282", "0005", "American Express"),
-    "mastercard": Card("555555", "4444", "MasterCard"),
-    "discover": Card("601111", "1117", "Discover"),
-    "jcb": Card("353011", "0000", "JCB"),
-    "maestro": Card("630400", "0000", "Maestro"),
-    "dinersclub": Card("362596", "0004", "Discover"),  # "processed as Discover" (§1.2)
-}
+VISA_1881 = Card("401288", "1881", "Visa")  # the card behind fake-valid-nonce
 _INDICATOR_NAMES = ("prepaid", "commercial", "debit", "payroll", "healthcare", "durbin_regulated")
 
 
-def _indicator_card(name: str) -> Card:
+def indicator_card(name: str) -> Card:
+    """The Visa test card carrying one card-type indicator (`prepaid`, `debit`, `country-of-issuance-cad`, …)."""
     values = {key: "Unknown" for key in _INDICATOR_NAMES}
     values.update(issuing_bank="Unknown", country_of_issuance="Unknown")
     if name == "no-indicators":
@@ -75,112 +68,6 @@ def _indicator_card(name: str) -> Card:
     elif name == "prepaid-reloadable":
         values["prepaid"] = "Yes"
     return Card("401288", "1881", "Visa", indicators=values)
-
-
-@dataclass(frozen=True)
-class NonceInfo:
-    nonce: str
-    description: str
-    in_sale: str
-    in_verification: str
-
-
-def _catalogue() -> tuple[NonceInfo, ...]:
-    rows = [
-        ("fake-valid-nonce", "a valid Visa card (bin 401288, last 4 1881)", "authorized; the amount decides", "verified"),
-        ("fake-valid-no-billing-address-nonce", "a valid card with no billing address", "authorized; the amount decides", "verified"),
-    ]
-    for brand in _BRANDS:
-        rows.append((f"fake-valid-{brand}-nonce", f"a valid {_BRANDS[brand].card_type} card", "authorized; the amount decides", "verified"))
-    for name in _INDICATOR_NONCES:
-        rows.append((f"fake-valid-{name}-nonce", f"a valid Visa with the {name} indicator", "authorized; the amount decides", "verified"))
-    rows.append(("fake-pinless-debit-visa-nonce", "a pinless debit Visa", "authorized; the amount decides", "verified"))
-    for brand in ("visa", "mastercard", "amex", "discover", "dinersclub"):
-        rows.append((f"fake-processor-declined-{brand}-nonce", f"a {brand} card the processor declines in verifications",
-                     "authorized; the amount decides (a sale is not declined by this nonce)", "processor_declined 2000 Do Not Honor"))
-    rows += [
-        ("fake-processor-failure-jcb-nonce", "a JCB card whose verification fails", "authorized; the amount decides", "failed 3000"),
-        ("fake-luhn-invalid-nonce", "a Luhn-invalid card number", "validation error 81715", "validation error 81715"),
-        ("fake-consumed-nonce", "a nonce that was already used", "validation error 91564", "validation error 93107"),
-        ("fake-gateway-rejected-fraud-nonce", "a fraudulent card", "gateway_rejected: fraud", "n/a"),
-        ("fake-gateway-rejected-risk-thresholds-nonce", "a card over the risk thresholds", "gateway_rejected: risk_threshold", "n/a"),
-        ("fake-token-issuance-error-venmo-account-nonce", "a Venmo account whose token cannot be issued", "gateway_rejected: token_issuance", "n/a"),
-        ("fake-paypal-one-time-nonce", "a PayPal account for a one-time payment", "authorized; submitting goes straight to settling", "n/a"),
-        ("fake-paypal-billing-agreement-nonce", "a PayPal billing agreement (vaultable)", "authorized; submitting goes straight to settling", "n/a"),
-        ("fake-paypal-future-nonce", "a PayPal future payment (deprecated flow)", "authorized; submitting goes straight to settling", "n/a"),
-        ("fake-venmo-account-nonce", "a Venmo account", "authorized; the amount decides", "n/a"),
-        ("fake-apple-pay-visa-nonce", "Apple Pay with a Visa", "authorized; the amount decides", "n/a"),
-        ("fake-apple-pay-mastercard-nonce", "Apple Pay with a MasterCard", "authorized; the amount decides", "n/a"),
-        ("fake-apple-pay-amex-nonce", "Apple Pay with an American Express", "authorized; the amount decides", "n/a"),
-        ("fake-android-pay-nonce", "Google Pay", "authorized; the amount decides", "n/a"),
-        ("fake-android-pay-visa-nonce", "Google Pay with a Visa", "authorized; the amount decides", "n/a"),
-        ("fake-android-pay-mastercard-nonce", "Google Pay with a MasterCard", "authorized; the amount decides", "n/a"),
-        ("fake-us-bank-account-nonce", "a US bank account (needs an ACH merchant account)", "validation error 91577 on card-only accounts", "n/a"),
-    ]
-    return tuple(NonceInfo(*row) for row in rows)
-
-
-_INDICATOR_NONCES = (
-    "prepaid", "prepaid-reloadable", "commercial", "durbin-regulated", "healthcare", "debit", "payroll",
-    "no-indicators", "unknown-indicators", "country-of-issuance-usa", "country-of-issuance-cad",
-    "issuing-bank-network-only", "business", "consumer", "corporate", "purchase",
-)
-
-TEST_NONCES: tuple[NonceInfo, ...] = _catalogue()
-
-
-class NonceError(Exception):
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
-
-
-def instrument_for_nonce(nonce: str) -> Instrument:
-    """What a test nonce pays with; unknown nonces raise NonceError("91565") (§1.2)."""
-    if nonce in ("fake-valid-nonce", "fake-valid-no-billing-address-nonce", "fake-abstract-transactable-nonce"):
-        return Instrument(card=VISA_1881)
-    if nonce.startswith("fake-valid-") and nonce.endswith("-nonce"):
-        name = nonce[len("fake-valid-"):-len("-nonce")]
-        if name in _BRANDS:
-            return Instrument(card=_BRANDS[name])
-        if name in _INDICATOR_NONCES:
-            return Instrument(card=_indicator_card(name))
-    if nonce == "fake-pinless-debit-visa-nonce":
-        return Instrument(card=_indicator_card("debit"))
-    if nonce.startswith("fake-processor-declined-") or nonce == "fake-processor-failure-jcb-nonce":
-        brand = nonce.split("-")[-2]
-        return Instrument(card=_BRANDS.get(brand, VISA_1881))
-    if nonce.startswith("fake-three-d-secure-"):
-        return Instrument(card=VISA_1881)
-    if nonce == "fake-luhn-invalid-nonce":
-        return Instrument(validation="81715")
-    if nonce == "fake-consumed-nonce":
-        raise NonceError("91564")
-    if nonce == "fake-gateway-rejected-fraud-nonce":
-        return Instrument(card=VISA_1881, rejection="fraud")
-    if nonce == "fake-gateway-rejected-risk-thresholds-nonce":
-        return Instrument(card=VISA_1881, rejection="risk_threshold")
-    if nonce == "fake-token-issuance-error-venmo-account-nonce":
-        return Instrument(kind=VENMO, rejection="token_issuance")
-    if nonce.startswith("fake-paypal-"):
-        return Instrument(kind=PAYPAL)
-    if nonce == "fake-venmo-account-nonce":
-        return Instrument(kind=VENMO)
-    if nonce.startswith("fake-apple-pay-"):
-        brand = {"visa": "Visa", "mastercard": "MasterCard", "amex": "AmEx", "mpan": "Visa"}.get(nonce.split("-")[-2], "Visa")
-        return Instrument(kind=APPLE_PAY, card=Card("401288", "1881", f"Apple Pay - {brand}", cardholder_name=f"{brand} Apple Pay Cardholder"))
-    if nonce.startswith("fake-android-pay-") or nonce == "fake-google-pay-paypal-nonce":
-        return Instrument(kind=ANDROID_PAY, card=Card("401288", "1881", "Visa"))
-    if nonce.startswith(("fake-visa-checkout-", "fake-masterpass-", "fake-meta-checkout-")) or nonce.startswith("tokensam_fake_") \
-            or nonce == "fake-amex-express-checkout-nonce":
-        brand = nonce.split("-")[-2] if nonce.startswith("fake-") else "visa"
-        return Instrument(card=_BRANDS.get(brand, VISA_1881))
-    if nonce == "fake-us-bank-account-nonce":
-        return Instrument(kind=US_BANK, needs_account="us_bank")
-    if nonce in ("fake-europe-bank-account-nonce", "fake-sepa-bank-account-nonce", "fake-sepa-direct-debit-nonce",
-                 "fake-local-payment-method-nonce"):
-        return Instrument(kind="sepa_debit_account", needs_account="sepa")
-    raise NonceError("91565")
 
 
 # --- cards -----------------------------------------------------------------------------------
@@ -253,7 +140,7 @@ def is_test_number(number: str) -> bool:
 def card_indicators(number: str) -> dict[str, str]:
     name = _CARD_INDICATORS.get(number)
     if name:
-        return dict(_indicator_card(name).indicators)
+        return dict(indicator_card(name).indicators)
     return {key: "Unknown" for key in (*_INDICATOR_NAMES, "issuing_bank", "country_of_issuance")}
 
 

@@ -12,7 +12,7 @@ import sqlite3
 from datetime import timedelta
 from typing import Any
 
-from paycli.sandbox import client_nonces, level3, limits, rules, schema, xmlcodec
+from paycli.sandbox import client_nonces, level3, limits, nonces, rules, schema, xmlcodec
 from paycli.sandbox.cards import auth_code, card_doc, raw_card
 from paycli.sandbox.records import new_id, now, stamp, text
 from paycli.sandbox.replies import Invalid, Reply, echo, render
@@ -238,8 +238,8 @@ class Sales(Vault):
                 return instrument, details, None
         elif nonce:
             try:
-                instrument = rules.instrument_for_nonce(nonce)
-            except rules.NonceError as err:
+                instrument = nonces.instrument_for_nonce(nonce)
+            except nonces.NonceError as err:
                 problems.append(("", err.code, "payment_method_nonce"))
                 return rules.Instrument(), {}, None
             if instrument.validation:
