@@ -53,7 +53,7 @@ def serve(sandbox: "Sandbox", method: str, headers: Mapping[str, str], payload: 
 
 
 def client_configuration(sandbox: "Sandbox", claims: fingerprint.Claims, base_url: str) -> dict[str, Any]:
-    rest = clientapi.configuration(sandbox, claims.merchant.id, base_url)
+    rest = clientapi.configuration(sandbox.client_hosts, claims.merchant.id, base_url)
     brands = [BRAND_CODES[name] for name in clientapi.SUPPORTED_CARD_TYPES]
     config: dict[str, Any] = {
         "analyticsUrl": rest["analytics"]["url"], "environment": "SANDBOX", "merchantId": claims.merchant.id,

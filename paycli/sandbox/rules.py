@@ -6,69 +6,14 @@ rule (§1.1): in a sale the *amount* decides the outcome; the nonce decides only
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 import re
-from typing import Mapping
 
 from paycli.braintree_facts import REFUNDABLE_STATUSES, VOIDABLE_STATUSES
-
-# --- payment instruments -------------------------------------------------------------------
-
-CREDIT_CARD = "credit_card"
-PAYPAL = "paypal_account"
-APPLE_PAY = "apple_pay_card"
-ANDROID_PAY = "android_pay_card"
-VENMO = "venmo_account"
-US_BANK = "us_bank_account"
-SEPA_DEBIT = "sepa_debit_account"
-
-
-@dataclass(frozen=True)
-class Card:
-    bin: str
-    last_4: str
-    card_type: str
-    expiration_month: str = "12"
-    expiration_year: str = "2030"
-    cardholder_name: str | None = None
-    indicators: Mapping[str, str] = field(default_factory=dict)  # prepaid, debit, … → Yes/No/Unknown
-    customer_location: str = "US"
-
-
-@dataclass(frozen=True)
-class Instrument:
-    """What a nonce or card stands for in a sale."""
-
-    kind: str = CREDIT_CARD
-    card: Card | None = None
-    rejection: str | None = None  # gateway rejection reason decided before the processor
-    validation: str | None = None  # validation error code the nonce always produces
-    needs_account: str | None = None  # merchant account feature the instrument requires
-
-
-VISA_1881 = Card("401288", "1881", "Visa")  # the card behind fake-valid-nonce
-_INDICATOR_NAMES = ("prepaid", "commercial", "debit", "payroll", "healthcare", "durbin_regulated")
-
-
-def indicator_card(name: str) -> Card:
-    """The Visa test card carrying one card-type indicator (`prepaid`, `debit`, `country-of-issuance-cad`, …)."""
-    values = {key: "Unknown" for key in _INDICATOR_NAMES}
-    values.update(issuing_bank="Unknown", country_of_issuance="Unknown")
-    if name == "no-indicators":
-        values.update({key: "No" for key in _INDICATOR_NAMES})
-    elif name == "issuing-bank-network-only":
-        values["issuing_bank"] = "NETWORK ONLY"
-    elif name.startswith("country-of-issuance-"):
-        values["country_of_issuance"] = name.rsplit("-", 1)[1].upper()
-    elif name == "durbin-regulated":
-        values["durbin_regulated"] = "Yes"
-    elif name in ("prepaid", "commercial", "debit", "payroll", "healthcare"):
-        values[name] = "Yes"
-    elif name == "prepaid-reloadable":
-        values["prepaid"] = "Yes"
-    return Card("401288", "1881", "Visa", indicators=values)
-
+from paycli.sandbox.instruments import CREDIT_CARD, INDICATOR_NAMES, PAYPAL, indicator_card
+# Named here too for readers that look for the catalogue beside the other rules; the table is nonces.py's.
+from paycli.sandbox.nonces import TEST_NONCES as TEST_NONCES
 
 # --- cards -----------------------------------------------------------------------------------
 
@@ -141,7 +86,7 @@ def card_indicators(number: str) -> dict[str, str]:
     name = _CARD_INDICATORS.get(number)
     if name:
         return dict(indicator_card(name).indicators)
-    return {key: "Unknown" for key in (*_INDICATOR_NAMES, "issuing_bank", "country_of_issuance")}
+    return {key: "Unknown" for key in (*INDICATOR_NAMES, "issuing_bank", "country_of_issuance")}
 
 
 # --- processor responses (§2.3, §2.4) ----------------------------------------------------------

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 
 from gateway_calls import sale
-from paycli.sandbox import nonces, rules
+from paycli.sandbox import instruments, nonces
 
 # payment_instrument_type → the transaction attribute the SDK builds from that instrument's element
-_DETAILS = {rules.CREDIT_CARD: "credit_card_details", rules.PAYPAL: "paypal_details",
-            rules.APPLE_PAY: "apple_pay_details", rules.ANDROID_PAY: "android_pay_card_details",
-            rules.VENMO: "venmo_account_details", rules.US_BANK: "us_bank_account_details"}
+_DETAILS = {instruments.CREDIT_CARD: "credit_card_details", instruments.PAYPAL: "paypal_details",
+            instruments.APPLE_PAY: "apple_pay_details", instruments.ANDROID_PAY: "android_pay_card_details",
+            instruments.VENMO: "venmo_account_details", instruments.US_BANK: "us_bank_account_details"}
 
 
 def read_every_attribute(value: Any) -> dict[str, Any]:
@@ -48,7 +48,7 @@ def test_every_nonce_gives_a_reply_the_sdk_reads_in_full(gateway, row: nonces.Te
     for txn in (transaction, found):
         instrument = getattr(txn, _DETAILS[kind])
         assert read_every_attribute(instrument), nonce  # raises if the SDK cannot compute one of them
-    if kind == rules.ANDROID_PAY:
+    if kind == instruments.ANDROID_PAY:
         card = found.android_pay_card_details
         assert (card.card_type, card.last_4) == (card.virtual_card_type, card.virtual_card_last_4)
         assert card.expiration_date == f"{card.expiration_month}/{card.expiration_year}"
