@@ -14,7 +14,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-Problem = tuple[str, str, str]  # (object path, code, attribute), as operations.Invalid takes them
+Problem = tuple[str, str, str]  # (object path, code, attribute), as replies.Invalid takes them
 
 MAX_LINE_ITEMS = 249
 _LINE_ITEM_MAX = Decimal("2147483647")

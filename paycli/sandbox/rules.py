@@ -1,7 +1,9 @@
-"""Braintree's sandbox rules as pure data and functions: nonces, test amounts, cards, statuses, codes.
+"""Braintree's sandbox rules as pure data and functions: test amounts, cards, statuses, codes.
 
-Sources are in shared/reference/braintree-sandbox.md; section numbers below point there. The governing
-rule (§1.1): in a sale the *amount* decides the outcome; the nonce decides only verifications.
+They follow Braintree's published sandbox behaviour: the testing page
+(https://developer.paypal.com/braintree/docs/reference/general/testing), processor responses and validation
+errors. docs/sandbox.md says what paycli's sandbox does with them. The governing rule: in a sale the
+*amount* decides the outcome; the nonce (nonces.py) decides the instrument and verifications.
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ def card_type(number: str) -> str:
     return "Unknown"
 
 
-# Numbers that get special treatment in a sale (§3.3).
+# Braintree's test numbers that get special treatment: a sale with the fraud or risk-threshold card is
+# gateway-rejected; the chargeback card is Braintree's card for a sale that gets disputed (accepted here).
 FRAUD_CARD = "4000111111111511"
 RISK_THRESHOLD_CARD = "4111130000000003"
 CHARGEBACK_CARD = "4023898493988028"
@@ -64,8 +67,8 @@ _CARD_INDICATORS = {
 }
 
 
-# The sandbox takes only test numbers; any other gets 81717 (§3.1). These are the documented ones (§3.1–§3.3)
-# and the SDK's `CreditCardNumbers` (wire reference A.2).
+# Braintree's sandbox takes only its test numbers; any other gets 81717. These are the ones Braintree's testing
+# page documents and the ones the SDK's own test suite uses (`braintree.test.credit_card_numbers`).
 TEST_CARD_NUMBERS = frozenset({
     "378282246310005", "371449635398431", "36259600000004", "6011000991300009", "6011111111111117",
     "3530111333300000", "6304000000000000", "5555555555554444", "2223000048400011", "4111111111111111",
@@ -89,7 +92,7 @@ def card_indicators(number: str) -> dict[str, str]:
     return {key: "Unknown" for key in (*INDICATOR_NAMES, "issuing_bank", "country_of_issuance")}
 
 
-# --- processor responses (§2.3, §2.4) ----------------------------------------------------------
+# --- processor responses (Braintree: "Authorization responses") ----------------------------------------------------------
 
 APPROVED = ("1000", "Approved", "approved")
 PROCESSOR_RESPONSES: dict[int, tuple[str, str]] = {  # code → (text, S|H)
@@ -175,14 +178,15 @@ class Authorization:
 
 
 def processor_response(code: int) -> tuple[str, str, str]:
-    """(code, text, type) for a decline code; 2109–2999 are all "Processor Declined" (§2.3)."""
+    """(code, text, type) for a decline code; Braintree answers 2109–2999 all as "Processor Declined"."""
     text, kind = PROCESSOR_RESPONSES.get(code, ("Processor Declined", "S"))
     return str(code), text, _TYPES[kind]
 
 
 def authorize(amount: Decimal, *, rejection: str | None = None, partial_ok: bool = False,
               instrument_kind: str = CREDIT_CARD) -> Authorization:
-    """The amount table of §2.1: the integer part picks the processor response."""
+    """Braintree's test-amount table: the integer part of a sale's amount picks the processor response
+    (2000.00–2999.99 declined with that code, 3000.xx failed, 5001.00 gateway-rejected; docs/sandbox.md)."""
     if rejection:
         return Authorization("gateway_rejected", None, None, None, rejection)
     if amount == Decimal("5001.00"):
@@ -200,7 +204,7 @@ def authorize(amount: Decimal, *, rejection: str | None = None, partial_ok: bool
 
 
 def refund_authorization(amount: Decimal) -> Authorization:
-    """Refunds of 2004.00 are declined; 2046.00 settles anyway with code 1005 (§2.1, dev-env)."""
+    """Refunds of 2004.00 are declined; 2046.00 settles anyway with code 1005, as Braintree's sandbox does."""
     if amount == Decimal("2004.00"):
         return Authorization("processor_declined", *processor_response(2004))
     if amount == Decimal("2046.00"):
@@ -209,7 +213,8 @@ def refund_authorization(amount: Decimal) -> Authorization:
 
 
 def settles_as(amount: Decimal, instrument_kind: str) -> str:
-    """Final settlement status: 4001.xx sales are declined at settlement (§2.1), the rest settle."""
+    """Final settlement status: 4001.xx sales are declined at settlement, 4002.xx PayPal sales stay
+    settlement_pending, the rest settle (Braintree's test amounts)."""
     if int(amount) == 4001:
         return "settlement_declined"
     if int(amount) == 4002 and instrument_kind == PAYPAL:
@@ -218,14 +223,15 @@ def settles_as(amount: Decimal, instrument_kind: str) -> str:
 
 
 def cvv_response(cvv: str | None) -> str:
-    """§3.4: 200/2000 → N, 201/2011 → U, 301/3011 → S, none → I, else M."""
+    """Braintree's test CVVs: 200/2000 → N (no match), 201/2011 → U, 301/3011 → S, none → I, else M."""
     if not cvv:
         return "I"
     return {"200": "N", "2000": "N", "201": "U", "2011": "U", "301": "S", "3011": "S"}.get(cvv, "M")
 
 
 def avs_responses(postal_code: str | None, street: str | None) -> tuple[str | None, str, str]:
-    """(avs_error_response_code, postal, street) per §3.4."""
+    """(avs_error_response_code, postal, street) from Braintree's test postal codes (20000 N, 20001 U,
+    30000 error E, 30001 error S) and street numbers (200 N, 201 U); anything else matches (M)."""
     error = {"30000": "E", "30001": "S"}.get(postal_code or "")
     postal = "I" if not postal_code else {"20000": "N", "20001": "U"}.get(postal_code, "M")
     number = (street or "").split(" ", 1)[0]
@@ -240,7 +246,7 @@ _AMOUNT = re.compile(r"^-?[0-9]+(\.[0-9]{1,2})?$")  # ASCII digits only: Decimal
 
 
 def amount_error(raw: object) -> str | None:
-    """The 815xx code for a bad amount, or None (§10 step 1)."""
+    """The 815xx code for a bad amount, or None (the first check of a sale)."""
     if raw is None or raw == "":
         return "81502"
     text = str(raw).strip()
@@ -263,7 +269,7 @@ def to_amount(raw: object) -> Decimal:
         raise ValueError(raw) from None
 
 
-# --- lifecycle (§4.2) ---------------------------------------------------------------------------
+# --- lifecycle (docs/sandbox.md, "Lifecycle") ---------------------------------------------------------------------------
 
 SETTLEABLE = {"submitted_for_settlement", "settling", "settlement_pending"}
 
@@ -276,7 +282,7 @@ def can_refund(status: str, kind: str) -> bool:
     return status in REFUNDABLE_STATUSES or (kind == PAYPAL and status == "settlement_pending")
 
 
-# --- validation messages (§4.3, §5.3, §6) ------------------------------------------------------
+# --- validation messages (Braintree: "Validation errors") ------------------------------------------------------
 
 MESSAGES: dict[str, str] = {
     "81501": "Amount cannot be negative.",

@@ -23,8 +23,8 @@ from paycli.sandbox.writes import IdempotentWrites
 
 Problems = list[tuple[str, str, str]]
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-# Visa's default authorization window (Braintree: "Authorization expiration", 7 days for most card types);
-# the sandbox records it but never expires an authorization by itself.
+# Visa's default authorization window; the sandbox records it but never expires an authorization by itself
+# (docs/sandbox.md, "Lifecycle").
 AUTHORIZATION_WINDOW = timedelta(days=7)
 _PAYPAL_DETAILS = ("debug_id", "payee_id", "payee_email", "seller_protection_status", "capture_id", "refund_id",
                    "transaction_fee_amount", "transaction_fee_currency_iso_code", "description", "custom_field",

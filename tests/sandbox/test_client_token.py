@@ -1,4 +1,4 @@
-"""`client_token.generate` (reference §6, wire §7.1): base64 JSON for v2, raw JSON for v1, 422s as ValueError."""
+"""`client_token.generate`: base64 JSON for v2, raw JSON for v1; the SDK raises ValueError on a 422."""
 
 from __future__ import annotations
 

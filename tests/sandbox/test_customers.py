@@ -1,4 +1,4 @@
-"""Customers: just enough vault for client tokens and sales with a customer_id (design §7)."""
+"""Customers: just enough vault for client tokens and sales with a customer_id."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Injected faults and latency (design §7): the client sees real HTTP failures and dropped connections."""
+"""Injected faults and latency (docs/sandbox.md, "Faults and latency"): the client sees real HTTP failures
+and dropped connections."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`api_request_key`: a replay returns the first answer and changes nothing (wire reference §10)."""
+"""`api_request_key`: a replay returns the first answer and changes nothing (docs/sandbox.md, "Idempotency")."""
 
 from __future__ import annotations
 

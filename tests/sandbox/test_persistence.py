@@ -1,4 +1,4 @@
-"""State lives in SQLite (WAL): it survives restarts and is shared safely by several processes (design §7)."""
+"""State lives in SQLite (WAL): it survives restarts and is shared safely by several processes."""
 
 from __future__ import annotations
 

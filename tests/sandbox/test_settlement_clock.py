@@ -1,4 +1,4 @@
-"""Nightly settlement (design §7, reference §5.1): nothing settles on a timer unless a cutoff is configured,
+"""Nightly settlement (docs/sandbox.md, "Lifecycle"): nothing settles on a timer unless a cutoff is configured,
 and then it is applied lazily from the clock, so freezegun drives it (in-process server, same clock)."""
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""`settlement_batch_summary.generate`: settled totals per batch date (reference §5.3, wire §7.8)."""
+"""`settlement_batch_summary.generate`: settled totals per batch date, grouped by merchant
+account, card type and kind."""
 
 from __future__ import annotations
 
