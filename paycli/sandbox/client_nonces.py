@@ -76,7 +76,7 @@ def tokenize(sandbox: "Sandbox", claims: Claims, card: dict[str, Any], *, valida
     if problems or instrument.card is None:
         return problems
     number = re.sub(r"[\s-]", "", str(card.get("number") or ""))
-    address = card.get("billing_address") if isinstance(card.get("billing_address"), dict) else {}
+    address: dict[str, Any] = card["billing_address"] if isinstance(card.get("billing_address"), dict) else {}
     summary = {key: details.get(key) for key in ("bin", "last_4", "card_type", "expiration_month",
                                                   "expiration_year", "cardholder_name")}
     doc: dict[str, Any] = dict(summary, kind=instruments.CREDIT_CARD, customer_id=claims.customer_id,
@@ -86,10 +86,10 @@ def tokenize(sandbox: "Sandbox", claims: Claims, card: dict[str, Any], *, valida
     with sandbox.store.write() as db:
         vaulted = None
         if claims.customer_id and validate is not False:
-            vaulted = _vault(sandbox, db, claims, details, number)
-            if isinstance(vaulted, list):
-                return vaulted
-            doc["payment_method_token"] = vaulted
+            outcome = _vault(sandbox, db, claims, details, number)
+            if isinstance(outcome, list):
+                return outcome
+            vaulted = doc["payment_method_token"] = outcome
         sandbox.store.put_client_nonce(db, claims.merchant.id, nonce, stamp(now()), doc)
     return Tokenized(nonce, summary, vaulted)
 

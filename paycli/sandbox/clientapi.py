@@ -163,7 +163,7 @@ def serve(sandbox: "Sandbox", method: str, path: str, headers: Mapping[str, str]
         card = payload.get("creditCard", payload.get("credit_card"))
         if not isinstance(card, dict):
             return field_errors([("credit_card", "81714", "number")])
-        options = card.get("options") if isinstance(card.get("options"), dict) else {}
+        options: dict[str, Any] = card["options"] if isinstance(card.get("options"), dict) else {}
         validate = options.get("validate")
         result = client_nonces.tokenize(sandbox, claims, card, graphql=False,
                                         validate=None if validate is None else validate in (True, "true"))

@@ -70,11 +70,13 @@ def client_configuration(sandbox: "Sandbox", claims: fingerprint.Claims, base_ur
 
 def tokenize(sandbox: "Sandbox", claims: fingerprint.Claims, variables: Any) -> clientapi.Answer:
     inputs = variables.get("input") if isinstance(variables, dict) else None
-    card = inputs.get("creditCard") if isinstance(inputs, dict) else None
+    if not isinstance(inputs, dict):
+        inputs = {}
+    card = inputs.get("creditCard")
     if not isinstance(card, dict):
         return error("Variable 'input' has an invalid value: creditCard is required", "VALIDATION",
                      inputPath=["input", "creditCard"])
-    options = inputs.get("options") if isinstance(inputs.get("options"), dict) else {}
+    options: dict[str, Any] = inputs["options"] if isinstance(inputs.get("options"), dict) else {}
     result = client_nonces.tokenize(sandbox, claims, card, graphql=True, validate=options.get("validate") is True)
     if isinstance(result, list):
         return _answer(200, {"data": {"tokenizeCreditCard": None}, "errors": [

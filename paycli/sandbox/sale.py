@@ -42,7 +42,8 @@ def _flag(value: Any) -> bool:
 
 
 def _address(fields: dict[str, Any]) -> dict[str, Any]:
-    address = {name: text(fields.get(name)) for name in ADDRESS_FIELDS if fields.get(name) is not None}
+    address: dict[str, Any] = {name: text(fields.get(name)) for name in ADDRESS_FIELDS
+                               if fields.get(name) is not None}
     if isinstance(fields.get("international_phone"), dict):
         address["international_phone"] = {k: text(v) for k, v in fields["international_phone"].items()}
     return address

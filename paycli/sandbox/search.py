@@ -100,6 +100,7 @@ RANGE: dict[str, Callable[[Doc], Any]] = {
 
 
 def _stamp(value: Any) -> str | None:
+    moment: datetime | None
     if isinstance(value, datetime):
         moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
     elif isinstance(value, date):

@@ -140,8 +140,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
     server: "SandboxServer"
 
     def setup(self) -> None:
-        self.timeout = self.server.options.idle_timeout  # StreamRequestHandler applies it to the socket
         super().setup()
+        self.connection.settimeout(self.server.options.idle_timeout)  # a silent client is dropped after this
         self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def do_GET(self) -> None:
@@ -271,8 +271,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         Its body is read by the same strict reader as the XML API's, so it too acts only on a whole body."""
         try:
             body = self._read_body()
-            status, headers, reply = clientapi.serve(self.server.sandbox, self.command, self.path, self.headers,
-                                                     body, self.server.base_url)
+            status, headers, reply = clientapi.serve(self.server.sandbox, self.command, self.path,
+                                                     dict(self.headers.items()), body, self.server.base_url)
         except (_Dropped, OSError):
             self.close_connection = True
             return
@@ -356,6 +356,7 @@ class SandboxServer(ThreadingHTTPServer):
     @property
     def base_url(self) -> str:
         host, port = self.server_address[:2]
+        assert isinstance(host, str)  # an AF_INET server's address
         return f"http://{host}:{port}"
 
     def start_background(self) -> threading.Thread:
