@@ -53,12 +53,11 @@ class RenderCache:
 class Transactions:
     """The routes on one existing transaction."""
 
-    def __init__(self, store: Store, writes: IdempotentWrites, settle_due: Callable[[Merchant], None],
-                 rendered: RenderCache | None = None) -> None:
+    def __init__(self, store: Store, writes: IdempotentWrites, settle_due: Callable[[Merchant], None]) -> None:
         self._store = store
         self._writes = writes
-        self._settle_due = settle_due
-        self.rendered = rendered or RenderCache()
+        self._settle_due = settle_due  # a find sees what the nightly cutoff has settled
+        self.rendered = RenderCache()
 
     # read ------------------------------------------------------------------
 
@@ -72,7 +71,7 @@ class Transactions:
     # lifecycle ---------------------------------------------------------------
 
     def _change(self, merchant: Merchant, txn_id: str, route: str, params: dict[str, Any],
-                   change: Change) -> Reply:
+                change: Change) -> Reply:
         def action(db: sqlite3.Connection) -> Reply:
             doc = self._store.transaction(db, merchant.id, txn_id)
             if doc is None:
