@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
@@ -24,7 +25,8 @@ from typing import TYPE_CHECKING
 from paycli import journal as journal_
 from paycli import refunds
 from paycli.errors import PaycliError, UsageError
-from paycli.lookup import check_id, find_many
+from paycli.lookup import check_id, find_many, find_transaction
+from paycli.models import Transaction
 from paycli.money import by_currency, parse_amount
 
 if TYPE_CHECKING:
@@ -32,8 +34,11 @@ if TYPE_CHECKING:
     from paycli.journal import Context, Journal
 
 COLUMNS = ("transaction_id", "amount", "order_id", "reason")
-DEFAULT_CONCURRENCY = 4
+DEFAULT_CONCURRENCY = 8
 MAX_CONCURRENCY = 32
+# Pace: rows in flight halve when the gateway pushes back (429/503), at most once per round of that many rows
+# (one burst is one signal), and grow by one after this many rows in a row finish without a push back.
+GROW_AFTER_ROWS = 20
 MAX_ERRORS_LISTED = 20
 DONE, ALREADY_DONE, FAILED, SKIPPED = "done", "already_done", "failed", "skipped"
 
@@ -73,6 +78,9 @@ class Item:
 class BatchPlan:
     file: str
     items: tuple[Item, ...]
+    # the journal as it was before the lookups: on a team's journal, a row whose transaction saw activity
+    # after this is planned again from fresh data under its lock
+    mark: tuple[int, frozenset[int]] = (0, frozenset())
 
     def counts(self) -> dict[str, int]:
         tally = {"refund": 0, "void": 0, ALREADY_DONE: 0, "refused": 0}
@@ -168,12 +176,13 @@ def _key_with_order_id(merchant_id: str, row: Row) -> str:
     return "paycli-batch-" + hashlib.sha256(content.encode()).hexdigest()[:40]
 
 
-def _earlier(journal: Journal, merchant_id: str, row: Row, key: str) -> tuple[str, journal_.Entry | None]:
+def _earlier(known: dict[str, journal_.Entry], merchant_id: str, row: Row, key: str
+             ) -> tuple[str, journal_.Entry | None]:
     """The row's key and its latest entry; a row done or left unfinished under its older key keeps that key."""
-    entry = journal.latest(merchant_id, key)
+    entry = known.get(key)
     if entry is None:
         older_key = _key_with_order_id(merchant_id, row)
-        older = journal.latest(merchant_id, older_key)
+        older = known.get(older_key)
         if older is not None and older.state != journal_.FAILED:
             return older_key, older
     return key, entry
@@ -182,8 +191,12 @@ def _earlier(journal: Journal, merchant_id: str, row: Row, key: str) -> tuple[st
 def plan(gateway: Gateway, journal: Journal, context: Context, path: Path, rows: list[Row], *,
          concurrency: int = DEFAULT_CONCURRENCY, on_progress: Callable[[int], None] | None = None) -> BatchPlan:
     """Decide every row: already done (journal), refund, void, or refused — after one bulk lookup."""
+    mark = journal.high_water(context.merchant_id) if journal.shared else (0, frozenset())
     keys = row_keys(context.merchant_id, rows)
-    keyed = {row.line: _earlier(journal, context.merchant_id, row, keys[row.line]) for row in rows}
+    # one query for every row's keys, new and older: on a team's database, not a round trip per row
+    known = journal.latest_many(context.merchant_id, [*keys.values(),
+                                                      *(_key_with_order_id(context.merchant_id, row) for row in rows)])
+    keyed = {row.line: _earlier(known, context.merchant_id, row, keys[row.line]) for row in rows}
     earlier = {line: entry for line, (_, entry) in keyed.items()}
     done = {line for line, entry in earlier.items() if entry is not None and entry.state == journal_.DONE}
     found = find_many(gateway, [row.transaction_id for row in rows if row.line not in done],
@@ -194,7 +207,8 @@ def plan(gateway: Gateway, journal: Journal, context: Context, path: Path, rows:
         if row.line in done:
             return Item(row, key, result=Result(row.line, row.transaction_id, entry.amount, entry.kind,
                                                 ALREADY_DONE, entry.result_id,
-                                                f"done on {entry.finished_at:%Y-%m-%d %H:%M}Z (journal #{entry.id})"))
+                                                f"done by {entry.who} on {entry.finished_at:%Y-%m-%d %H:%M}Z "
+                                                f"(journal #{entry.id})"))
         txn = found.get(row.transaction_id)
         if txn is None:
             return Item(row, key, result=Result(row.line, row.transaction_id, row.amount, refunds.NONE, FAILED,
@@ -204,38 +218,67 @@ def plan(gateway: Gateway, journal: Journal, context: Context, path: Path, rows:
             # again under the same key, whatever the transaction looks like now (it may be our own refund)
             return Item(row, key, plan=refunds.Plan(entry.kind, txn, entry.amount or txn.amount,
                                                     entry.order_id, entry.reason))
-        try:
-            return Item(row, key, plan=refunds.decide_refund(txn, amount=row.amount, order_id=row.order_id,
-                                                             reason=row.reason))
-        except refunds.NotRefundable as err:
-            # a whole-refund row on a sale with nothing left is done (by an earlier run or by hand)
-            if row.amount is None and "fully refunded" in err.message:
-                return Item(row, key, result=Result(row.line, row.transaction_id, None, refunds.NONE,
-                                                    ALREADY_DONE, None, err.message, txn.currency))
-            return Item(row, key, result=Result(row.line, row.transaction_id, row.amount, refunds.NONE, FAILED,
-                                                None, err.message, txn.currency))
+        return _decide(row, key, txn)
 
-    return BatchPlan(str(path), tuple(decide(row) for row in rows))
+    return BatchPlan(str(path), tuple(decide(row) for row in rows), mark)
+
+
+def _decide(row: Row, key: str, txn: Transaction) -> Item:
+    """The refund rules for one row on a looked-up sale."""
+    try:
+        return Item(row, key, plan=refunds.decide_refund(txn, amount=row.amount, order_id=row.order_id,
+                                                         reason=row.reason))
+    except refunds.NotRefundable as err:
+        # a whole-refund row on a sale with nothing left is done (by an earlier run, a colleague, or by hand)
+        if row.amount is None and "fully refunded" in err.message:
+            return Item(row, key, result=Result(row.line, row.transaction_id, None, refunds.NONE,
+                                                ALREADY_DONE, None, err.message, txn.currency))
+        return Item(row, key, result=Result(row.line, row.transaction_id, row.amount, refunds.NONE, FAILED,
+                                            None, err.message, txn.currency))
 
 
 def execute(gateway: Gateway, journal: Journal, context: Context, batch: BatchPlan, *,
             concurrency: int = DEFAULT_CONCURRENCY, on_result: Callable[[Result], None] | None = None,
-            ) -> list[Result]:
-    """Run the planned rows; results come back in file order, refused rows included."""
+            on_pace: Callable[[int, int], None] | None = None) -> list[Result]:
+    """Run the planned rows; results come back in file order, refused rows included.
+
+    At most `concurrency` rows are in flight, fewer while the gateway pushes back: `on_pace(now, before)`
+    is told each time the number changes. Each row holds its transaction's lock (on a team's journal) from
+    its last look at the journal through its `done` write. If the journal becomes unreachable, no further
+    row is started and JournalLost carries every result, naming the rows whose money may have moved
+    without a record.
+    """
+    stop = threading.Event()
+    lost: dict[int, bool] = {}  # line -> the call may have moved money (its entry stays pending)
+    first_loss: list[str] = []  # what the first row that met the journal's failure was told
+
     def run(item: Item) -> Item:
         if item.plan is None:
             return item
-        plan_ = item.plan
+        if stop.is_set():
+            return replace(item, result=Result(item.row.line, item.row.transaction_id, item.plan.amount,
+                                               item.plan.action, SKIPPED, None, "not sent: the batch stopped "
+                                               "when the journal could not be written; rerun the same file"))
         try:
-            outcome = refunds.execute(gateway, journal, context, plan_, api_request_key=item.key,
-                                      batch=batch.file, batch_row=item.row.line)
-        except journal_.JournalLocked as err:  # every other row would wait for the same lock: stop here
-            raise journal_.JournalLocked(f"line {item.row.line}: {err.message}; the batch stopped there (rows "
-                                         "already done stay done): rerun the same file to finish it",
-                                         **err.details) from None
+            with journal.hold(context.merchant_id, item.row.transaction_id) as waited:
+                item = _recheck(gateway, journal, context, batch, item, waited)
+                if item.plan is None:
+                    return item
+                plan_ = item.plan
+                outcome = refunds.execute(gateway, journal, context, plan_, api_request_key=item.key,
+                                          batch=batch.file, batch_row=item.row.line)
         except PaycliError as err:
-            return replace(item, result=Result(item.row.line, item.row.transaction_id, plan_.amount, plan_.action,
-                                               FAILED, None, err.message, plan_.transaction.currency))
+            if isinstance(err, journal_.JournalUnavailable):
+                # locked (every other row would wait on the same lock) or unreachable: stop taking rows
+                if not stop.is_set():
+                    first_loss.append(f"line {item.row.line}: {err.message}")
+                stop.set()
+                lost[item.row.line] = "entry" in err.details  # refunds.execute names the entry once it called
+            planned = item.plan
+            return replace(item, result=Result(item.row.line, item.row.transaction_id,
+                                               planned.amount if planned else item.row.amount,
+                                               planned.action if planned else refunds.NONE, FAILED, None,
+                                               err.message, planned.transaction.currency if planned else None))
         moved = outcome.result  # the gateway's answer: the credit, or the voided sale
         refund_id = moved.id if plan_.action == refunds.REFUND else None
         what = f"refunded {moved.amount}" if plan_.action == refunds.REFUND else f"voided {moved.amount}"
@@ -243,30 +286,112 @@ def execute(gateway: Gateway, journal: Journal, context: Context, batch: BatchPl
                                            DONE, refund_id, what, moved.currency))
 
     finished: dict[int, Item] = {}
-    for item in _parallel(run, list(batch.items), concurrency):
+    pace = Pace(concurrency, lambda: gateway.pushbacks, on_pace)
+    for item in _parallel(run, list(batch.items), pace):
         finished[item.row.line] = item
         if on_result and item.result is not None:
             on_result(item.result)
-    return [finished[item.row.line].result for item in batch.items if finished[item.row.line].result]
+    results = [finished[item.row.line].result for item in batch.items if finished[item.row.line].result]
+    if lost:
+        raise JournalLost(results, sorted(line for line, moved in lost.items() if moved), first_loss[0])
+    return results
 
 
-def _parallel(work: Callable[[Item], Item], inputs: list[Item], concurrency: int) -> Iterator[Item]:
-    """`work` over inputs with at most `concurrency` in flight; results in completion order.
+class JournalLost(journal_.JournalUnavailable):
+    """The journal went away mid-batch: rows stopped being taken; `results` has every row's outcome."""
 
-    Only `concurrency` tasks are ever submitted ahead, so Ctrl-C leaves the rest untouched rather than
+    type = "journal_lost"
+
+    def __init__(self, results: list[Result], may_have_moved: list[int], first: str) -> None:
+        lines = f"line{'s' if len(may_have_moved) > 1 else ''} {', '.join(map(str, may_have_moved))}"
+        said = (f"{lines} may have moved money without a record (entries left pending)" if may_have_moved
+                else "no row moved money without a record")
+        super().__init__(f"{first}; so paycli stopped taking rows there (rows already done stay done): {said}; "
+                         "rerun the same file once the journal is back: it resumes them with their keys and moves "
+                         "no money twice",
+                         may_have_moved=may_have_moved)
+        self.results = results
+
+
+def _recheck(gateway: Gateway, journal: Journal, context: Context, batch: BatchPlan, item: Item,
+             waited: bool) -> Item:
+    """Under the row's lock on a team's journal: what other agents did since the plan was made."""
+    if not journal.shared:
+        return item
+    row = item.row
+    about = journal.about(context.merchant_id, row.transaction_id)
+    entry = next((e for e in reversed(about) if e.api_request_key == item.key), None)
+    if entry is not None and entry.state == journal_.DONE:  # another agent ran the same row
+        return replace(item, plan=None, result=Result(
+            row.line, row.transaction_id, entry.amount, entry.kind, ALREADY_DONE, entry.result_id,
+            f"done by {entry.who} at {entry.finished_at or entry.created_at:%Y-%m-%d %H:%M}Z (journal #{entry.id})"))
+    if entry is not None and entry.state in journal_.UNFINISHED:
+        return item  # refunds.execute resumes that entry under its key: the gateway replays its answer
+    if not waited and not journal.changed_since(about, batch.mark):
+        return item
+    return _decide(row, item.key, find_transaction(gateway, row.transaction_id))
+
+
+class Pace:
+    """How many rows may be in flight: halved when the gateway pushes back, grown back slowly while it does not.
+
+    Braintree answers 429 when a merchant sends too much at once; every row in flight then waits through
+    retries. Halving at once and growing by one (additive increase, multiplicative decrease, as TCP does)
+    settles near what the gateway accepts, and is back at full speed once it is healthy.
+    """
+
+    def __init__(self, ceiling: int, pushbacks: Callable[[], int],
+                 on_change: Callable[[int, int], None] | None = None) -> None:
+        self.ceiling = self.limit = max(1, min(ceiling, MAX_CONCURRENCY))
+        self._pushbacks = pushbacks
+        self._seen = pushbacks()
+        self._on_change = on_change
+        self._since_cut = self.limit  # a first push back cuts at once
+        self._healthy = 0
+        self.lowest = self.limit
+
+    def finished(self) -> None:
+        """One row finished: look at the gateway's push backs since the last row and set the limit."""
+        now = self._pushbacks()
+        pushed, self._seen = now > self._seen, now
+        self._since_cut += 1
+        if pushed:
+            self._healthy = 0
+            if self._since_cut >= self.limit and self.limit > 1:  # the same burst is not counted twice
+                self._change(max(1, self.limit // 2))
+                self._since_cut = 0
+            return
+        self._healthy += 1
+        if self._healthy >= GROW_AFTER_ROWS and self.limit < self.ceiling:
+            self._healthy = 0
+            self._change(self.limit + 1)
+
+    def _change(self, limit: int) -> None:
+        before, self.limit = self.limit, limit
+        self.lowest = min(self.lowest, limit)
+        if self._on_change is not None:
+            self._on_change(limit, before)
+
+
+def _parallel(work: Callable[[Item], Item], inputs: list[Item], pace: Pace) -> Iterator[Item]:
+    """`work` over inputs with at most `pace.limit` in flight; results in completion order.
+
+    Only that many tasks are ever submitted ahead, so Ctrl-C leaves the rest untouched rather than
     queued, and a rerun finds them still to do.
     """
     pending: set[Future[Item]] = set()
-    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, MAX_CONCURRENCY))) as pool:
+    waiting = list(reversed(inputs))
+    with ThreadPoolExecutor(max_workers=pace.ceiling) as pool:
         try:
-            for item in inputs:
-                pending.add(pool.submit(work, item))
-                if len(pending) >= concurrency:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    yield from (future.result() for future in done)
-            while pending:
+            while True:
+                while waiting and len(pending) < pace.limit:
+                    pending.add(pool.submit(work, waiting.pop()))
+                if not pending:
+                    return
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                yield from (future.result() for future in done)
+                for future in done:
+                    pace.finished()
+                    yield future.result()
         except BaseException:
             for future in pending:
                 future.cancel()

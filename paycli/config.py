@@ -58,7 +58,8 @@ PROFILE_KEYS: tuple[str, ...] = (
     "timezone",
     "search_cap",
 )
-TOP_KEYS: tuple[str, ...] = ("default_profile", "profiles")
+TOP_KEYS: tuple[str, ...] = ("default_profile", "profiles", "journal")
+JOURNAL_SCHEMES: tuple[str, ...] = ("postgresql://", "postgres://")
 _PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*", re.ASCII)
 _MISSING: Any = object()  # no config file at all, unlike an empty one
 _KEY_SOURCES_TEXT = "one of private_key_env, private_key_cmd or private_key"
@@ -79,6 +80,12 @@ class PrivateKey:
     def describe(self) -> str:
         """Where the key comes from, safe to print: `env: ACME_KEY`, `cmd: pass show bt/acme`, `inline: FILE`."""
         return f"{self.source}: {self.where}"
+
+    def missing(self, env: Mapping[str, str] | None = None) -> bool:
+        """Known to be absent without running anything: an unset variable or an empty inline key."""
+        if self.source == "env":
+            return not (os.environ if env is None else env).get(self.where, "").strip()
+        return self.source == "inline" and not self.inline
 
     def resolve(self, env: Mapping[str, str] | None = None, *, timeout_s: float = KEY_COMMAND_TIMEOUT_S) -> str:
         """The key itself. Failures name the profile and the source, never the key or the command's output."""
@@ -163,6 +170,26 @@ class Profile:
 
 
 @dataclass(frozen=True)
+class JournalLocation:
+    """Where the money-moving journal lives: a team's PostgreSQL URL, or a SQLite file (the default)."""
+
+    target: str = field(repr=False)  # a URL may carry a password (allowed in a 0600 file): out of repr
+    origin: str  # "config.yaml: journal", "$PAYCLI_JOURNAL" or "default"
+
+    @property
+    def backend(self) -> Literal["postgresql", "sqlite"]:
+        return "postgresql" if self.target.startswith(JOURNAL_SCHEMES) else "sqlite"
+
+    def describe(self) -> str:
+        """The location, safe to print: a URL loses its password."""
+        if self.backend == "sqlite":
+            return self.target
+        from paycli.journal_pg import redact
+
+        return redact(self.target)
+
+
+@dataclass(frozen=True)
 class Profiles:
     """All profiles of one run, in file order, then `env`, then the built-in `local`."""
 
@@ -171,6 +198,7 @@ class Profiles:
     default_profile: str | None = None  # the file's default_profile
     warnings: tuple[str, ...] = ()  # for the caller to show; config.py never prints
     env_missing: tuple[str, ...] = ()  # BRAINTREE_* variables missing when only some are set
+    journal: JournalLocation | None = None  # None: the SQLite file under the state directory
 
     def __iter__(self) -> Iterator[Profile]:
         return iter(self.by_name.values())
@@ -257,10 +285,13 @@ def load_profiles(path: Path | None, env: Mapping[str, str]) -> Profiles:
     warnings: list[str] = []
     by_name: dict[str, Profile] = {}
     default_profile: str | None = None
+    journal = _journal_from_env(env)
     if document is not _MISSING:
         default_profile, raw_profiles = _split_document(document, file)
         for name, raw in raw_profiles.items():
             by_name[name] = _file_profile(file, name, raw, warnings)
+        if journal is None and isinstance(document, dict) and document.get("journal") is not None:
+            journal = _journal_from_file(document["journal"], file)
 
     env_missing: tuple[str, ...] = ()
     present = [var for var in ENV_VARS if env.get(var, "").strip()]
@@ -283,7 +314,53 @@ def load_profiles(path: Path | None, env: Mapping[str, str]) -> Profiles:
         default_profile=default_profile,
         warnings=tuple(warnings),
         env_missing=env_missing,
+        journal=journal or JournalLocation(str(state_dir(env) / "journal.db"), "default"),
     )
+
+
+def _journal_from_env(env: Mapping[str, str]) -> JournalLocation | None:
+    """`$PAYCLI_JOURNAL` wins over the file's `journal`, as `$PAYCLI_PROFILE` wins over `default_profile`."""
+    value = env.get("PAYCLI_JOURNAL", "").strip()
+    if not value:
+        return None
+    _check_journal_target(value, "$PAYCLI_JOURNAL", {})
+    return JournalLocation(value if value.startswith(JOURNAL_SCHEMES) else str(Path(value).expanduser()),
+                           "$PAYCLI_JOURNAL")
+
+
+def _journal_from_file(value: Any, file: Path) -> JournalLocation:
+    where = {"file": str(file), "key": "journal"}
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{file}: key 'journal': expected a postgresql:// URL or a file path, got {_kind(value)}",
+                          **where)
+    value = value.strip()
+    _check_journal_target(value, f"{file}: key 'journal'", where)
+    if value.startswith(JOURNAL_SCHEMES) and _url_password(value):
+        try:
+            mode = stat.S_IMODE(file.stat().st_mode)
+        except OSError:
+            mode = 0
+        if mode & 0o077:
+            raise ConfigError(
+                f"{file}: key 'journal': refused: a password in the URL of a file others can read (mode {mode:o}); "
+                f"run chmod 600 {file}, or keep the password in PGPASSWORD, ~/.pgpass or a PGSERVICE entry", **where)
+    if not value.startswith(JOURNAL_SCHEMES):
+        path = Path(value).expanduser()
+        value = str(path if path.is_absolute() else file.parent / path)  # relative to the config file
+    return JournalLocation(value, f"{file}: journal")
+
+
+def _check_journal_target(value: str, named: str, where: Mapping[str, str]) -> None:
+    if "://" in value and not value.startswith(JOURNAL_SCHEMES):
+        raise ConfigError(f"{named}: '{value.split('://')[0]}://' is not a journal paycli can use; give a "
+                          "postgresql:// URL or a SQLite file path", **where)
+
+
+def _url_password(url: str) -> bool:
+    from urllib.parse import parse_qsl, urlsplit
+
+    parts = urlsplit(url)
+    return bool(parts.password) or any(key == "password" for key, _ in parse_qsl(parts.query))
 
 
 def _read_document(file: Path, *, required: bool, chosen_by: str) -> Any:
@@ -323,7 +400,7 @@ def _split_document(document: Any, file: Path) -> tuple[str | None, dict[str, An
         if key not in TOP_KEYS:
             raise ConfigError(
                 f"{file}: unknown top-level key '{key}'{_did_you_mean(key, TOP_KEYS)}; expected "
-                f"{' or '.join(TOP_KEYS)}",
+                f"{', '.join(TOP_KEYS[:-1])} or {TOP_KEYS[-1]}",
                 file=str(file),
                 key=str(key),
             )

@@ -91,6 +91,17 @@ class PartialFailure(PaycliError):
     type = "partial"
 
 
+class Cancelled(PaycliError):
+    """Someone answered no at a confirmation: nothing was done, by their choice.
+
+    Exit 2, as when no terminal could confirm and no --yes was given: either way the confirmation the
+    command needs was not given. Not 130: that is Ctrl-C, which a script may treat as "stop everything".
+    """
+
+    exit_code = ExitCode.USAGE
+    type = "cancelled"
+
+
 class Interrupted(PaycliError):
     exit_code = ExitCode.INTERRUPTED
     type = "interrupted"

@@ -46,6 +46,8 @@ class View:
     detail_columns: tuple[str, ...] = ()
     # a list on a terminal: the columns that fit a screen (CSV and JSON keep everything)
     table_columns: tuple[str, ...] = ()
+    # on a terminal too narrow for every column, these go first (in this order), then the others from the right
+    drop_first: tuple[str, ...] = ()
 
 
 GENERIC = View("object")

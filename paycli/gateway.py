@@ -229,6 +229,13 @@ class Gateway:
         self._gate = gate
         self._embedded = embedded
         self._notify = notify
+        self._pushbacks = 0
+        self._pushbacks_lock = threading.Lock()
+
+    @property
+    def pushbacks(self) -> int:
+        """How many 429 or 503 answers this gateway has had: a batch slows down when this grows."""
+        return self._pushbacks
 
     @property
     def merchant_id(self) -> str:
@@ -252,8 +259,11 @@ class Gateway:
                 with self._gate.calling():
                     return action()
             except _RETRYABLE as err:
+                if isinstance(err, (TooManyRequestsError, ServiceUnavailableError)):
+                    with self._pushbacks_lock:
+                        self._pushbacks += 1
                 if not retry or attempt == MAX_ATTEMPTS:
-                    raise _translate(err, what) from None
+                    raise _translate(err, what, self._sdk.config.environment.base_url) from None
                 pause = BACKOFF_BASE_S * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
                 if self._notify:
                     self._notify(f"{what}: {_describe(err)}; retrying in {pause:.1f} s "
@@ -571,13 +581,16 @@ def _describe(err: Exception) -> str:
     return "timed out" if isinstance(err, SdkTimeoutError) else type(err).__name__
 
 
-def _translate(err: Exception, what: str) -> PaycliError:
+def _translate(err: Exception, what: str, url: str | None = None) -> PaycliError:
     if isinstance(err, AuthenticationError):
         return ConfigError(f"{what}: authentication failed: check the profile's merchant_id, public_key and private key")
     if isinstance(err, AuthorizationError):
         return ConfigError(f"{what}: not authorized: these API keys lack the permission for this operation")
     if isinstance(err, NotFoundError):
         return NotFound(f"{what}: not found (check the id and the profile's merchant)")
+    if isinstance(err, (SdkConnectionError, SdkTimeoutError)) and url:  # which address: a wrong url, port or proxy
+        return Unavailable(f"{what}: {_describe(err)} ({url}); the gateway may be unreachable or busy, try again "
+                           "later", url=url)
     if isinstance(err, _TRANSIENT):
         return Unavailable(f"{what}: {_describe(err)}; the gateway may be unreachable or busy, try again later")
     if isinstance(err, UnexpectedError):

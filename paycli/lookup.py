@@ -47,13 +47,17 @@ def find_transaction(gateway: Gateway, txn_id: str) -> Transaction:
 
 def search_transactions(gateway: Gateway, query: TransactionQuery, *, limit: int | None = None,
                         on_total: Callable[[int], None] | None = None,
+                        on_capped: Callable[[int], None] | None = None,
                         pages_in_flight: int = SEARCH_PAGES_IN_FLIGHT) -> Iterator[Transaction]:
     """Matching transactions with their refunds resolved, in the search's order, page by page as they arrive.
 
     Pages (and each page's refunds) are fetched `pages_in_flight` at a time; only the pages `limit` needs are
-    fetched. `on_total(n)` is told how many will come, once the ids are known.
+    fetched. `on_total(n)` is told how many will come, once the ids are known. `on_capped(n)`: the gateway
+    returned as many ids as a search can (the profile's `search_cap`), so there may be more matches than these.
     """
     ids = gateway.search_ids(query)
+    if on_capped is not None and len(ids) >= gateway.search_cap:
+        on_capped(len(ids))
     if limit is not None:
         ids = ids[:limit]
     if on_total is not None:

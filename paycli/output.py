@@ -27,7 +27,7 @@ from typing import IO, TYPE_CHECKING, Any, TextIO
 
 from paycli.dates import isoformat_z
 from paycli.formats import GENERIC, SUFFIX_FORMATS, Format, View  # noqa: F401 - re-exported
-from paycli.errors import Declined, PaycliError, UsageError
+from paycli.errors import Cancelled, Declined, PaycliError, UsageError
 from paycli.money import format_amount
 
 if TYPE_CHECKING:
@@ -288,6 +288,24 @@ class Output:
             return SUFFIX_FORMATS.get(Path(self.path).suffix.lower(), Format.json)  # type: ignore[arg-type]
         return Format.table if self.terminal.stdout else Format.json
 
+    def plain(self) -> None:
+        """`--no-color` typed after the command: from now on, no colour or style."""
+        self.terminal = dataclasses.replace(self.terminal, no_color=True)
+        self._data_console = self._err_console = None
+
+    def check_destination(self) -> None:
+        """`-o notes.txt` with no `-f`: a suffix that names no format is a mistake to stop, not JSON to guess.
+
+        A name without a suffix (`-o /dev/stdout`, `-o out`) gets the default of a pipe, JSON.
+        """
+        if self.explicit_format is not None or not self.to_file:
+            return
+        suffix = Path(self.path).suffix.lower()  # type: ignore[arg-type]
+        if suffix and suffix not in SUFFIX_FORMATS:
+            known = ", ".join(SUFFIX_FORMATS)
+            raise UsageError(f"--output {self.path}: '{suffix}' names no format; use a {known} file, or give "
+                             f"--format {'|'.join(f.value for f in Format)}", path=str(self.path))
+
     @property
     def to_file(self) -> bool:
         return self.path is not None and str(self.path) != "-"
@@ -303,6 +321,8 @@ class Output:
             file=stream,
             force_terminal=tty or self.terminal.force_color,
             no_color=self.terminal.no_color,
+            # rich's no_color drops colours only; no colour system drops bold and underline too: plain text
+            color_system=None if self.terminal.no_color else "auto",
             highlight=False,
             markup=False,
             emoji=False,
@@ -376,8 +396,9 @@ class Output:
 
     @property
     def shows_progress(self) -> bool:
-        """Bars are for a person watching a table; never in json/ndjson/csv, never with --quiet."""
-        return self.fmt is Format.table and self.terminal.stderr and not self.quiet
+        """Bars are for a person watching a table; never in json/ndjson/csv, never with --quiet, and never
+        with --no-color/NO_COLOR: plain text has no cursor-moving escapes either, which a live bar needs."""
+        return self.fmt is Format.table and self.terminal.stderr and not self.quiet and not self.terminal.no_color
 
     @contextmanager
     def progress(self, description: str, total: float | None = None) -> Iterator[ProgressHandle]:
@@ -418,8 +439,14 @@ class Output:
         return answer.strip().lower() in ("y", "yes")
 
     def fail(self, err: PaycliError, view: View | None = None) -> int:
-        """Report `err` once: a traceback if asked for, data or an error document on stdout, one line on stderr."""
-        if self.verbose or self.debug:
+        """Report `err` once: a traceback if asked for, data or an error document on stdout, one line on stderr.
+
+        A traceback is for a bug (exit 1) under --verbose, or for anything under PAYCLI_DEBUG=1: an ordinary
+        failure (not found, declined, bad credentials) is told in its one line; -v is the request log.
+        """
+        from paycli.errors import InternalError
+
+        if self.debug or (self.verbose and isinstance(err, InternalError)):
             import traceback
 
             self.stderr.write("".join(traceback.format_exception(err)))
@@ -430,7 +457,10 @@ class Output:
                 self._error_document(err)
         else:
             self._error_document(err)
-        self.error(err.message)
+        if isinstance(err, Cancelled):  # the user's own choice, not a failure
+            self._say(err.message)
+        else:
+            self.error(err.message)
         return int(err.exit_code)
 
     def _error_document(self, err: PaycliError) -> None:
@@ -572,6 +602,18 @@ class _TableWriter(_Writer):
         columns: tuple[str, ...] = self.view.table_columns or self.view.columns
         chunk: list[Mapping[str, Any]] = []
         count = 0
+        fitted: tuple[str, ...] | None = None  # the first chunk decides, so every chunk has the same columns
+
+        def show() -> None:
+            nonlocal fitted
+            if fitted is None:
+                fitted = _fit(console, columns, chunk, self.view)
+                left_out = [column for column in columns if column not in fitted]
+                if left_out:
+                    self.out.note(f"not shown at {console.width} columns: {', '.join(left_out)} "
+                                  "(-f csv shows every column)")
+            _show(console, _table(fitted, chunk))
+
         try:
             for obj in items:
                 row = self.row(obj) if not _scalar(obj) else {"value": obj}
@@ -579,15 +621,53 @@ class _TableWriter(_Writer):
                 chunk.append(row)
                 count += 1
                 if len(chunk) >= TABLE_CHUNK_ROWS:
-                    _show(console, _table(columns, chunk))
+                    show()
                     chunk = []
         except BaseException:
             if chunk:  # rows seen before a failure are still shown, above the error
-                _show(console, _table(columns, chunk))
+                show()
             raise
-        if chunk or (count == 0 and columns):  # an empty result still shows its header
-            _show(console, _table(columns, chunk))
+        # an empty result shows its header, except to a person, who is told on stderr by the command instead
+        if chunk or (count == 0 and columns and not console.is_terminal):
+            show()
         return count
+
+
+def _unbroken(column: str) -> bool:
+    """Ids, amounts and dates are copied whole: a cell of these never wraps (a column is left out instead)."""
+    return (column in ("id", "date", "currency") or column.endswith(("_id", "_at", "_date"))
+            or "amount" in column)
+
+
+def _fit(console: Console, columns: tuple[str, ...], rows: list[Mapping[str, Any]], view: View) -> tuple[str, ...]:
+    """The columns that fit a terminal's width, leaving out the least needed first; all of them off a terminal.
+
+    The first column (what a row is) and the amount are always kept; if even they do not fit, the wrappable
+    cells wrap and the rest is cut, but an id is never broken across lines.
+    """
+    if not console.is_terminal:
+        return columns
+    kept = list(columns)
+    rest = [column for column in reversed(columns) if column not in view.drop_first]
+    order = [column for column in view.drop_first if column in columns]
+    order += [column for column in rest if not _unbroken(column)] + [column for column in rest if _unbroken(column)]
+    order = [column for column in order if column != columns[0] and column not in ("amount", "currency")]
+    unbounded = console.options.update(max_width=_UNBOUNDED_COLUMNS)  # else rich reports at most the width
+
+    def fits(candidate: list[str]) -> bool:
+        return console.measure(_table(candidate, rows), options=unbounded).maximum <= console.width
+
+    dropped = []
+    for column in order:
+        if fits(kept):
+            break
+        kept.remove(column)
+        dropped.append(column)
+    for column in reversed(dropped[:-1]):  # a wide column dropped later may have made room for a narrow one
+        candidate = [name for name in columns if name in kept or name == column]
+        if fits(candidate):
+            kept = candidate
+    return tuple(kept)
 
 
 def _nested_rows(value: Any) -> bool:
@@ -606,7 +686,8 @@ def _table(
     )
     columns = tuple(columns)
     for column in columns:
-        table.add_column(column, style="bold" if not header and column == "field" else None, overflow="fold")
+        table.add_column(column, style="bold" if not header and column == "field" else None, overflow="fold",
+                         no_wrap=_unbroken(column))
     for row in rows:
         # Text, not str: a value like "[red]" is data, not rich markup
         table.add_row(*(Text(flat(row.get(column), separator=", ")) for column in columns))

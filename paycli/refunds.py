@@ -114,9 +114,9 @@ def before_any_call() -> Iterator[None]:
     """Journal work before the money call: if the journal stays locked here, say that no money moved."""
     try:
         yield
-    except journal_.JournalLocked as err:
-        raise journal_.JournalLocked(f"{err.message}; nothing was sent to the gateway, so no money moved: "
-                                     "try again", **err.details) from None
+    except journal_.JournalUnavailable as err:  # locked (SQLite) or unreachable (PostgreSQL)
+        raise type(err)(f"{err.message}; nothing was sent to the gateway, so no money moved: "
+                        "try again", **err.details) from None
 
 
 def resumable(journal: Journal, context: Context, plan: Plan, *, api_request_key: str | None = None
@@ -168,9 +168,9 @@ def execute(gateway: Gateway, journal: Journal, context: Context, plan: Plan, *,
     except Unavailable as err:  # the answer was lost: the money may or may not have moved
         _record(journal, entry, journal_.UNKNOWN, f"the answer to the {what} was lost, so it may have happened",
                 error=err.message)
-        raise Unavailable(f"{err.message}; the {what} may or may not have happened: rerun the same command to "
-                          f"find out (journal entry #{entry}): it resumes with the same api_request_key and "
-                          "moves no money twice", **{**err.details, "entry": entry}) from err
+        raise Unavailable(f"{err.message}; the {what} may or may not have happened, so the money may have moved: "
+                          f"rerun the same command to resume (journal entry #{entry}): it sends the same "
+                          "api_request_key and moves no money twice", **{**err.details, "entry": entry}) from err
     except PaycliError as err:
         declined = getattr(err, "transaction", None)
         _record(journal, entry, journal_.FAILED, f"the gateway refused the {what} (no money moved)",
@@ -205,8 +205,8 @@ def _record(journal: Journal, entry: int, state: str, happened: str, *, result_i
     """Close the entry after the call; if the journal stays locked, say what happened to the money."""
     try:
         journal.finish(entry, state, result_id=result_id, error=error)
-    except journal_.JournalLocked as err:
-        raise journal_.JournalLocked(
+    except journal_.JournalUnavailable as err:
+        raise type(err)(
             f"{happened}, but {err.message}, so its entry #{entry} is still pending: rerun the same command to "
             "record the outcome; it resumes with the same api_request_key and moves no money twice",
             **{**err.details, "entry": entry}) from None

@@ -186,3 +186,36 @@ def sandbox(sandbox_server: Any, write_config: Callable[..., Path], monkeypatch:
     """)
     sdk = sdk_gateway(sandbox_server.url, merchant.id, merchant.public_key, merchant.private_key)
     return SandboxAccount(sandbox_server, merchant, sdk)
+
+
+# ---- PostgreSQL (the shared journal) -------------------------------------------------------------------
+# One real PostgreSQL server per run (tests/pgcluster.py), a fresh database per test. Without the server
+# binaries or psycopg these tests skip locally; under CI=true they fail instead, so CI never goes green
+# by skipping them. Read here, at import, because `isolated_env` removes CI from every test's environment.
+
+_IN_CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Any]:
+    import pgcluster
+
+    try:
+        import psycopg  # noqa: F401
+        cluster = pgcluster.Cluster.start()
+    except (ImportError, pgcluster.NoServer) as err:
+        reason = f"no PostgreSQL for the shared-journal tests: {err} (pip install '.[postgres]'; apt-get install postgresql)"
+        if _IN_CI:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh, empty database's postgresql:// URL (no password in it: libpq reads $PGPASSWORD, as a team's would)."""
+    import secrets
+
+    monkeypatch.setenv("PGPASSWORD", postgres_cluster.password)
+    return postgres_cluster.create_database(f"t_{secrets.token_hex(6)}")

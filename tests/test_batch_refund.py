@@ -261,3 +261,121 @@ def test_a_large_batch_is_looked_up_in_bulk(invoke, sandbox, tmp_path, monkeypat
     rows = invoke("batch-refund", write_csv(tmp_path / "big.csv", [[i, "1.00", "", ""] for i in ids])).json()
     assert [r["outcome"] for r in rows] == ["done"] * 120
     assert finds == []  # three pages of search, not 120 finds
+
+
+# a dry run's exit code, and Ctrl-C ----------------------------------------------------------------------------
+
+
+def test_dry_run_with_failing_rows_exits_7_like_a_real_run(invoke, sandbox, tmp_path) -> None:
+    settled = sandbox.sale("6.00", settle=True)
+    path = write_csv(tmp_path / "d.csv", [["ghost1", "", "", ""], [settled, "", "", ""]])
+    run = invoke("batch-refund", path, "--dry-run", code=7)
+    assert [r["outcome"] for r in run.json()] == ["failed", "skipped"]
+    assert "dry run: 1 of 2 rows would fail (first: line 2: transaction ghost1 not found)" in run.stderr
+    assert sandbox.sdk.transaction.find(settled).refund_ids == []
+
+
+def test_ctrl_c_reports_what_was_done_and_writes_the_finished_rows(tmp_path, write_config, sdk_for,
+                                                                   isolated_env) -> None:
+    db = tmp_path / "slow.db"
+    steady = offline.start(db, [MERCHANT])
+    sdk = sdk_for(steady.url, "batch", "batch_pub", "batch_priv")
+    sales = []
+    for _ in range(40):
+        sale = sdk.transaction.sale({"amount": "10.00", "payment_method_nonce": "fake-valid-nonce",
+                                     "options": {"submit_for_settlement": True}}).transaction.id
+        sdk.testing.settle_transaction(sale)
+        sales.append(sale)
+    steady.stop()
+    server, url = _serve(db, "--latency", "100")
+    write_config(f"""
+        default_profile: b
+        profiles:
+          b: {{environment: local, url: "{url}", merchant_id: batch, public_key: batch_pub, private_key_env: BATCH_KEY}}
+    """)
+    path, results = write_csv(tmp_path / "slow.csv", [[sale, "", "", ""] for sale in sales]), tmp_path / "res.csv"
+    try:
+        child = subprocess.Popen([sys.executable, "-m", "paycli", "batch-refund", str(path), "--concurrency", "2",
+                                  "--results", str(results)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True, env={**__import__("os").environ, "BATCH_KEY": "batch_priv"})
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if sum(e["state"] == "done" for e in journal(isolated_env)) >= 4:
+                    break
+            except sqlite3.Error:
+                pass
+            time.sleep(0.05)
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=60)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert child.returncode == 130, err
+    assert "error: interrupted after " in err and "of 40 rows: refunded " in err and "rows left" in err
+    assert "rerun the same file" in err and "Traceback" not in err
+    finished = [r for r in csv.DictReader(results.open()) if r["outcome"] == "done"]
+    assert 4 <= len(finished) < 40
+    assert [str(r["row"]) for r in json.loads(out)] == [r["row"] for r in csv.DictReader(results.open())]
+
+
+# pace: fast by default, slower while the gateway pushes back ------------------------------------------------
+
+
+def test_pace_halves_once_per_burst_and_grows_back_slowly() -> None:
+    from paycli.batch_refunds import GROW_AFTER_ROWS, Pace
+
+    pushbacks, changes = [0], []
+    pace = Pace(8, lambda: pushbacks[0], lambda now, before: changes.append((now, before)))
+    pushbacks[0] += 3  # a burst of 429s seen by three rows
+    pace.finished()
+    pace.finished()
+    pace.finished()
+    assert pace.limit == 4 and changes == [(4, 8)]  # one burst, one cut
+    for _ in range(2):  # a round of the new limit (4 rows) after the cut, it still pushes back: cut again
+        pushbacks[0] += 1
+        pace.finished()
+    assert pace.limit == 2 and changes == [(4, 8), (2, 4)]
+    for _ in range(GROW_AFTER_ROWS * 6):
+        pace.finished()
+    assert pace.limit == 8 and changes[-1] == (8, 7)  # back to the ceiling, one row at a time, never above
+
+
+def test_the_default_concurrency_is_the_domains() -> None:
+    from paycli.batch_refunds import DEFAULT_CONCURRENCY
+    from paycli.cli.refund import batch_refund
+
+    import inspect
+
+    assert DEFAULT_CONCURRENCY == 8
+    assert inspect.signature(batch_refund).parameters["concurrency"].default == DEFAULT_CONCURRENCY
+
+
+def test_a_gateway_answering_429_slows_the_batch_down_and_says_so(invoke, tmp_path, write_config, sdk_for,
+                                                                  isolated_env, monkeypatch) -> None:
+    monkeypatch.setattr("paycli.gateway.BACKOFF_BASE_S", 0.01)
+    db = tmp_path / "busy.db"
+    steady = offline.start(db, [MERCHANT])
+    sdk = sdk_for(steady.url, "batch", "batch_pub", "batch_priv")
+    sales = []
+    for _ in range(40):
+        sale = sdk.transaction.sale({"amount": "10.00", "payment_method_nonce": "fake-valid-nonce",
+                                     "options": {"submit_for_settlement": True}}).transaction.id
+        sdk.testing.settle_transaction(sale)
+        sales.append(sale)
+    busy = offline.start(db, [MERCHANT], faults="refund=429@0.3", fault_seed=5)
+    monkeypatch.setenv("BATCH_KEY", "batch_priv")
+    write_config(f"""
+        default_profile: b
+        profiles:
+          b: {{environment: local, url: "{busy.url}", merchant_id: batch, public_key: batch_pub, private_key_env: BATCH_KEY}}
+    """)
+    try:
+        run = invoke("batch-refund", write_csv(tmp_path / "busy.csv", [[s, "", "", ""] for s in sales]),
+                     code=(0, 7))
+    finally:
+        busy.stop()
+    assert "the gateway is pushing back (429/503): slowing down to 4 refunds in flight (from 8)" in run.stderr
+    assert {r["outcome"] for r in run.json()} <= {"done", "failed"}
+    assert all(len(sdk.transaction.find(sale).refund_ids) <= 1 for sale in sales)
+    steady.stop()

@@ -135,9 +135,10 @@ def test_profiles_list_as_csv_has_stable_columns(invoke: Callable[..., Any], wri
 
 
 def test_profiles_show_redacts_the_key_and_says_where_each_value_comes_from(
-    invoke: Callable[..., Any], write_config: Callable[..., Path]
+    invoke: Callable[..., Any], write_config: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = write_config(CONFIG)
+    monkeypatch.setenv("ACME_PROD_PRIVATE_KEY", "set")  # unset, it would show MISSING
     shown = invoke("profiles", "show").json()
     assert shown["name"] == "acme-sandbox"
     assert shown["private_key"] == "****"

@@ -103,7 +103,7 @@ def test_sandbox_settle_reset_and_status(invoke, sandbox) -> None:
     assert status["transactions"] == 3 and status["merchant_id"] == sandbox.merchant.id
     declined = invoke("sandbox", "settle", sandbox.sale("7.00"), "--outcome", "settlement_declined").json()
     assert declined[0]["status"] == "settlement_declined"
-    assert invoke("sandbox", "reset").json()["transactions"] == 0
+    assert invoke("sandbox", "reset", "--yes").json()["transactions"] == 0
 
 
 def test_sandbox_settle_needs_ids_or_all(invoke, sandbox) -> None:

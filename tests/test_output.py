@@ -5,7 +5,7 @@ import io
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from enum import Enum
@@ -280,14 +280,25 @@ def test_a_decline_prints_the_transaction_not_an_error_object(streams: Streams) 
     assert streams.stderr.getvalue() == "error: processor declined: 2000 Do Not Honor\n"
 
 
-def test_tracebacks_only_when_verbose_or_debugging(streams: Streams) -> None:
+def test_tracebacks_of_ordinary_errors_only_when_debugging(streams: Streams) -> None:
     try:
         raise NotFound("nope")
     except NotFound as err:
         streams.output().fail(err)
+        streams.output(verbose=True).fail(err)  # -v is the request log, not a traceback of a handled error
         assert "Traceback" not in streams.stderr.getvalue()
-        streams.output(verbose=True).fail(err)
+        streams.output(debug=True).fail(err)
         assert "Traceback" in streams.stderr.getvalue()
+
+
+def test_a_bugs_traceback_with_verbose(streams: Streams) -> None:
+    from paycli.errors import InternalError
+
+    try:
+        raise KeyError("missing")
+    except KeyError as bug:
+        streams.output(verbose=True).fail(InternalError.from_bug(bug))
+    assert "Traceback" in streams.stderr.getvalue() and "KeyError" in streams.stderr.getvalue()
 
 
 def test_notes_go_to_stderr_and_quiet_drops_them_but_not_warnings(streams: Streams) -> None:
@@ -319,6 +330,7 @@ def test_progress_only_for_a_table_on_a_terminal(streams: Streams) -> None:
     assert not streams.output(PIPE, fmt=Format.table).shows_progress
     assert not streams.output(TTY, fmt=Format.json).shows_progress
     assert not streams.output(TTY, quiet=True).shows_progress
+    assert not streams.output(replace(TTY, no_color=True)).shows_progress  # plain text: no live bar
     out = streams.output(TTY)
     with out.progress("Exporting", total=2) as bar:
         bar.advance()

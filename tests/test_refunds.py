@@ -181,7 +181,9 @@ def test_production_refund_with_yes_goes_ahead(invoke, production) -> None:
 
 def test_production_refund_asks_on_a_terminal(invoke, production, tty) -> None:
     sale = production.sale("20.00", settle=True)
-    refused = invoke("refund", sale, "--amount", "5", input="n\n", code=130)
+    # "n" is the user's choice: exit 2 (the confirmation was not given), not Ctrl-C's 130, and no "error:"
+    refused = invoke("refund", sale, "--amount", "5", input="n\n", code=2)
+    assert "cancelled at the confirmation: no money moved" in refused.stderr and "error" not in refused.stderr
     assert "Refund 5.00 USD of" in refused.stderr and "15.00 USD left" in refused.stderr
     assert "production, merchant" in refused.stderr
     assert production.sdk.transaction.find(sale).refund_ids == []

@@ -6,8 +6,22 @@ import sys
 
 import typer
 
-from paycli.cli import (assets, audit, checkout, nonces, profiles, refund, sandbox, serve, settlement, smoke, token,
-                        txn, webhook)
+from paycli.cli import (
+    assets,
+    audit,
+    checkout,
+    journal,
+    nonces,
+    profiles,
+    refund,
+    sandbox,
+    serve,
+    settlement,
+    smoke,
+    token,
+    txn,
+    webhook,
+)
 from paycli.cli.options import (
     ConfigOpt,
     FormatOpt,
@@ -28,7 +42,8 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals could hold a private key
     # plain help: rich-formatted help imports rich.markdown & co., doubling the cost of `paycli --help`
     rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    # help as wide as the terminal (Click stops at 80 otherwise); subcommands inherit it
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 200},
 )
 
 
@@ -66,6 +81,7 @@ app.add_typer(settlement.app, name="settlement")
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(webhook.app, name="webhook")
 app.add_typer(assets.app, name="assets")
+app.add_typer(journal.app, name="journal")
 app.add_typer(smoke.app)
 app.add_typer(token.app)
 app.add_typer(checkout.app)

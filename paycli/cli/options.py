@@ -1,7 +1,7 @@
 """Options shared by many commands, declared once.
 
-`--format`, `--output` and `--yes` exist twice on purpose: before the command (the root callback) and after
-it (added by `@command`), because people type `paycli refund ID --yes` and `settlement export -o out.csv`.
+The global options exist twice on purpose: before the command (the root callback) and after it (added by
+`@command`), because people type `paycli refund ID --yes`, `settlement export -o out.csv` and `checkout … -q`.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ ConfigOpt = Annotated[
 NoColorOpt = Annotated[bool, typer.Option("--no-color", help="No colours (also NO_COLOR=1).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Only data and errors: no notes, no progress bars.")]
 VerboseOpt = Annotated[
-    bool, typer.Option("--verbose", "-v", help="Log HTTP requests (credentials redacted) and show tracebacks.")
+    bool, typer.Option("--verbose", "-v", help="Log HTTP requests (credentials redacted); a bug's traceback.")
 ]
 VersionOpt = Annotated[
     bool,

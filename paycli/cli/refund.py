@@ -1,14 +1,16 @@
 """`paycli refund`, `paycli void`, `paycli batch-refund`: giving money back, exactly once."""
 
 
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from paycli.cli import views
-from paycli.cli.runtime import Invocation, command
-from paycli.errors import Interrupted, PaycliError, PartialFailure, UsageError
+from paycli.cli.runtime import Invocation, TerminationRequested, command
+from paycli.errors import Cancelled, Interrupted, PaycliError, PartialFailure, Terminated, UsageError
 
 if TYPE_CHECKING:
     from paycli.refunds import Plan
@@ -30,7 +32,7 @@ def _confirm(run: Invocation, gateway: Any, what: str) -> None:
         return
     prompt = f"{what} on profile {run.profile.name} (production, merchant {gateway.merchant_id})?"
     if not run.confirm(prompt):
-        raise Interrupted("cancelled at the confirmation: no money moved")
+        raise Cancelled("cancelled at the confirmation: no money moved")
 
 
 def _describe(plan: "Plan") -> str:
@@ -52,13 +54,29 @@ def _check_repeat(run: Invocation, gateway: Any, journal: Any, plan: "Plan") -> 
     currency = f" {plan.transaction.currency}" if plan.transaction.currency else ""
     minutes = int(refunds.REPEAT_WINDOW.total_seconds() // 60)
     said = (f"{plan.transaction.id} was already refunded {earlier.amount}{currency} at "
-            f"{earlier.created_at:%H:%M:%S}Z by {earlier.operator} (journal #{earlier.id}, {earlier.result_id}), "
+            f"{earlier.created_at:%H:%M:%S}Z by {earlier.who} (journal #{earlier.id}, {earlier.result_id}), "
             f"less than {minutes} minutes ago")
     if not run.output.confirm(f"{said}: refund another {plan.amount}{currency}?", answer_option="--again"):
-        raise Interrupted("cancelled: no second refund was made")
+        raise Cancelled("cancelled: no second refund was made")
 
 
-def _carry_out(run: Invocation, gateway: Any, plan: "Plan", dry_run: bool, *, again: bool = False) -> None:
+@contextmanager
+def _held(run: Invocation, gateway: Any, txn_id: str, dry_run: bool) -> Iterator[bool]:
+    """On a team's journal, the transaction's lock from the lookup to the `done` write: a colleague refunding
+    the same sale finishes first, and this plan is made from what the gateway says after that."""
+    from paycli import refunds
+
+    if dry_run:
+        yield False
+        return
+    with ExitStack() as stack:
+        with refunds.before_any_call():  # the journal is opened (exit 6 if it cannot be) before any lookup
+            waited = stack.enter_context(run.journal().hold(gateway.merchant_id, txn_id))
+        yield waited
+
+
+def _carry_out(run: Invocation, gateway: Any, plan: "Plan", dry_run: bool, *, again: bool = False,
+               asked_to_void: bool = False) -> None:
     from paycli import refunds
 
     if dry_run:
@@ -83,8 +101,11 @@ def _carry_out(run: Invocation, gateway: Any, plan: "Plan", dry_run: bool, *, ag
     left = (f"; {outcome.sale.refundable_amount}{currency} left to refund"
             if outcome.sale is not None and outcome.sale.refundable_amount is not None else "")
     if plan.action == "void":
-        run.output.note(f"{moved.id} was not settled yet, so it was voided instead of refunded "
-                        f"({moved.amount}{currency} back to the customer)")
+        # nothing was captured: the sale is cancelled before settlement and the card's hold released
+        what = f"voided {moved.id}" if asked_to_void else \
+            f"{moved.id} was not settled yet, so it was voided instead of refunded"
+        run.output.note(f"{what}: the {moved.amount}{currency} sale ({plan.transaction.status}) was cancelled "
+                        "before it settled, so no money moved; the hold on the customer's card is released")
     else:
         run.output.note(f"refunded {moved.amount}{currency} of {plan.transaction.id} as {moved.id}{left}")
     run.output.emit(outcome, views.REFUND_OUTCOME)
@@ -115,9 +136,10 @@ def refund(
     order_id, reason = optional_text(order_id, "--order-id"), optional_text(reason, "--reason")
     run = Invocation.current()
     gateway = run.gateway()
-    plan = refunds.plan_refund(gateway, txn_id, amount=value, order_id=order_id, reason=reason,
-                               allow_void=not no_void)
-    _carry_out(run, gateway, plan, dry_run, again=again)
+    with _held(run, gateway, txn_id, dry_run):
+        plan = refunds.plan_refund(gateway, txn_id, amount=value, order_id=order_id, reason=reason,
+                                   allow_void=not no_void)
+        _carry_out(run, gateway, plan, dry_run, again=again)
 
 
 @command(app, "void", confirms=True)
@@ -130,7 +152,8 @@ def void(
 
     run = Invocation.current()
     gateway = run.gateway()
-    _carry_out(run, gateway, refunds.plan_void(gateway, txn_id), dry_run)
+    with _held(run, gateway, txn_id, dry_run):
+        _carry_out(run, gateway, refunds.plan_void(gateway, txn_id), dry_run, asked_to_void=True)
 
 
 @command(app, "batch-refund", confirms=True)
@@ -138,7 +161,10 @@ def batch_refund(
     file: Annotated[Path, typer.Argument(metavar="FILE.csv", dir_okay=False,
                                          help="CSV with a header: transaction_id[,amount][,order_id][,reason].")],
     dry_run: DryRunOpt = False,
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=32, help="Refunds in flight at once.")] = 4,
+    concurrency: Annotated[int, typer.Option(
+        "--concurrency", min=1, max=32,
+        help="Refunds in flight at most; halved while the gateway answers 429/503, grown back while it is "
+             "healthy.")] = 8,
     results: Annotated[Path | None, typer.Option("--results", dir_okay=False, metavar="FILE",
                                                  help="Also write the results as CSV (atomically).")] = None,
 ) -> None:
@@ -168,13 +194,31 @@ def batch_refund(
                f"total {describe_totals(batch.totals())}")
     run.output.note(summary)
     if dry_run:
-        run.output.emit([_planned(item) for item in batch.items], views.BATCH_RESULT)
+        planned = [_planned(item) for item in batch.items]
+        run.output.emit(planned, views.BATCH_RESULT)
+        failing = [r for r in planned if r.outcome == batch_refunds.FAILED]
+        if failing:  # the exit code a real run would have: a script's dry run must see it
+            raise PartialFailure(f"dry run: {len(failing)} of {len(planned)} rows would fail (first: line "
+                                 f"{failing[0].row}: {failing[0].message}); nothing was refunded")
         return
     if batch.to_execute:
         _confirm(run, gateway, f"Batch refund from {file.name}: {summary}")
-    with run.output.progress("Refunding", total=len(batch.items)) as bar:
-        outcome = batch_refunds.execute(gateway, journal, context, batch, concurrency=concurrency,
-                                        on_result=lambda _: bar.advance())
+    finished: list[Any] = []
+
+    def finish(result: Any) -> None:
+        finished.append(result)
+        bar.advance()
+
+    try:
+        with run.output.progress("Refunding", total=len(batch.items)) as bar:
+            outcome = batch_refunds.execute(gateway, journal, context, batch, concurrency=concurrency,
+                                            on_result=finish, on_pace=lambda now, before: _paced(run, now, before))
+    except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM: say what was done and what is left, keep the results
+        said = _stopped(run, batch, finished, results)
+        raise (Terminated if isinstance(stop, TerminationRequested) else Interrupted)(said) from None
+    except batch_refunds.JournalLost as lost:  # every row's outcome first, then why the run stopped (exit 6)
+        run.output.emit(lost.results, views.BATCH_RESULT)
+        raise
     if results is not None:
         _write_results(results, outcome)
     run.output.emit(outcome, views.BATCH_RESULT)
@@ -185,6 +229,30 @@ def batch_refund(
     if failed:
         raise PartialFailure(f"{len(failed)} of {len(outcome)} rows failed (first: line {failed[0].row}: "
                              f"{failed[0].message}); fix them and rerun the same file: done rows are skipped")
+
+
+def _paced(run: Invocation, now: int, before: int) -> None:
+    if now < before:  # growing back is the normal case and not worth a line
+        run.output.note(f"the gateway is pushing back (429/503): slowing down to {now} refunds in flight "
+                        f"(from {before}); speeding up again while it answers")
+
+
+def _stopped(run: Invocation, batch: Any, finished: list[Any], results: Path | None) -> str:
+    """An interrupted batch: the rows finished (on stdout and in --results); returns what to tell."""
+    from paycli import batch_refunds
+    from paycli.money import describe_totals
+
+    ordered = sorted(finished, key=lambda result: result.row)
+    given_back = batch_refunds.moved(ordered)
+    left = len(batch.items) - len(ordered)
+    with suppress(Exception):  # reporting must not hide the interrupt
+        if results is not None:
+            _write_results(results, ordered)
+            run.output.note(f"results of the {len(ordered)} finished rows written to {results}")
+        run.output.emit(ordered, views.BATCH_RESULT)
+    return (f"interrupted after {len(ordered)} of {len(batch.items)} rows: refunded "
+            f"{describe_totals(given_back['refund'])}, voided {describe_totals(given_back['void'])}; {left} rows "
+            "left (any in flight may have moved money): rerun the same file to finish them, done rows are skipped")
 
 
 def _planned(item: Any) -> Any:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, get_args
 import typer
 from typer.core import TyperGroup
 
-from paycli.cli.options import FormatOpt, OutputOpt, YesOpt
+from paycli.cli.options import FormatOpt, NoColorOpt, OutputOpt, ProfileOpt, QuietOpt, VerboseOpt, YesOpt
 from paycli.errors import Declined, ExitCode, InternalError, Interrupted, PaycliError, Terminated
 from paycli.formats import Format
 
@@ -102,13 +102,21 @@ class Invocation:
         self._cleanup.callback(signal.signal, signal.SIGTERM, previous)
 
     def apply(self, params: Mapping[str, Any]) -> Invocation:
-        """Take `--format/--output/--yes` typed after the command; they win over the same options typed before."""
+        """Take the global options typed after the command; they win over the same options typed before."""
         if params.get("fmt") is not None:
             self.output.explicit_format = params["fmt"]
         if params.get("output") is not None:
             self.output.path = params["output"]
         if params.get("yes"):
             self.yes = self.output.assume_yes = True
+        if params.get(GLOBAL_PROFILE) is not None:
+            self.requested_profile = params[GLOBAL_PROFILE]
+        if params.get(GLOBAL_QUIET):
+            self.output.quiet = True
+        if params.get(GLOBAL_VERBOSE):
+            self.verbose = self.output.verbose = True
+        if params.get(GLOBAL_NO_COLOR):
+            self.output.plain()
         return self
 
     @property
@@ -148,12 +156,11 @@ class Invocation:
         return self._gateways[key]
 
     def journal(self) -> Any:
-        """The money-moving journal under the state directory, opened on first use."""
+        """The money-moving journal (the config's `journal`, else SQLite under the state directory), opened on first use."""
         if self._journal is None:
-            from paycli.config import state_dir
             from paycli.journal import Journal
 
-            self._journal = Journal(state_dir(self.env) / "journal.db")
+            self._journal = Journal(self.profiles.journal.target)
             self._cleanup.callback(self._journal.close)
         return self._journal
 
@@ -187,13 +194,33 @@ def command(
             trailing += [_keyword("fmt", FormatOpt, None), _keyword("output", OutputOpt, None)]
         if confirms:
             trailing.append(_keyword("yes", YesOpt, False))
-        extra = [param for param in trailing if param.name not in own.parameters]
+        # the root's options typed after the command too (`checkout … -q`), unless the command has its own
+        trailing += [_keyword(GLOBAL_PROFILE, ProfileOpt, None), _keyword(GLOBAL_QUIET, QuietOpt, False),
+                     _keyword(GLOBAL_VERBOSE, VerboseOpt, False), _keyword(GLOBAL_NO_COLOR, NoColorOpt, False)]
+        taken = {flag for param in own.parameters.values() for flag in _flags(param.annotation)}
+        extra = [param for param in trailing
+                 if param.name not in own.parameters and not taken & set(_flags(param.annotation))]
         wrapper = guarded(fn)
         wrapper.__signature__ = own.replace(parameters=[*own.parameters.values(), *extra])  # type: ignore[attr-defined]
         app.command(name, **settings)(wrapper)
         return fn
 
     return register
+
+
+# parameter names of the global options repeated after a command: never a command's own parameter name
+GLOBAL_PROFILE, GLOBAL_QUIET, GLOBAL_VERBOSE, GLOBAL_NO_COLOR = ("global_profile", "global_quiet", "global_verbose",
+                                                                 "global_no_color")
+
+
+def _flags(annotation: Any) -> tuple[str, ...]:
+    """The option names (`--profile`, `-p`) an `Annotated[..., typer.Option(...)]` declares."""
+    flags: list[str] = []
+    for meta in getattr(annotation, "__metadata__", ()):
+        # in Annotated, Typer reads an Option's first argument (its `default`) as the first name
+        declared = (getattr(meta, "default", None), *(getattr(meta, "param_decls", None) or ()))
+        flags += [flag for flag in declared if isinstance(flag, str) and flag.startswith("-")]
+    return tuple(flags)
 
 
 def _keyword(name: str, annotation: Any, default: Any) -> inspect.Parameter:
@@ -208,6 +235,7 @@ def guarded(fn: F) -> F:
     def run(**params: Any) -> None:
         out = Invocation.current().apply(params).output
         try:
+            out.check_destination()
             fn(**{key: value for key, value in params.items() if key in accepts})
         except typer.Exit:
             raise
@@ -265,8 +293,22 @@ NoArgsIsHelpError: type[Exception] = getattr(_click_errors, "NoArgsIsHelpError",
 Abort: tuple[type[BaseException], ...] = (typer.Abort, getattr(_click_errors, "Abort", typer.Abort))
 
 
+_WHOLE_SENTENCE = 1_000  # characters: longer than any command's first sentence
+
+
 class RootGroup(TyperGroup):
     """paycli's root command: Typer's group, with usage errors worded by `usage_message`."""
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """Each command's first sentence, whole and wrapped: Click would cut it with "…" to fit one line."""
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(limit=_WHOLE_SENTENCE)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
         if not standalone_mode:

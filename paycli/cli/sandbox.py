@@ -11,7 +11,7 @@ import typer
 from paycli.braintree_facts import SEARCH_CAP, SETTLEMENT_OUTCOMES
 from paycli.cli import views
 from paycli.cli.runtime import Invocation, command
-from paycli.errors import ConfigError, UsageError
+from paycli.errors import Cancelled, ConfigError, UsageError
 
 app = typer.Typer(help="Run and drive the offline Braintree-compatible sandbox.", no_args_is_help=True)
 
@@ -157,8 +157,10 @@ def settle(
 
     if outcome not in SETTLEMENT_OUTCOMES:
         raise UsageError(f"--outcome '{outcome}' is not one of {', '.join(SETTLEMENT_OUTCOMES)}")
-    if bool(ids) == all_waiting:
-        raise UsageError("give transaction IDs or --all (not both)")
+    if ids and all_waiting:
+        raise UsageError("give transaction IDs or --all, not both")
+    if not ids and not all_waiting:
+        raise UsageError("name the transaction IDs to settle, or --all for every one waiting")
     run = Invocation.current()
     gateway = run.gateway()
     targets = sandbox_admin.waiting_ids(gateway) if all_waiting else list(ids or [])
@@ -166,12 +168,20 @@ def settle(
     run.output.note(f"{count} transaction(s) {outcome}")
 
 
-@command(app, "reset")
+@command(app, "reset", confirms=True)
 def reset() -> None:
-    """Forget every transaction and customer of the profile's sandbox merchant."""
+    """Forget every transaction and customer of the profile's sandbox merchant.
+
+    A served sandbox (a profile with a url) is shared: paycli asks first on a terminal, and without one
+    refuses (exit 2) unless --yes is given. The built-in local profile's own sandbox is reset without asking.
+    """
     from paycli import sandbox_admin
 
     run = Invocation.current()
+    profile = run.profile
+    if profile.url and not run.confirm(f"Forget every transaction and customer of merchant {profile.merchant_id} "
+                                       f"on the sandbox at {profile.url}, for everyone using it?"):
+        raise Cancelled("cancelled: nothing was reset")
     run.output.emit(sandbox_admin.reset(run.gateway()))
 
 

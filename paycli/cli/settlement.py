@@ -80,6 +80,8 @@ def summary(
                     try:
                         gateway = run.gateway_for(target.profile)
                         summaries.append(settlement.summary(gateway, target.days[0], field))
+                        if not summaries[-1].records:
+                            _nothing_settled(run, target, defaulted=day is None)
                     except PaycliError as err:
                         if not all_profiles:
                             raise
@@ -158,7 +160,7 @@ def export(
 
         try:
             with _writing_to(run, output):
-                run.output.stream(rows(), views.SETTLEMENT_EXPORT)
+                written = run.output.stream(rows(), views.SETTLEMENT_EXPORT)
         except _NothingToWrite:
             continue
         except PaycliError as err:  # the lock, or the file itself
@@ -167,6 +169,9 @@ def export(
             failed = {name for name, _ in failures}
             failures += [(target.profile.name, err) for target in members if target.profile.name not in failed]
             continue
+        if not written:
+            for target in members:
+                _nothing_settled(run, target, defaulted=day is None and first is None)
         # the file is in place: now say whether it can be trusted
         for job in jobs:
             for warning in job.warnings:
@@ -179,7 +184,13 @@ def export(
                 failures.append((job.profile, err))
                 continue
             if mismatches:
-                failures.append((job.profile, _mismatch_error(job.profile, mismatches, output)))
+                cap = next(t.profile.search_cap for t in members if t.profile.name == job.profile)
+                failures.append((job.profile, _mismatch_error(job.profile, mismatches, output, cap)))
+        to_file = output is not None and str(output) != "-"
+        if to_file and run.output.terminal.stderr:  # cron reads the exit code; a person reads this
+            reconciled = not any(name == job.profile for job in jobs for name, _ in failures)
+            run.output.note(f"wrote {written} transaction{'' if written == 1 else 's'} to {output}"
+                            + (", reconciled with the settlement summary" if reconciled and jobs else ""))
     _finish(failures, len(targets), all_profiles, "export")
 
 
@@ -274,14 +285,27 @@ def _writing_to(run: Invocation, output: Path | None) -> Iterator[None]:
         out.path = saved
 
 
-def _mismatch_error(profile: str, mismatches: "list[Mismatch]", output: Path | None) -> PartialFailure:
+def _nothing_settled(run: Invocation, target: _Target, *, defaulted: bool) -> None:
+    """An empty report says which day (and whose timezone) it looked at: "yesterday" is easy to misjudge."""
+    days = target.days[0].isoformat() if len(target.days) == 1 else f"{target.days[0]} to {target.days[-1]}"
+    hint = " (the default, yesterday there; what settled today: --date today)" if defaulted else ""
+    run.output.note(f"nothing settled on {days}{hint} for profile {target.profile.name}, "
+                    f"timezone {target.profile.timezone}")
+
+
+def _mismatch_error(profile: str, mismatches: "list[Mismatch]", output: Path | None,
+                    search_cap: int) -> PartialFailure:
     first = mismatches[0]
     more = f" (and {len(mismatches) - 1} more)" if len(mismatches) > 1 else ""
     where = f"{output} was written but " if output is not None and str(output) != "-" else ""
+    # rows missing from the export: a gateway that stops searches below the profile's cap hides them silently
+    short = any(m.export_count < m.summary_count for m in mismatches)
+    cause = (f"; likely cause: the gateway caps a search below search_cap ({search_cap}) — set the profile's "
+             "search_cap to the gateway's cap") if short else ""
     return PartialFailure(
         f"{where}the export of {profile} does not reconcile with the settlement summary: {first.date} "
         f"{first.merchant_account_id} {first.kind}: export {first.export_count} for {first.export_amount}, "
-        f"summary {first.summary_count} for {first.summary_amount}{more}",
+        f"summary {first.summary_count} for {first.summary_amount}{more}{cause}",
         profile=profile, mismatches=mismatches,
     )
 

@@ -18,7 +18,8 @@ def token(
         str | None, typer.Option("--merchant-account", help="Merchant account for the client's transactions.")
     ] = None,
     version: Annotated[int, typer.Option("--version", help="Token format: 2 (base64 JSON) or 1 (raw JSON).")] = 2,
-    decode: Annotated[bool, typer.Option("--decode", help="Show the token's fields, fingerprint cut short.")] = False,
+    decode: Annotated[bool, typer.Option(
+        "--decode", help="Show the token and its fields (the fingerprint field cut short).")] = False,
 ) -> None:
     """Generate a client token for the front end's Braintree client SDK."""
     from paycli import client_tokens
@@ -32,7 +33,11 @@ def token(
         merchant_account_id=merchant_account or run.profile.default_merchant_account,
         version=version,
     )
-    if decode:
-        run.output.emit(client_tokens.decode(made.token))
+    if decode:  # the token itself first: it is what the front end needs, the fields are for reading
+        run.output.emit({"token": made.token, **client_tokens.decode(made.token)})
     else:
         run.output.emit({"token": made.token, "version": made.version})
+    if run.profile.embedded:
+        run.output.note("this token points at the sandbox paycli started for this command, which stopped when it "
+                        "ended: for a token another program can use, run `paycli sandbox serve` and a profile "
+                        "with its url")

@@ -72,8 +72,20 @@ def search(
         raise UsageError(f"--since {since} is after --until {until}: nothing can match; swap them")
     if query.amount_min and query.amount_max and query.amount_min > query.amount_max:
         raise UsageError(f"--amount-min {query.amount_min} is larger than --amount-max {query.amount_max}")
-    run.output.stream(_counted(run, lambda on_total: lookup.search_transactions(
-        run.gateway(), query, limit=limit, on_total=on_total)), views.TRANSACTION)
+    profile = run.profile
+
+    def capped(count: int) -> None:
+        run.output.warn(f"the search stopped at {count} transactions, profile {profile.name}'s search_cap: there "
+                        "may be more; narrow it (--since/--until, --status, …)")
+
+    found = run.output.stream(_counted(run, lambda on_total: lookup.search_transactions(
+        run.gateway(), query, limit=limit, on_total=on_total, on_capped=capped)), views.TRANSACTION)
+    if not found:
+        given = [("--order-id", order_id), ("--email", email), ("--last4", last4), ("--customer-id", customer_id),
+                 ("--status", ",".join(status or ()) or None), ("--since", since), ("--until", until),
+                 ("--settled-on", settled_on), ("--amount-min", amount_min), ("--amount-max", amount_max)]
+        filters = " ".join(f"{option} {value}" for option, value in given if value)
+        run.output.note(f"no transactions matched {filters or '(no filters)'} on profile {run.profile.name}")
 
 
 def _counted(run: Invocation, search: Callable[[Callable[[int], None]], Iterator[Any]]) -> Iterator[Any]:

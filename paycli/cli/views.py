@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from paycli.formats import GENERIC, View
 
 if TYPE_CHECKING:
-    from paycli.config import Profile
+    from paycli.config import JournalLocation, Profile
 
 REDACTED = "****"
 
@@ -25,25 +25,37 @@ class ProfileEntry:
 
     profile: Profile
     selected: bool = False
+    key_missing: bool = False  # its variable is unset (or an inline key is empty): it would fail
+    journal: JournalLocation | None = None  # shown by `profiles show`: every profile of a run shares it
+
+
+MISSING = "MISSING"
 
 
 def profile_row(entry: ProfileEntry | Profile) -> dict[str, Any]:
     profile, selected = (entry.profile, entry.selected) if isinstance(entry, ProfileEntry) else (entry, False)
+    missing = isinstance(entry, ProfileEntry) and entry.key_missing
+    journal = entry.journal if isinstance(entry, ProfileEntry) else None
     key = profile.private_key
+    extra = {"journal": journal.describe()} if journal else {}  # describe(): never the password
+    origin = {**profile.origin, **({"journal": journal.origin} if journal else {})}
     return {
         "name": profile.name,
         "selected": selected,
         "environment": profile.environment,
         "merchant_id": profile.merchant_id,
         "public_key": profile.public_key,
-        "private_key": REDACTED if key else None,  # the key itself never leaves config.PrivateKey
+        # the key itself never leaves config.PrivateKey; `****` only when there is one to hide
+        "private_key": (MISSING if missing else REDACTED) if key else None,
+        "private_key_missing": missing,
         "private_key_source": key.describe() if key else None,
         "url": profile.url,
         "merchant_accounts": dict(profile.merchant_accounts),
         "default_merchant_account": profile.default_merchant_account,
         "timezone": profile.timezone,
         "search_cap": profile.search_cap,
-        "origin": dict(profile.origin),
+        **extra,
+        "origin": origin,
     }
 
 
@@ -51,12 +63,15 @@ def profile_detail(entry: ProfileEntry | Profile) -> Iterator[Mapping[str, Any]]
     row = profile_row(entry)
     profile = entry.profile if isinstance(entry, ProfileEntry) else entry
     for field, value in row.items():
-        if field in ("selected", "origin", "private_key_source"):
+        if field in ("selected", "origin", "private_key_source", "private_key_missing"):
             continue
         if field == "private_key" and profile.private_key is not None:
             key = profile.private_key
             # an inline key's "where" is the config file, which the origin column already names
-            value = f"{REDACTED} ({key.source})" if key.source == "inline" else f"{REDACTED} ({key.describe()})"
+            if row["private_key_missing"] and key.source == "env":
+                value = f"{MISSING}: ${key.where} is not set"
+            else:
+                value = f"{value} ({key.source})" if key.source == "inline" else f"{value} ({key.describe()})"
         where = row["origin"].get(field, "")
         if value in (None, {}) and not where:
             continue
@@ -141,6 +156,7 @@ TRANSACTION = View(
     row=transaction_row,
     table_columns=("id", "type", "status", "amount", "currency", "created_at", "order_id", "last_4",
                    "customer_email", "refundable_amount"),
+    drop_first=("customer_email", "last_4", "order_id", "refundable_amount", "type"),
 )
 BY_TYPE["Transaction"] = TRANSACTION
 
@@ -217,12 +233,21 @@ BATCH_RESULT = View(
     columns=("row", "transaction_id", "amount", "currency", "action", "outcome", "refund_id", "message"),
 )
 
+def audit_row(entry: Any) -> dict[str, Any]:
+    from paycli.output import jsonable
+
+    return {**jsonable(entry), "who": entry.who}  # user@host: a team's journal holds many machines
+
+
 AUDIT = View(
     "audit",
+    row=audit_row,
     columns=("id", "created_at", "operator", "profile", "environment", "merchant_id", "kind", "transaction_id",
-             "amount", "state", "result_id", "error", "api_request_key", "batch", "batch_row"),
-    table_columns=("id", "created_at", "operator", "profile", "kind", "transaction_id", "amount", "state",
-                   "result_id", "error"),
+             "amount", "state", "result_id", "error", "api_request_key", "batch", "batch_row", "host", "order_id",
+             "reason"),
+    table_columns=("id", "created_at", "who", "profile", "kind", "transaction_id", "amount", "state",
+                   "result_id", "order_id", "reason", "error"),
+    drop_first=("who", "order_id", "reason", "result_id", "profile", "created_at"),
 )
 
 
@@ -395,4 +420,6 @@ SETTLEMENT_EXPORT = View(
     "settlement_export",
     columns=SETTLEMENT_EXPORT_COLUMNS,
     row=lambda r: {column: getattr(r, column) for column in SETTLEMENT_EXPORT_COLUMNS},
+    drop_first=("customer_email", "card_type", "last_4", "created_at", "order_id", "settlement_batch_id",
+                "profile", "merchant_account_id", "type"),
 )
