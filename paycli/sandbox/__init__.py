@@ -50,7 +50,7 @@ class RunningSandbox:
         if self.webhooks is not None:
             self.webhooks.stop()
 
-    def __enter__(self) -> "RunningSandbox":
+    def __enter__(self) -> RunningSandbox:
         return self
 
     def __exit__(self, *exc: object) -> None:

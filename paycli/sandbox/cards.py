@@ -42,7 +42,8 @@ def auth_code() -> str:
     return "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789") for _ in range(6))
 
 
-def raw_card(card: dict[str, Any], problems: list[tuple[str, str, str]]) -> tuple[instruments.Instrument, dict[str, Any]]:
+def raw_card(card: dict[str, Any], problems: list[tuple[str, str, str]],
+             ) -> tuple[instruments.Instrument, dict[str, Any]]:
     number = re.sub(r"[\s-]", "", str(card.get("number") or ""))
     if not number:
         problems.append(("credit_card", "81714", "number"))

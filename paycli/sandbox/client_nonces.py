@@ -63,7 +63,7 @@ def new_nonce(graphql: bool) -> str:
     return "tokencc_" + "_".join("".join(secrets.choice(alphabet) for _ in range(n)) for n in parts)
 
 
-def tokenize(sandbox: "Sandbox", claims: Claims, card: dict[str, Any], *, validate: bool | None,
+def tokenize(sandbox: Sandbox, claims: Claims, card: dict[str, Any], *, validate: bool | None,
              graphql: bool) -> Tokenized | list[Problem]:
     """Validate a card and issue a single-use nonce for it; vault it when the token is bound to a customer.
 
@@ -94,7 +94,7 @@ def tokenize(sandbox: "Sandbox", claims: Claims, card: dict[str, Any], *, valida
     return Tokenized(nonce, summary, vaulted)
 
 
-def _vault(sandbox: "Sandbox", db: sqlite3.Connection, claims: Claims, details: dict[str, Any],
+def _vault(sandbox: Sandbox, db: sqlite3.Connection, claims: Claims, details: dict[str, Any],
            number: str) -> str | list[Problem]:
     """The card into the customer's vault, honouring the client token's options; its token, or problems."""
     merchant, options = claims.merchant, claims.options

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from paycli.sandbox import client_nonces, fingerprint, instruments, rules
@@ -123,7 +124,7 @@ def unauthorized() -> Answer:
                              "fieldErrors": []})
 
 
-def serve(sandbox: "Sandbox", method: str, path: str, headers: Mapping[str, str], body: bytes,
+def serve(sandbox: Sandbox, method: str, path: str, headers: Mapping[str, str], body: bytes,
           base_url: str) -> Answer:
     """One client-API request (`owns(path)` is true)."""
     from paycli.sandbox import graphql, hostedframe  # graphql and the frame build on this module
@@ -177,7 +178,7 @@ def serve(sandbox: "Sandbox", method: str, path: str, headers: Mapping[str, str]
     return json_answer(404, {"error": {"message": f"paycli's sandbox has no client API route {method} {rest}"}})
 
 
-def payment_methods(sandbox: "Sandbox", claims: fingerprint.Claims) -> list[dict[str, Any]]:
+def payment_methods(sandbox: Sandbox, claims: fingerprint.Claims) -> list[dict[str, Any]]:
     """The customer's vaulted cards, each with a fresh single-use nonce (none for a guest token)."""
     if not claims.customer_id:
         return []

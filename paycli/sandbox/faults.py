@@ -41,7 +41,7 @@ class FaultPlan:
         self._lock = threading.Lock()
 
     @classmethod
-    def parse(cls, spec: str | None, seed: int | None = None) -> "FaultPlan":
+    def parse(cls, spec: str | None, seed: int | None = None) -> FaultPlan:
         rules = [_parse_rule(part.strip()) for part in (spec or "").split(",") if part.strip()]
         return cls(rules, seed)
 

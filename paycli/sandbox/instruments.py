@@ -6,8 +6,8 @@ Braintree's test values: https://developer.paypal.com/braintree/docs/reference/g
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 CREDIT_CARD = "credit_card"
 PAYPAL = "paypal_account"

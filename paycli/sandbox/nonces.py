@@ -13,8 +13,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from paycli.sandbox.instruments import (ANDROID_PAY, APPLE_PAY, PAYPAL, SEPA_DEBIT, US_BANK, VENMO, VISA_1881,
-                                        Card, Instrument, indicator_card)
+from paycli.sandbox.instruments import (
+    ANDROID_PAY,
+    APPLE_PAY,
+    PAYPAL,
+    SEPA_DEBIT,
+    US_BANK,
+    VENMO,
+    VISA_1881,
+    Card,
+    Instrument,
+    indicator_card,
+)
 
 UNKNOWN_NONCE = "91565"
 VERIFIED = "verified"

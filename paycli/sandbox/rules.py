@@ -8,16 +8,17 @@ errors. docs/sandbox.md says what paycli's sandbox does with them. The governing
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-import re
 
 from paycli.braintree_facts import REFUNDABLE_STATUSES, VOIDABLE_STATUSES
 from paycli.sandbox.instruments import CREDIT_CARD, INDICATOR_NAMES, PAYPAL, indicator_card
+
 # Named here too for readers that look for the catalogue beside the other rules; the table is nonces.py's.
 from paycli.sandbox.nonces import TEST_NONCES as TEST_NONCES
 
-# --- cards -----------------------------------------------------------------------------------
+# --- cards --------------------------------------------------------------------------------------------------
 
 def luhn_valid(number: str) -> bool:
     total = 0
@@ -92,7 +93,7 @@ def card_indicators(number: str) -> dict[str, str]:
     return {key: "Unknown" for key in (*INDICATOR_NAMES, "issuing_bank", "country_of_issuance")}
 
 
-# --- processor responses (Braintree: "Authorization responses") ----------------------------------------------------------
+# --- processor responses (Braintree: "Authorization responses") ---------------------------------------------
 
 APPROVED = ("1000", "Approved", "approved")
 PROCESSOR_RESPONSES: dict[int, tuple[str, str]] = {  # code → (text, S|H)
@@ -118,18 +119,21 @@ PROCESSOR_RESPONSES: dict[int, tuple[str, str]] = {  # code → (text, S|H)
     2048: ("Invalid Amount", "S"), 2049: ("Invalid SKU Number", "H"), 2050: ("Invalid Credit Plan", "H"),
     2051: ("Credit Card Number does not match method of payment", "H"), 2052: ("Invalid level III Purchase", "H"),
     2053: ("Card reported as lost or stolen", "H"), 2054: ("Reversal amount does not match authorization amount", "H"),
-    2055: ("Invalid Transaction Division Number", "H"), 2056: ("Transaction amount exceeds the transaction division limit", "H"),
+    2055: ("Invalid Transaction Division Number", "H"),
+    2056: ("Transaction amount exceeds the transaction division limit", "H"),
     2057: ("Issuer or Cardholder has put a restriction on the card", "S"),
     2058: ("Merchant not Mastercard SecureCode enabled", "H"), 2059: ("Address Verification Failed", "H"),
     2060: ("Address Verification and Card Security Code Failed", "H"), 2061: ("Invalid Transaction Data", "H"),
-    2062: ("Invalid Tax Amount", "S"), 2063: ("PayPal Business Account preference resulted in the transaction failing", "H"),
+    2062: ("Invalid Tax Amount", "S"),
+    2063: ("PayPal Business Account preference resulted in the transaction failing", "H"),
     2064: ("Invalid Currency Code", "H"), 2065: ("Refund Time Limit Exceeded", "H"),
     2066: ("PayPal Business Account Restricted", "H"), 2067: ("Authorization Expired", "H"),
     2068: ("PayPal Business Account Locked or Closed", "H"), 2069: ("PayPal Blocking Duplicate Order IDs", "H"),
     2070: ("PayPal Buyer Revoked Pre-Approved Payment Authorization", "H"),
     2071: ("PayPal Payee Account Invalid Or Does Not Have a Confirmed Email", "H"),
     2072: ("PayPal Payee Email Incorrectly Formatted", "H"), 2073: ("PayPal Validation Error", "H"),
-    2074: ("Funding Instrument In The PayPal Account Was Declined By The Processor Or Bank, Or It Can't Be Used For This Payment", "H"),
+    2074: ("Funding Instrument In The PayPal Account Was Declined By The Processor Or Bank, "
+           "Or It Can't Be Used For This Payment", "H"),
     2075: ("Payer Account Is Locked Or Closed", "H"), 2076: ("Payer Cannot Pay For This Transaction With PayPal", "H"),
     2077: ("Transaction Refused Due To PayPal Risk Model", "H"), 2078: ("Invalid Secure Payment Data", "S"),
     2079: ("PayPal Merchant Account Configuration Error", "H"), 2080: ("Invalid user credentials", "S"),
@@ -142,14 +146,16 @@ PROCESSOR_RESPONSES: dict[int, tuple[str, str]] = {  # code → (text, S|H)
     2090: ("PayPal account not configured to refund more than settled amount", "H"),
     2091: ("Currency of this transaction must match currency of your PayPal account", "H"),
     2092: ("No Data Found - Try Another Verification Method", "S"), 2093: ("PayPal payment method is invalid", "H"),
-    2094: ("PayPal payment has already been completed", "H"), 2095: ("PayPal refund is not allowed after partial refund", "H"),
+    2094: ("PayPal payment has already been completed", "H"),
+    2095: ("PayPal refund is not allowed after partial refund", "H"),
     2096: ("PayPal buyer account can't be the same as the seller account", "H"),
     2097: ("PayPal authorization amount limit exceeded", "H"), 2098: ("PayPal authorization count limit exceeded", "H"),
     2099: ("Cardholder Authentication Required", "S"),
     2100: ("PayPal channel initiated billing not enabled for your account", "H"),
     2101: ("Additional authorization required", "S"), 2102: ("Incorrect PIN", "S"), 2103: ("PIN try exceeded", "S"),
     2104: ("Offline Issuer Declined", "S"), 2105: ("Cannot Authorize at this time (Life cycle)", "S"),
-    2106: ("Cannot Authorize at this time (Policy)", "S"), 2107: ("Card Not Activated", "H"), 2108: ("Closed Card", "H"),
+    2106: ("Cannot Authorize at this time (Policy)", "S"), 2107: ("Card Not Activated", "H"),
+    2108: ("Closed Card", "H"),
     3000: ("Processor Network Unavailable - Try Again", "S"),
 }
 _TYPES = {"S": "soft_declined", "H": "hard_declined"}
@@ -239,7 +245,7 @@ def avs_responses(postal_code: str | None, street: str | None) -> tuple[str | No
     return error, postal, street_code
 
 
-# --- amounts --------------------------------------------------------------------------------
+# --- amounts ------------------------------------------------------------------------------------------------
 
 MAX_AMOUNT = Decimal("99999999.99")
 _AMOUNT = re.compile(r"^-?[0-9]+(\.[0-9]{1,2})?$")  # ASCII digits only: Decimal would read "١٠" as 10
@@ -269,7 +275,7 @@ def to_amount(raw: object) -> Decimal:
         raise ValueError(raw) from None
 
 
-# --- lifecycle (docs/sandbox.md, "Lifecycle") ---------------------------------------------------------------------------
+# --- lifecycle (docs/sandbox.md, "Lifecycle") ---------------------------------------------------------------
 
 SETTLEABLE = {"submitted_for_settlement", "settling", "settlement_pending"}
 
@@ -282,7 +288,7 @@ def can_refund(status: str, kind: str) -> bool:
     return status in REFUNDABLE_STATUSES or (kind == PAYPAL and status == "settlement_pending")
 
 
-# --- validation messages (Braintree: "Validation errors") ------------------------------------------------------
+# --- validation messages (Braintree: "Validation errors") ---------------------------------------------------
 
 MESSAGES: dict[str, str] = {
     "81501": "Amount cannot be negative.",
@@ -293,7 +299,8 @@ MESSAGES: dict[str, str] = {
     "81527": "Custom field is too long: {names}.",
     "91526": "Custom field is invalid: {names}.",
     "91501": "Order ID is too long.",
-    "91504": "Transaction can only be voided if status is authorized, submitted_for_settlement, or - for PayPal - settlement_pending.",
+    "91504": "Transaction can only be voided if status is authorized, submitted_for_settlement, "
+             "or - for PayPal - settlement_pending.",
     "91505": "Credit transactions cannot be refunded.",
     "91506": "Cannot refund transaction unless it is settled.",
     "91507": "Cannot submit for settlement unless status is authorized.",
@@ -308,7 +315,8 @@ MESSAGES: dict[str, str] = {
     "91523": "Transaction type is invalid.",
     "91524": "Transaction type is required.",
     "91537": "Purchase order number is too long.",
-    "91549": "Cannot provide more than one of payment_method_token, payment_method_nonce, credit_card, and venmo_sdk_payment_method_code attributes.",
+    "91549": "Cannot provide more than one of payment_method_token, payment_method_nonce, credit_card, "
+             "and venmo_sdk_payment_method_code attributes.",
     "91564": "Cannot use a payment_method_nonce more than once.",
     "91565": "Unknown or expired payment_method_nonce.",
     "91575": "Cannot transition transaction to settled, settlement_confirmed, or settlement_declined",

@@ -135,7 +135,8 @@ class Sales:
         amount = rules.to_amount(params["amount"])
         options = _dict(params.get("options"))
         card_params = _dict(params.get("credit_card"))
-        partial_ok = _flag(params.get("accept_partial_authorization")) or _flag(options.get("accept_partial_authorization"))
+        partial_ok = _flag(params.get("accept_partial_authorization")) \
+            or _flag(options.get("accept_partial_authorization"))
         if kind == "credit":
             authorization = rules.Authorization("authorized", *rules.APPROVED)
         else:
@@ -202,7 +203,8 @@ class Sales:
                      "shipping_tax_amount", "ships_from_postal_code", "surcharge_amount"):
             doc[name] = text(params.get(name))
         self._wallet_details(doc, instrument, params)
-        if _flag(options.get("store_in_vault")) or (_flag(options.get("store_in_vault_on_success")) and authorization.ok):
+        if _flag(options.get("store_in_vault")) \
+                or (_flag(options.get("store_in_vault_on_success")) and authorization.ok):
             self._store_in_vault(db, merchant, doc, params, options, vault_customer, vaulted)
         append_status(doc, authorization.status, amount, moment)
         if kind == "credit" or (authorization.ok and _flag(options.get("submit_for_settlement"))):

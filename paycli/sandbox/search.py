@@ -13,9 +13,10 @@ an unsupported filter for an empty one.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, timezone
 from decimal import Decimal
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from paycli.braintree_facts import SEARCH_CAP, SEARCH_PAGE_SIZE
 from paycli.sandbox import schema, xmlcodec

@@ -17,9 +17,10 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 
 from paycli.sandbox import clientapi, xmlcodec
 from paycli.sandbox.faults import FaultPlan
@@ -137,7 +138,7 @@ class _Refused(Exception):
 
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: "SandboxServer"
+    server: SandboxServer
 
     def setup(self) -> None:
         super().setup()

@@ -9,14 +9,19 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from paycli.braintree_facts import NOT_REFUNDED_STATUSES
 from paycli.sandbox import rules, schema, xmlcodec
 from paycli.sandbox.cards import auth_code as _auth_code
-from paycli.sandbox.records import new_id as _new_id, now, stamp, text as _text
-from paycli.sandbox.replies import NOT_FOUND, Invalid, Reply, echo as _echo, render as _render
+from paycli.sandbox.records import new_id as _new_id
+from paycli.sandbox.records import now, stamp
+from paycli.sandbox.records import text as _text
+from paycli.sandbox.replies import NOT_FOUND, Invalid, Reply
+from paycli.sandbox.replies import echo as _echo
+from paycli.sandbox.replies import render as _render
 from paycli.sandbox.settlement import append_status, submit
 from paycli.sandbox.store import Merchant, Store
 from paycli.sandbox.vault import global_id

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import braintree
 import pytest
-
 from gateway_calls import only_error
 
 

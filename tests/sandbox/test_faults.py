@@ -7,8 +7,8 @@ import time
 
 import braintree
 import pytest
-
 from gateway_calls import gateway_for, new_merchant, sale
+
 from paycli import sandbox
 from paycli.sandbox.faults import FaultPlan, FaultSpecError
 

@@ -9,7 +9,6 @@ from decimal import Decimal
 
 import braintree
 import pytest
-
 from gateway_calls import error_codes, gateway_for, new_merchant, only_error, sale
 from test_server import post
 
@@ -27,7 +26,8 @@ def test_a_namespaced_custom_field_is_refused_at_the_door(gateway, shared_sandbo
 
 
 def test_a_default_namespace_is_refused_too(shared_sandbox, merchant) -> None:
-    status, _ = post(shared_sandbox, merchant, "transactions", b'<transaction xmlns="urn:x">' + SALE + b"</transaction>")
+    body = b'<transaction xmlns="urn:x">' + SALE + b"</transaction>"
+    status, _ = post(shared_sandbox, merchant, "transactions", body)
 
     assert status == 400
 
@@ -98,7 +98,8 @@ def test_nesting_past_the_depth_limit_is_400(gateway, shared_sandbox, merchant, 
 
 def test_nesting_within_the_limit_is_served(shared_sandbox, merchant) -> None:
     depth = 29  # transaction > descriptor > 29 levels + a leaf: 32 in all
-    body = b"<transaction>" + SALE + b"<descriptor>" + b"<a>" * depth + b"1" + b"</a>" * depth + b"</descriptor></transaction>"
+    nested = b"<a>" * depth + b"1" + b"</a>" * depth
+    body = b"<transaction>" + SALE + b"<descriptor>" + nested + b"</descriptor></transaction>"
 
     status, _ = post(shared_sandbox, merchant, "transactions", body)
 
@@ -233,7 +234,7 @@ def test_concurrent_finds_share_the_render_cache_safely(start_sandbox) -> None:
             for n in range(120):
                 txn_id = ids[(n + offset) % len(ids)]
                 assert client.transaction.find(txn_id).amount == Decimal(f"{ids.index(txn_id) + 1}.00")
-        except BaseException as err:  # noqa: BLE001 - reported below, from the test's thread
+        except BaseException as err:
             failures.append(err)
 
     interval = sys.getswitchinterval()
@@ -272,7 +273,7 @@ def test_two_finds_evicting_the_same_entry_at_once_both_succeed(start_sandbox) -
         sys.setprofile(pause_before_evicting)
         try:
             outcomes["paused"] = cache_owner.find(merchant, second).status
-        except Exception as err:  # noqa: BLE001 - the outcome is what the test checks
+        except Exception as err:
             outcomes["paused"] = err
         finally:
             sys.setprofile(None)
@@ -281,7 +282,7 @@ def test_two_finds_evicting_the_same_entry_at_once_both_succeed(start_sandbox) -
         at_eviction.wait(timeout=5)
         try:
             outcomes["other"] = cache_owner.find(merchant, third).status
-        except Exception as err:  # noqa: BLE001
+        except Exception as err:
             outcomes["other"] = err
         other_done.set()
 

@@ -6,7 +6,6 @@ import secrets
 from decimal import Decimal
 
 import braintree
-
 from gateway_calls import gateway_for, new_merchant, only_error, sale
 
 TS = braintree.TransactionSearch

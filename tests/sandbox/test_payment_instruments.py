@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from gateway_calls import sale
+
 from paycli.sandbox import instruments, nonces
 
 # payment_instrument_type → the transaction attribute the SDK builds from that instrument's element

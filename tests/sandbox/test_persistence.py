@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import braintree
-
 from gateway_calls import gateway_for, new_merchant, sale
+
 from paycli import sandbox
 
 PROCESSES = 4

@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import braintree
 import pytest
-
 from gateway_calls import gateway_for, new_merchant, sale
 
 TS = braintree.TransactionSearch

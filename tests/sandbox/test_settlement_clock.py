@@ -8,7 +8,6 @@ from datetime import datetime
 import braintree
 import pytest
 from freezegun import freeze_time
-
 from gateway_calls import gateway_for, new_merchant, sale
 
 # New York is on EST (UTC-5) in early March 2026 (DST starts 8 March): 02:00 local is 07:00Z.

@@ -7,7 +7,6 @@ from datetime import date
 
 import pytest
 from freezegun import freeze_time
-
 from gateway_calls import gateway_for, new_merchant, only_error, sale
 
 

@@ -13,7 +13,6 @@ from decimal import Decimal
 
 import braintree
 import pytest
-
 from gateway_calls import only_error, sale
 
 VOID_REFUSED = ("Transaction can only be voided if status is authorized, submitted_for_settlement, "
