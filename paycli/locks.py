@@ -1,7 +1,7 @@
 """Exclusive locks on the files paycli writes, so two runs (two cron jobs, a rerun and a straggler) never
 write the same output at once.
 
-A lock is `flock` on a small file under the state directory (design §3: "export locks"), named after the
+A lock is `flock` on a small file under the state directory (beside the journal and the embedded sandbox), named after the
 output's absolute path, not next to the output: a directory that accounting programs watch gets no
 `.lock` files. The kernel drops an flock when its process ends, however it ends, so a killed run never
 leaves a stale lock behind. Lock files are kept, not deleted: deleting one while another process waits on

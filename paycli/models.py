@@ -1,6 +1,6 @@
 """paycli's own records of Braintree objects, shared by every layer (SDK objects stop at paycli.gateway).
 
-Amounts are Decimal, times timezone-aware UTC. Field names are the JSON keys scripts rely on (`paycli/cli/views.py`).
+Amounts are Decimal, times timezone-aware UTC. Field names are the output keys scripts rely on (see the README).
 """
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ class SettlementTotal:
 
 @dataclass(frozen=True, slots=True)
 class SettlementRow:
-    """One settled transaction of an export; fields in the export's column order (slots: exports hold many)."""
+    """One settled transaction of an export; fields in the export's CSV column order (slots: exports hold many)."""
 
     profile: str
     id: str
@@ -152,7 +152,7 @@ class SettlementRow:
     customer_email: str | None
     created_at: datetime
     settled_at: datetime
-    settlement_batch_id: str  # starts with the settlement date: `YYYY-MM-DD_`, as Braintree's batch ids do
+    settlement_batch_id: str  # starts with the settlement date: `YYYY-MM-DD_`, as Braintree names its settlement batches
     refunded_transaction_id: str | None
 
 

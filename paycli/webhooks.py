@@ -3,7 +3,7 @@
 Signing and verification are the braintree SDK's own code, reached through `paycli.gateway`, with the
 selected profile's keys: a sample made here verifies in any integration configured with those keys, and a
 notification that verifies here would verify there. Delivery is a form-encoded POST (`bt_signature`,
-`bt_payload`), as Braintree sends it (Braintree's webhook documentation).
+`bt_payload`), as Braintree sends it (https://developer.paypal.com/braintree/docs/guides/webhooks/parse).
 
 `send` and the listener's `--forward-to` only talk to loopback addresses: they are for a developer's own
 machine, and a signed sample posted to someone's production endpoint could be taken for a real event.
@@ -391,7 +391,7 @@ class _ReceiverHandler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
-        # the answer goes out as two writes; without this, Nagle + delayed ACK add ~40 ms to each (wire §11.4)
+        # the answer goes out as two writes; without this, Nagle + delayed ACK add ~40 ms to each
         self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def do_POST(self) -> None:

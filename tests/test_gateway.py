@@ -164,11 +164,10 @@ def test_decode_gate_is_given_back_on_errors_and_never_held_outside_a_call() -> 
     gate = DecodeGate()
 
     def failed_call() -> None:
-        with pytest.raises(ValueError):
-            with gate.calling():
-                gate.arrived()
-                gate.arrived()  # a second reply within the same call must not wait for itself
-                raise ValueError("the SDK failed to decode")
+        with pytest.raises(ValueError), gate.calling():
+            gate.arrived()
+            gate.arrived()  # a second reply within the same call must not wait for itself
+            raise ValueError("the SDK failed to decode")
         gate.arrived()  # outside a call nobody would give the gate back, so it is not taken
 
     def later_call() -> None:
@@ -443,7 +442,8 @@ def test_importing_and_using_paycli_leaves_the_sdk_unchanged(faulty, sdk_for) ->
 
 
 def test_the_sdk_internals_paycli_relies_on_keep_their_shape() -> None:
-    """If one of these fails after a braintree upgrade, the reply seam in paycli/gateway/transport.py needs another look."""
+    """If one of these fails after a braintree upgrade, paycli/gateway/transport.py (the reply seam) needs
+    another look."""
     import inspect
 
     import braintree

@@ -19,7 +19,7 @@ def nonces(
     ] = None,
 ) -> None:
     """List Braintree's test nonces and what each does in a sale and in a verification."""
-    from paycli.sandbox.rules import TEST_NONCES  # the sandbox's own table, so the list and the behaviour agree
+    from paycli.sandbox.nonces import TEST_NONCES  # the table a sandbox sale reads, so list and behaviour agree
 
     run = Invocation.current()
     needle = (pattern or "").casefold()

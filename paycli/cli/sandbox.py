@@ -3,6 +3,7 @@
 
 import threading
 from collections.abc import Mapping
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +15,13 @@ from paycli.cli.runtime import Invocation, command
 from paycli.errors import Cancelled, ConfigError, UsageError
 
 app = typer.Typer(help="Run and drive the offline Braintree-compatible sandbox.", no_args_is_help=True)
+
+
+class ClientHosts(str, Enum):
+    """Where the client tokens a served sandbox makes send a browser (see docs/sandbox.md)."""
+
+    local = "local"  # this server; braintree-web's relative paths reach it through `paycli serve`
+    braintree = "braintree"  # Braintree's sandbox host names, for a browser that routes them here
 
 
 _MERCHANT_FORMS = "ID:PUBLIC_KEY:PRIVATE_KEY[:ACCT=CUR,…] or ID:PUBLIC_KEY:env:VAR[:ACCT=CUR,…]"
@@ -87,6 +95,12 @@ def serve(
         int, typer.Option("--max-connections", metavar="N", min=1,
                           help="Open connections served at once (a thread each); more are answered 503.")
     ] = 128,
+    client_hosts: Annotated[
+        ClientHosts,
+        typer.Option("--client-hosts", help="Host names in client tokens: `local` (this server) or `braintree` "
+                     "(Braintree's sandbox hosts, for a browser that routes them here: GraphQL tokenization, "
+                     "tokencc_ nonces)."),
+    ] = ClientHosts.local,
     webhook_url: Annotated[
         str | None,
         typer.Option("--webhook-url", metavar="URL", help="POST signed transaction_settled, transaction_settlement_declined "
@@ -123,7 +137,7 @@ def serve(
         running = sandbox.start(path, merchants, host=host, port=port, search_cap=search_cap, latency_ms=latency,
                                 faults=faults, fault_seed=fault_seed, log=run.output.log if run.verbose else None,
                                 webhook_url=webhook_url, webhook_log=run.output.note, idle_timeout=idle_timeout,
-                                max_connections=max_connections)
+                                max_connections=max_connections, client_hosts=client_hosts.value)
     except OSError as err:
         raise UsageError(f"cannot serve on {host}:{port}: {err.strerror or err}") from None
     out = run.output

@@ -1,4 +1,4 @@
-"""How each kind of object looks on the outside: its JSON keys and its CSV/table columns.
+"""How each kind of object looks on the outside: its JSON keys and its CSV/table columns (the shapes scripts rely on: keys are added, never renamed).
 
 A `View`'s `row()` is the JSON shape scripts rely on (keys may be added, never renamed); `columns` is the
 fixed CSV/table order. Declined transactions are shown through `view_for()`, so a view that should be
@@ -113,7 +113,7 @@ def view_for(obj: Any) -> View:
 
 
 def transaction_row(txn: Any) -> dict[str, Any]:
-    """Design §5's transaction shape; `status_history` stays nested in JSON and is left out of CSV columns."""
+    """The transaction shape scripts rely on; `status_history` stays nested in JSON and is left out of CSV columns."""
     return {
         "id": txn.id,
         "type": txn.type,
@@ -248,7 +248,7 @@ AUDIT = View(
              "reason"),
     table_columns=("id", "created_at", "who", "profile", "kind", "transaction_id", "amount", "state",
                    "result_id", "order_id", "reason", "error"),
-    drop_first=("who", "reason", "order_id", "profile", "result_id"),
+    drop_first=("who", "operator", "reason", "order_id", "profile", "result_id"),
 )
 
 
@@ -345,7 +345,7 @@ def webhook_received_line(record: Any) -> str:
     return "  ".join(flat(part) for part in parts if part not in (None, ""))
 
 
-# settlement -------------------------------------------------------------------------------------------------
+# settlement -----------------------------------------------------------------------------------------------
 
 SETTLEMENT_RECORD_KEYS = ("merchant_account_id", "card_type", "kind", "count", "amount_settled", "currency")
 

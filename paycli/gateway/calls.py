@@ -37,8 +37,14 @@ T = TypeVar("T")
 
 MAX_ATTEMPTS = 4
 BACKOFF_BASE_S = 0.25
-RETRYABLE = (SdkConnectionError, SdkTimeoutError, TooManyRequestsError, ServiceUnavailableError,
-             GatewayTimeoutError, RequestTimeoutError)
+RETRYABLE = (
+    SdkConnectionError,
+    SdkTimeoutError,
+    TooManyRequestsError,
+    ServiceUnavailableError,
+    GatewayTimeoutError,
+    RequestTimeoutError,
+)
 _TRANSIENT = (*RETRYABLE, ServerError, UpgradeRequiredError)
 _PUSHBACKS = (TooManyRequestsError, ServiceUnavailableError)
 
@@ -78,8 +84,9 @@ class Calls:
                     raise translate(err, what, self.sdk.config.environment.base_url) from None
                 pause = BACKOFF_BASE_S * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
                 if self._notify:
-                    self._notify(f"{what}: {describe(err)}; retrying in {pause:.1f} s "
-                                 f"(attempt {attempt + 1} of {MAX_ATTEMPTS})")
+                    self._notify(
+                        f"{what}: {describe(err)}; retrying in {pause:.1f} s (attempt {attempt + 1} of {MAX_ATTEMPTS})"
+                    )
                 time.sleep(pause)
             except braintree.exceptions.braintree_error.BraintreeError as err:
                 raise translate(err, what) from None
@@ -87,9 +94,13 @@ class Calls:
 
 
 def describe(err: Exception) -> str:
-    name = {TooManyRequestsError: "429 too many requests", ServiceUnavailableError: "503 service unavailable",
-            GatewayTimeoutError: "504 gateway timeout", SdkConnectionError: "connection failed",
-            RequestTimeoutError: "request timed out"}
+    name = {
+        TooManyRequestsError: "429 too many requests",
+        ServiceUnavailableError: "503 service unavailable",
+        GatewayTimeoutError: "504 gateway timeout",
+        SdkConnectionError: "connection failed",
+        RequestTimeoutError: "request timed out",
+    }
     for cls, text in name.items():
         if isinstance(err, cls):
             return text
@@ -99,14 +110,17 @@ def describe(err: Exception) -> str:
 def translate(err: Exception, what: str, url: str | None = None) -> PaycliError:
     """The PaycliError (and so the exit code) for an SDK exception."""
     if isinstance(err, AuthenticationError):
-        return ConfigError(f"{what}: authentication failed: check the profile's merchant_id, public_key and private key")
+        return ConfigError(
+            f"{what}: authentication failed: check the profile's merchant_id, public_key and private key"
+        )
     if isinstance(err, AuthorizationError):
         return ConfigError(f"{what}: not authorized: these API keys lack the permission for this operation")
     if isinstance(err, NotFoundError):
         return NotFound(f"{what}: not found (check the id and the profile's merchant)")
     if isinstance(err, (SdkConnectionError, SdkTimeoutError)) and url:  # which address: a wrong url, port or proxy
-        return Unavailable(f"{what}: {describe(err)} ({url}); the gateway may be unreachable or busy, try again "
-                           "later", url=url)
+        return Unavailable(
+            f"{what}: {describe(err)} ({url}); the gateway may be unreachable or busy, try again later", url=url
+        )
     if isinstance(err, _TRANSIENT):
         return Unavailable(f"{what}: {describe(err)}; the gateway may be unreachable or busy, try again later")
     if isinstance(err, UnexpectedError):

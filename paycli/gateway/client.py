@@ -29,8 +29,15 @@ from paycli.models import SettlementRecord, Transaction, TransactionQuery
 Log = Callable[[str], None]
 
 
-def connect(profile: Profile, *, env: Mapping[str, str] | None = None, state_dir: Path | None = None,
-            log: Log | None = None, notify: Log | None = None, offline: bool = False) -> Gateway:
+def connect(
+    profile: Profile,
+    *,
+    env: Mapping[str, str] | None = None,
+    state_dir: Path | None = None,
+    log: Log | None = None,
+    notify: Log | None = None,
+    offline: bool = False,
+) -> Gateway:
     """A gateway for `profile`; `log` gets one line per HTTP request, `notify` each retry.
 
     `env` is where the private key's variable (or command's environment) is read, and `state_dir` where the
@@ -52,8 +59,11 @@ def connect(profile: Profile, *, env: Mapping[str, str] | None = None, state_dir
             folder = config_.state_dir(env) if state_dir is None else state_dir
             embedded = sandbox.start(folder / "sandbox.db", search_cap=profile.search_cap)
             environment = local_environment(embedded.url)
-        merchant_id, public_key, private_key = (sandbox.LOCAL_MERCHANT_ID, sandbox.LOCAL_PUBLIC_KEY,
-                                                sandbox.LOCAL_PRIVATE_KEY)
+        merchant_id, public_key, private_key = (
+            sandbox.LOCAL_MERCHANT_ID,
+            sandbox.LOCAL_PUBLIC_KEY,
+            sandbox.LOCAL_PRIVATE_KEY,
+        )
     else:
         if profile.environment == "local":
             environment = local_environment(profile.url or "")
@@ -99,8 +109,9 @@ class Gateway:
 
     # client tokens ------------------------------------------------------------------------
 
-    def generate_client_token(self, *, customer_id: str | None = None, merchant_account_id: str | None = None,
-                              version: int = 2) -> str:
+    def generate_client_token(
+        self, *, customer_id: str | None = None, merchant_account_id: str | None = None, version: int = 2
+    ) -> str:
         params: dict[str, Any] = {"version": version}
         if customer_id:
             params["customer_id"] = customer_id
@@ -120,34 +131,45 @@ class Gateway:
     def sale(self, params: dict[str, Any]) -> Transaction:
         """Create a sale; a decline raises Declined with the transaction, a validation error GatewayRefused."""
         request = {**params, "amount": str(params["amount"])}
-        result = self._calls.run("sale", lambda: self._sdk.transaction.sale(request),
-                                 retry=bool(request.get("api_request_key")))
+        result = self._calls.run(
+            "sale", lambda: self._sdk.transaction.sale(request), retry=bool(request.get("api_request_key"))
+        )
         return outcome(result, "sale")
 
     def find(self, txn_id: str) -> Transaction:
-        return transaction(self._calls.run(f"find {txn_id}", lambda: self._sdk.transaction.find(txn_id),
-                                           retry=True))
+        return transaction(self._calls.run(f"find {txn_id}", lambda: self._sdk.transaction.find(txn_id), retry=True))
 
     def submit_for_settlement(self, txn_id: str, amount: Decimal | None = None) -> Transaction:
-        result = self._calls.run(f"submit {txn_id}", lambda: self._sdk.transaction.submit_for_settlement(
-            txn_id, str(amount) if amount is not None else None), retry=False)
+        result = self._calls.run(
+            f"submit {txn_id}",
+            lambda: self._sdk.transaction.submit_for_settlement(txn_id, str(amount) if amount is not None else None),
+            retry=False,
+        )
         return outcome(result, "submit for settlement")
 
     def void(self, txn_id: str, *, api_request_key: str | None = None) -> Transaction:
         params = {"api_request_key": api_request_key} if api_request_key else None
-        result = self._calls.run(f"void {txn_id}", lambda: self._sdk.transaction.void(txn_id, params),
-                                 retry=bool(api_request_key))
+        result = self._calls.run(
+            f"void {txn_id}", lambda: self._sdk.transaction.void(txn_id, params), retry=bool(api_request_key)
+        )
         return outcome(result, "void")
 
-    def refund(self, txn_id: str, *, amount: Decimal | None = None, order_id: str | None = None,
-               api_request_key: str | None = None) -> Transaction:
+    def refund(
+        self,
+        txn_id: str,
+        *,
+        amount: Decimal | None = None,
+        order_id: str | None = None,
+        api_request_key: str | None = None,
+    ) -> Transaction:
         options: dict[str, Any] = {"amount": str(amount) if amount is not None else None}
         if order_id:
             options["order_id"] = order_id
         if api_request_key:
             options["api_request_key"] = api_request_key
-        result = self._calls.run(f"refund {txn_id}", lambda: self._sdk.transaction.refund(txn_id, options),
-                                 retry=bool(api_request_key))
+        result = self._calls.run(
+            f"refund {txn_id}", lambda: self._sdk.transaction.refund(txn_id, options), retry=bool(api_request_key)
+        )
         return outcome(result, "refund")
 
     # search (search.py) -------------------------------------------------------------------
@@ -163,18 +185,25 @@ class Gateway:
     # settlement ---------------------------------------------------------------------------
 
     def settlement_summary(self, day: date, group_by_custom_field: str | None = None) -> list[SettlementRecord]:
-        result = self._calls.run(f"settlement summary {day}", lambda: self._sdk.settlement_batch_summary.generate(
-            day.isoformat(), group_by_custom_field), retry=True)
+        result = self._calls.run(
+            f"settlement summary {day}",
+            lambda: self._sdk.settlement_batch_summary.generate(day.isoformat(), group_by_custom_field),
+            retry=True,
+        )
         if not result.is_success:
             raise GatewayRefused(f"settlement summary refused: {' '.join(result.message.splitlines())}")
         records = []
         for row in result.settlement_batch_summary.records:
-            records.append(SettlementRecord(
-                merchant_account_id=row.get("merchant_account_id", ""), card_type=row.get("card_type", ""),
-                kind=row.get("kind", ""), count=int(row.get("count", 0)),
-                amount_settled=Decimal(str(row.get("amount_settled", "0"))),
-                custom_field=row.get(group_by_custom_field) if group_by_custom_field else None,
-            ))
+            records.append(
+                SettlementRecord(
+                    merchant_account_id=row.get("merchant_account_id", ""),
+                    card_type=row.get("card_type", ""),
+                    kind=row.get("kind", ""),
+                    count=int(row.get("count", 0)),
+                    amount_settled=Decimal(str(row.get("amount_settled", "0"))),
+                    custom_field=row.get(group_by_custom_field) if group_by_custom_field else None,
+                )
+            )
         return records
 
     # routes only a sandbox has (sandbox_routes.py) ----------------------------------------

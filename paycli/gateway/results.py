@@ -35,8 +35,7 @@ def outcome(result: Any, what: str) -> Transaction:
     if getattr(result, "transaction", None) is not None:
         declined = transaction(result.transaction)
         raise Declined(f"{what} {declined.status}: {result.message}", declined)
-    errors = [{"code": e.code, "attribute": e.attribute, "message": e.message}
-              for e in result.errors.deep_errors]
+    errors = [{"code": e.code, "attribute": e.attribute, "message": e.message} for e in result.errors.deep_errors]
     codes = ", ".join(sorted({e["code"] for e in errors}))
     raise GatewayRefused(f"{what} refused: {' '.join(result.message.splitlines())} ({codes})", errors=errors)
 
@@ -51,11 +50,15 @@ def transaction(t: Any) -> Transaction:
     )
     custom = getattr(t, "custom_fields", None)
     return Transaction(
-        id=t.id, type=t.type, status=t.status, amount=Decimal(t.amount),
+        id=t.id,
+        type=t.type,
+        status=t.status,
+        amount=Decimal(t.amount),
         currency=getattr(t, "currency_iso_code", None),
         merchant_account_id=getattr(t, "merchant_account_id", None),
         order_id=getattr(t, "order_id", None) or None,
-        created_at=aware(t.created_at), updated_at=aware(t.updated_at),
+        created_at=aware(t.created_at),
+        updated_at=aware(t.updated_at),
         payment_instrument_type=getattr(t, "payment_instrument_type", None),
         card_type=getattr(card, "card_type", None) if card else None,
         last_4=getattr(card, "last_4", None) if card else None,

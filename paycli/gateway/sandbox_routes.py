@@ -21,10 +21,12 @@ def settle(calls: Calls, profile: Profile, txn_id: str, result: str = "settled")
     if profile.production:
         raise UsageError("settling by hand is a sandbox feature; this is a production profile")
     testing = calls.sdk.testing
-    method = {"settled": testing.settle_transaction,
-              "settlement_confirmed": testing.settlement_confirm_transaction,
-              "settlement_declined": testing.settlement_decline_transaction,
-              "settlement_pending": testing.settlement_pending_transaction}[result]
+    method = {
+        "settled": testing.settle_transaction,
+        "settlement_confirmed": testing.settlement_confirm_transaction,
+        "settlement_declined": testing.settlement_decline_transaction,
+        "settlement_pending": testing.settlement_pending_transaction,
+    }[result]
     answer = calls.run(f"settle {txn_id}", lambda: method(txn_id), retry=False)
     return outcome(answer, "settle")
 
@@ -36,6 +38,7 @@ def control(calls: Calls, profile: Profile, action: str) -> dict[str, Any]:
     config = calls.sdk.config
     http = config.http()
     path = f"{config.base_merchant_path()}/paycli_sandbox/{action}"
-    response = calls.run(f"sandbox {action}", lambda: http.post(path) if action == "reset" else http.get(path),
-                         retry=False)
+    response = calls.run(
+        f"sandbox {action}", lambda: http.post(path) if action == "reset" else http.get(path), retry=False
+    )
     return response.get("sandbox_status", {})

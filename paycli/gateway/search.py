@@ -52,21 +52,29 @@ def _criteria(query: TransactionQuery) -> list[Any]:
     nodes: list[Any] = []
     if query.ids:
         nodes.append(search.ids.in_list(*query.ids))
-    for field, value in (("order_id", query.order_id), ("customer_email", query.customer_email),
-                         ("customer_id", query.customer_id)):
+    for field, value in (
+        ("order_id", query.order_id),
+        ("customer_email", query.customer_email),
+        ("customer_id", query.customer_id),
+    ):
         if value:
             nodes.append(getattr(search, field) == value)
     if query.last_4:
         nodes.append(search.credit_card_number.ends_with(query.last_4))
     if query.settlement_batch_id_prefix:
         nodes.append(search.settlement_batch_id.starts_with(query.settlement_batch_id_prefix))
-    for field, values in (("status", query.statuses), ("type", query.types),
-                          ("merchant_account_id", query.merchant_account_ids)):
+    for field, values in (
+        ("status", query.statuses),
+        ("type", query.types),
+        ("merchant_account_id", query.merchant_account_ids),
+    ):
         if values:
             nodes.append(getattr(search, field).in_list(*values))
-    for field, low, high in (("created_at", query.created_from, query.created_to),
-                             ("settled_at", query.settled_from, query.settled_to),
-                             ("amount", query.amount_min, query.amount_max)):
+    for field, low, high in (
+        ("created_at", query.created_from, query.created_to),
+        ("settled_at", query.settled_from, query.settled_to),
+        ("amount", query.amount_min, query.amount_max),
+    ):
         node = getattr(search, field)
         # the SDK sends datetimes as naive UTC, so convert before handing over
         low, high = (_utc_naive(v) for v in (low, high))

@@ -29,13 +29,24 @@ Log = Callable[[str], None]
 TIMEOUT_S = 60  # Braintree's own gateway timeout
 
 
-def sdk_gateway(environment: braintree.Environment, merchant_id: str | None, public_key: str | None,
-                private_key: str | None, *, log: Log | None = None) -> tuple[braintree.BraintreeGateway, DecodeGate]:
+def sdk_gateway(
+    environment: braintree.Environment,
+    merchant_id: str | None,
+    public_key: str | None,
+    private_key: str | None,
+    *,
+    log: Log | None = None,
+) -> tuple[braintree.BraintreeGateway, DecodeGate]:
     """The SDK's gateway wired to paycli's decoder, and the gate its calls decode under (see `DecodeGate`)."""
     gate = DecodeGate()
     config = Configuration(
-        environment=environment, merchant_id=merchant_id, public_key=public_key, private_key=private_key,
-        timeout=TIMEOUT_S, wrap_http_exceptions=True, http_strategy=_transport(gate, log),
+        environment=environment,
+        merchant_id=merchant_id,
+        public_key=public_key,
+        private_key=private_key,
+        timeout=TIMEOUT_S,
+        wrap_http_exceptions=True,
+        http_strategy=_transport(gate, log),
     )
     return braintree.BraintreeGateway(config), gate
 
@@ -102,8 +113,15 @@ class _DecodingHttp(Http):
     and raises for the status; the transport keeps the reply body aside and hands the SDK an empty one (which
     it answers with `{}` without parsing), and the body is decoded here. JSON (GraphQL) is left to the SDK."""
 
-    def _make_request(self, http_verb: str, path: str, content_type: str, params: Any = None, files: Any = None,
-                      header_overrides: Any = None) -> Any:
+    def _make_request(
+        self,
+        http_verb: str,
+        path: str,
+        content_type: str,
+        params: Any = None,
+        files: Any = None,
+        header_overrides: Any = None,
+    ) -> Any:
         if content_type == Http.ContentType.Json:
             return super()._make_request(http_verb, path, content_type, params, files, header_overrides)
         replies = self.config.replies
@@ -143,8 +161,10 @@ def _transport(gate: DecodeGate, log: Log | None) -> type:
                 status, body = super().http_do(http_verb, path, headers, request_body)
             except Exception as err:
                 if log:
-                    log(f"{http_verb} {shown} failed: {type(err).__name__} "
-                        f"({(time.perf_counter() - started) * 1000:.0f} ms)")
+                    log(
+                        f"{http_verb} {shown} failed: {type(err).__name__} "
+                        f"({(time.perf_counter() - started) * 1000:.0f} ms)"
+                    )
                 raise
             if log:
                 log(f"{http_verb} {shown} {status} ({(time.perf_counter() - started) * 1000:.0f} ms)")

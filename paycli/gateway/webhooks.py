@@ -16,14 +16,26 @@ from paycli.gateway.results import aware
 
 # The attribute the SDK's WebhookNotification sets for each kind of subject.
 _SUBJECTS = (
-    "transaction", "dispute", "disbursement", "subscription", "merchant_account", "transaction_review",
-    "connected_merchant_status_transitioned", "connected_merchant_paypal_status_changed", "partner_merchant",
-    "oauth_access_revocation", "account_updater_daily_report", "granted_payment_instrument_update",
-    "revoked_payment_method_metadata", "local_payment_completed", "local_payment_expired",
-    "local_payment_funded", "local_payment_reversed", "payment_method_customer_data_updated_metadata",
+    "transaction",
+    "dispute",
+    "disbursement",
+    "subscription",
+    "merchant_account",
+    "transaction_review",
+    "connected_merchant_status_transitioned",
+    "connected_merchant_paypal_status_changed",
+    "partner_merchant",
+    "oauth_access_revocation",
+    "account_updater_daily_report",
+    "granted_payment_instrument_update",
+    "revoked_payment_method_metadata",
+    "local_payment_completed",
+    "local_payment_expired",
+    "local_payment_funded",
+    "local_payment_reversed",
+    "payment_method_customer_data_updated_metadata",
 )
-_ID_FIELDS = ("id", "transaction_id", "payment_id", "token", "merchant_public_id", "partner_merchant_id",
-              "merchant_id")
+_ID_FIELDS = ("id", "transaction_id", "payment_id", "token", "merchant_public_id", "partner_merchant_id", "merchant_id")
 
 
 def kinds() -> list[str]:
@@ -52,13 +64,19 @@ def parse(sdk: braintree.BraintreeGateway, signature: str, payload: str) -> dict
     except InvalidSignatureError as err:
         raise GatewayRefused(_rejection(sdk, str(err)), reason=str(err)) from None
     except UnicodeEncodeError:  # the SDK ascii-encodes a str payload before its own character check
-        raise GatewayRefused("webhook rejected: the payload has non-ASCII characters, so it is not "
-                             "Braintree's base64", reason="payload contains illegal characters") from None
+        raise GatewayRefused(
+            "webhook rejected: the payload has non-ASCII characters, so it is not Braintree's base64",
+            reason="payload contains illegal characters",
+        ) from None
     except Exception as err:  # verified, then unreadable: base64 or XML the SDK cannot decode
-        raise GatewayRefused(f"webhook rejected: the signature verifies but the payload is not a Braintree "
-                             f"notification ({type(err).__name__})", reason="undecodable payload") from None
-    subject_name, subject = next(((name, getattr(notification, name)) for name in _SUBJECTS
-                                  if hasattr(notification, name)), (None, None))
+        raise GatewayRefused(
+            f"webhook rejected: the signature verifies but the payload is not a Braintree "
+            f"notification ({type(err).__name__})",
+            reason="undecodable payload",
+        ) from None
+    subject_name, subject = next(
+        ((name, getattr(notification, name)) for name in _SUBJECTS if hasattr(notification, name)), (None, None)
+    )
     if subject is None:  # `check` and unknown subjects: the raw subject element, e.g. {"check": True}
         raw = getattr(notification, "subject", None) or {}
         subject_name = next(iter(raw), None) if isinstance(raw, dict) else None
@@ -75,14 +93,19 @@ def parse(sdk: braintree.BraintreeGateway, signature: str, payload: str) -> dict
 
 
 def _rejection(sdk: braintree.BraintreeGateway, reason: str) -> str:
+    public_key = sdk.config.public_key
     hints = {
-        "no matching public key": f"it is not signed for this profile's public key "
-                                  f"({sdk.config.public_key}); select the profile it was sent to",
-        "signature does not match payload - one has been modified":
+        "no matching public key": (
+            f"it is not signed for this profile's public key ({public_key}); select the profile it was sent to"
+        ),
+        "signature does not match payload - one has been modified": (
             "the signature does not match the payload: one of them was modified, or it was signed with "
-            "another private key",
-        "payload contains illegal characters": "the payload has characters base64 never has (a CR from a "
-                                               "Windows line ending, or a form body that was not URL-decoded?)",
+            "another private key"
+        ),
+        "payload contains illegal characters": (
+            "the payload has characters base64 never has (a CR from a Windows line ending, or a form body "
+            "that was not URL-decoded?)"
+        ),
     }
     return f"webhook rejected: {hints.get(reason, reason)}"
 

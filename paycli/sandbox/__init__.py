@@ -50,7 +50,7 @@ class RunningSandbox:
         if self.webhooks is not None:
             self.webhooks.stop()
 
-    def __enter__(self) -> "RunningSandbox":
+    def __enter__(self) -> RunningSandbox:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -75,8 +75,7 @@ def start(db_path: Path | str, merchants: list[Merchant] | None = None, *, host:
     options = ServerOptions(latency_ms=latency_ms, faults=FaultPlan.parse(faults, fault_seed), log=log,
                             idle_timeout=idle_timeout, max_connections=max_connections)
     webhooks = WebhookSender(webhook_url, store, log=webhook_log) if webhook_url else None  # a bad url: before binding
-    server = SandboxServer(Sandbox(store, search_cap=search_cap), host, port, options)
-    server.sandbox.webhooks = webhooks
-    server.sandbox.client_hosts = client_hosts
+    server = SandboxServer(Sandbox(store, search_cap=search_cap, webhooks=webhooks, client_hosts=client_hosts),
+                           host, port, options)
     server.start_background()
     return RunningSandbox(server, store, webhooks)

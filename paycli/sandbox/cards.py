@@ -7,7 +7,7 @@ import re
 import secrets
 from typing import Any
 
-from paycli.sandbox import rules
+from paycli.sandbox import instruments, rules
 from paycli.sandbox.records import text
 
 
@@ -28,7 +28,7 @@ def expiration(card: dict[str, Any]) -> tuple[str | None, str | None]:
     return (month.zfill(2) if month else None), year
 
 
-def card_doc(card: rules.Card, given: dict[str, Any]) -> dict[str, Any]:
+def card_doc(card: instruments.Card, given: dict[str, Any]) -> dict[str, Any]:
     doc = {"bin": card.bin, "last_4": card.last_4, "card_type": card.card_type,
            "expiration_month": card.expiration_month, "expiration_year": card.expiration_year,
            "cardholder_name": text(given.get("cardholder_name")) or card.cardholder_name,
@@ -42,7 +42,8 @@ def auth_code() -> str:
     return "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789") for _ in range(6))
 
 
-def raw_card(card: dict[str, Any], problems: list[tuple[str, str, str]]) -> tuple[rules.Instrument, dict[str, Any]]:
+def raw_card(card: dict[str, Any], problems: list[tuple[str, str, str]],
+             ) -> tuple[instruments.Instrument, dict[str, Any]]:
     number = re.sub(r"[\s-]", "", str(card.get("number") or ""))
     if not number:
         problems.append(("credit_card", "81714", "number"))
@@ -64,11 +65,11 @@ def raw_card(card: dict[str, Any], problems: list[tuple[str, str, str]]) -> tupl
     if cvv and (not cvv.isdigit() or len(cvv) != (4 if brand == "American Express" else 3)):
         problems.append(("credit_card", "81707", "cvv"))
     if any(path == "credit_card" for path, _, _ in problems):
-        return rules.Instrument(), {}
+        return instruments.Instrument(), {}
     rejection = {rules.FRAUD_CARD: "fraud", rules.RISK_THRESHOLD_CARD: "risk_threshold"}.get(number)
-    base = rules.Card(number[:6], number[-4:], brand, month or "", year or "",
+    base = instruments.Card(number[:6], number[-4:], brand, month or "", year or "",
                       cardholder_name=text(card.get("cardholder_name")),
                       indicators=rules.card_indicators(number))
     doc = card_doc(base, card)
     doc["unique_number_identifier"] = hashlib.sha256(number.encode()).hexdigest()[:32]
-    return rules.Instrument(card=base, rejection=rejection), doc
+    return instruments.Instrument(card=base, rejection=rejection), doc

@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from paycli.sandbox import rules
+from paycli.sandbox import instruments, rules
 from paycli.sandbox.cards import raw_card
 from paycli.sandbox.fingerprint import Claims
 from paycli.sandbox.records import now, stamp, text
@@ -63,7 +63,7 @@ def new_nonce(graphql: bool) -> str:
     return "tokencc_" + "_".join("".join(secrets.choice(alphabet) for _ in range(n)) for n in parts)
 
 
-def tokenize(sandbox: "Sandbox", claims: Claims, card: dict[str, Any], *, validate: bool | None,
+def tokenize(sandbox: Sandbox, claims: Claims, card: dict[str, Any], *, validate: bool | None,
              graphql: bool) -> Tokenized | list[Problem]:
     """Validate a card and issue a single-use nonce for it; vault it when the token is bound to a customer.
 
@@ -76,25 +76,25 @@ def tokenize(sandbox: "Sandbox", claims: Claims, card: dict[str, Any], *, valida
     if problems or instrument.card is None:
         return problems
     number = re.sub(r"[\s-]", "", str(card.get("number") or ""))
-    address = card.get("billing_address") if isinstance(card.get("billing_address"), dict) else {}
+    address: dict[str, Any] = card["billing_address"] if isinstance(card.get("billing_address"), dict) else {}
     summary = {key: details.get(key) for key in ("bin", "last_4", "card_type", "expiration_month",
                                                   "expiration_year", "cardholder_name")}
-    doc: dict[str, Any] = dict(summary, kind=rules.CREDIT_CARD, customer_id=claims.customer_id,
+    doc: dict[str, Any] = dict(summary, kind=instruments.CREDIT_CARD, customer_id=claims.customer_id,
                                postal_code=text(address.get("postal_code")),
                                test_card=number if rules.is_test_number(number) else None)
     nonce = new_nonce(graphql)
     with sandbox.store.write() as db:
         vaulted = None
         if claims.customer_id and validate is not False:
-            vaulted = _vault(sandbox, db, claims, details, number)
-            if isinstance(vaulted, list):
-                return vaulted
-            doc["payment_method_token"] = vaulted
+            outcome = _vault(sandbox, db, claims, details, number)
+            if isinstance(outcome, list):
+                return outcome
+            vaulted = doc["payment_method_token"] = outcome
         sandbox.store.put_client_nonce(db, claims.merchant.id, nonce, stamp(now()), doc)
     return Tokenized(nonce, summary, vaulted)
 
 
-def _vault(sandbox: "Sandbox", db: sqlite3.Connection, claims: Claims, details: dict[str, Any],
+def _vault(sandbox: Sandbox, db: sqlite3.Connection, claims: Claims, details: dict[str, Any],
            number: str) -> str | list[Problem]:
     """The card into the customer's vault, honouring the client token's options; its token, or problems."""
     merchant, options = claims.merchant, claims.options
@@ -108,7 +108,7 @@ def _vault(sandbox: "Sandbox", db: sqlite3.Connection, claims: Claims, details: 
         return [("credit_card", "81724", "number")]
     if options.get("verify_card") and number in VERIFICATION_DECLINED_CARDS:
         return [("credit_card", VERIFICATION_FAILED, "number")]
-    stored = sandbox.vault_card(db, merchant, claims.customer_id or "", details, None, None)
+    stored = sandbox.vault.vault_card(db, merchant, claims.customer_id or "", details, None, None)
     if options.get("make_default") and not stored["default"]:
         for card in existing:
             if card.get("default"):
@@ -118,7 +118,7 @@ def _vault(sandbox: "Sandbox", db: sqlite3.Connection, claims: Claims, details: 
     return str(stored["token"])
 
 
-def card_for_sale(doc: dict[str, Any], problems: list[Problem]) -> tuple[rules.Instrument, dict[str, Any]]:
+def card_for_sale(doc: dict[str, Any], problems: list[Problem]) -> tuple[instruments.Instrument, dict[str, Any]]:
     """A sale with a tokenized card behaves like a sale with the card: the same rules, from what was kept."""
     fields = {"number": doc.get("test_card"), "expiration_month": doc.get("expiration_month"),
               "expiration_year": doc.get("expiration_year"), "cardholder_name": doc.get("cardholder_name")}

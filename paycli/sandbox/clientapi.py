@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from paycli.sandbox import client_nonces, fingerprint, rules
+from paycli.sandbox import client_nonces, fingerprint, instruments, rules
 from paycli.sandbox.records import now, stamp
 
 if TYPE_CHECKING:
@@ -66,20 +67,20 @@ def api_base(hosts: str, base_url: str, merchant_id: str) -> str:
     return f"{BRAINTREE_API if hosts == BRAINTREE else base_url}/merchants/{merchant_id}/client_api"
 
 
-def token_document(sandbox: "Sandbox", merchant_id: str, base_url: str, authorization: str) -> dict[str, Any]:
+def token_document(hosts: str, merchant_id: str, base_url: str, authorization: str) -> dict[str, Any]:
     """The JSON inside a client token (braintree-web reads the fingerprint, configUrl, environment, graphQL)."""
-    api = api_base(sandbox.client_hosts, base_url, merchant_id)
+    api = api_base(hosts, base_url, merchant_id)
     document: dict[str, Any] = {
         "authorizationFingerprint": authorization, "configUrl": f"{api}/v1/configuration",
         "clientApiUrl": api, "environment": "sandbox", "merchantId": merchant_id,
         "challenges": [], "threeDSecureEnabled": False, "paypalEnabled": False,
     }
-    if sandbox.client_hosts == BRAINTREE:
+    if hosts == BRAINTREE:
         document.update(assetsUrl=BRAINTREE_ASSETS, graphQL={"url": BRAINTREE_GRAPHQL, "date": GRAPHQL_DATE})
     return document
 
 
-def configuration(sandbox: "Sandbox", merchant_id: str, base_url: str) -> dict[str, Any]:
+def configuration(hosts: str, merchant_id: str, base_url: str) -> dict[str, Any]:
     """The client configuration (REST shape). In the local layout it names no URL (see the module doc)."""
     config: dict[str, Any] = {
         "environment": "sandbox", "merchantId": merchant_id, "challenges": [],
@@ -88,7 +89,7 @@ def configuration(sandbox: "Sandbox", merchant_id: str, base_url: str) -> dict[s
         "kount": {"kountMerchantId": None},
         "analytics": {"url": f"{base_url}/analytics/{merchant_id}"},
     }
-    if sandbox.client_hosts == BRAINTREE:
+    if hosts == BRAINTREE:
         config.update(clientApiUrl=api_base(BRAINTREE, base_url, merchant_id), assetsUrl=BRAINTREE_ASSETS,
                       analytics={"url": f"{BRAINTREE_ANALYTICS}/{merchant_id}"},
                       graphQL={"url": BRAINTREE_GRAPHQL, "features": ["tokenize_credit_cards"]})
@@ -123,7 +124,7 @@ def unauthorized() -> Answer:
                              "fieldErrors": []})
 
 
-def serve(sandbox: "Sandbox", method: str, path: str, headers: Mapping[str, str], body: bytes,
+def serve(sandbox: Sandbox, method: str, path: str, headers: Mapping[str, str], body: bytes,
           base_url: str) -> Answer:
     """One client-API request (`owns(path)` is true)."""
     from paycli.sandbox import graphql, hostedframe  # graphql and the frame build on this module
@@ -158,12 +159,12 @@ def serve(sandbox: "Sandbox", method: str, path: str, headers: Mapping[str, str]
         return unauthorized()
     rest = re.sub(r"\.json$", "", match["rest"])
     if method == "GET" and rest == "v1/configuration":
-        return json_answer(200, configuration(sandbox, claims.merchant.id, base_url))
+        return json_answer(200, configuration(sandbox.client_hosts, claims.merchant.id, base_url))
     if method == "POST" and rest == "v1/payment_methods/credit_cards":
         card = payload.get("creditCard", payload.get("credit_card"))
         if not isinstance(card, dict):
             return field_errors([("credit_card", "81714", "number")])
-        options = card.get("options") if isinstance(card.get("options"), dict) else {}
+        options: dict[str, Any] = card["options"] if isinstance(card.get("options"), dict) else {}
         validate = options.get("validate")
         result = client_nonces.tokenize(sandbox, claims, card, graphql=False,
                                         validate=None if validate is None else validate in (True, "true"))
@@ -177,7 +178,7 @@ def serve(sandbox: "Sandbox", method: str, path: str, headers: Mapping[str, str]
     return json_answer(404, {"error": {"message": f"paycli's sandbox has no client API route {method} {rest}"}})
 
 
-def payment_methods(sandbox: "Sandbox", claims: fingerprint.Claims) -> list[dict[str, Any]]:
+def payment_methods(sandbox: Sandbox, claims: fingerprint.Claims) -> list[dict[str, Any]]:
     """The customer's vaulted cards, each with a fresh single-use nonce (none for a guest token)."""
     if not claims.customer_id:
         return []
@@ -187,7 +188,7 @@ def payment_methods(sandbox: "Sandbox", claims: fingerprint.Claims) -> list[dict
             nonce = client_nonces.new_nonce(graphql=False)
             doc = {key: card.get(key) for key in ("bin", "last_4", "card_type", "expiration_month",
                                                   "expiration_year", "cardholder_name")}
-            doc.update(kind=rules.CREDIT_CARD, customer_id=claims.customer_id, payment_method_token=card["token"])
+            doc.update(kind=instruments.CREDIT_CARD, customer_id=claims.customer_id, payment_method_token=card["token"])
             sandbox.store.put_client_nonce(db, claims.merchant.id, nonce, stamp(now()), doc)
             listed.append(dict(card_json(nonce, card), default=bool(card.get("default"))))
     return listed

@@ -1,4 +1,4 @@
-"""Injected faults for tests and benchmarks: `ROUTE=KIND@RATE,…` (design §7).
+"""Injected faults for tests and benchmarks: `ROUTE=KIND@RATE,…` (docs/sandbox.md, "Faults and latency").
 
 ROUTE is `*` or a route name; KIND is an HTTP status (429, 500, 503, 504), `drop-before` / `drop-after`
 (close the connection without an answer, before or after the change is stored) or `slow:MS`.
@@ -41,7 +41,7 @@ class FaultPlan:
         self._lock = threading.Lock()
 
     @classmethod
-    def parse(cls, spec: str | None, seed: int | None = None) -> "FaultPlan":
+    def parse(cls, spec: str | None, seed: int | None = None) -> FaultPlan:
         rules = [_parse_rule(part.strip()) for part in (spec or "").split(",") if part.strip()]
         return cls(rules, seed)
 

@@ -9,7 +9,8 @@ Like Braintree's, answers are HTTP 200 with `errors` for validation problems; a 
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from paycli.sandbox import client_nonces, clientapi, fingerprint, rules
 
@@ -35,7 +36,7 @@ def error(message: str, error_class: str, status: int = 200, **extensions: Any) 
         {"message": message, "extensions": {"errorClass": error_class, **extensions}}]})
 
 
-def serve(sandbox: "Sandbox", method: str, headers: Mapping[str, str], payload: dict[str, Any],
+def serve(sandbox: Sandbox, method: str, headers: Mapping[str, str], payload: dict[str, Any],
           base_url: str) -> clientapi.Answer:
     if method != "POST":
         return error("GraphQL requests are POSTs", "UNSUPPORTED", 405)
@@ -52,8 +53,8 @@ def serve(sandbox: "Sandbox", method: str, headers: Mapping[str, str], payload: 
                  "it answers ClientConfiguration and TokenizeCreditCard", "UNSUPPORTED")
 
 
-def client_configuration(sandbox: "Sandbox", claims: fingerprint.Claims, base_url: str) -> dict[str, Any]:
-    rest = clientapi.configuration(sandbox, claims.merchant.id, base_url)
+def client_configuration(sandbox: Sandbox, claims: fingerprint.Claims, base_url: str) -> dict[str, Any]:
+    rest = clientapi.configuration(sandbox.client_hosts, claims.merchant.id, base_url)
     brands = [BRAND_CODES[name] for name in clientapi.SUPPORTED_CARD_TYPES]
     config: dict[str, Any] = {
         "analyticsUrl": rest["analytics"]["url"], "environment": "SANDBOX", "merchantId": claims.merchant.id,
@@ -68,13 +69,15 @@ def client_configuration(sandbox: "Sandbox", claims: fingerprint.Claims, base_ur
     return config
 
 
-def tokenize(sandbox: "Sandbox", claims: fingerprint.Claims, variables: Any) -> clientapi.Answer:
+def tokenize(sandbox: Sandbox, claims: fingerprint.Claims, variables: Any) -> clientapi.Answer:
     inputs = variables.get("input") if isinstance(variables, dict) else None
-    card = inputs.get("creditCard") if isinstance(inputs, dict) else None
+    if not isinstance(inputs, dict):
+        inputs = {}
+    card = inputs.get("creditCard")
     if not isinstance(card, dict):
         return error("Variable 'input' has an invalid value: creditCard is required", "VALIDATION",
                      inputPath=["input", "creditCard"])
-    options = inputs.get("options") if isinstance(inputs.get("options"), dict) else {}
+    options: dict[str, Any] = inputs["options"] if isinstance(inputs.get("options"), dict) else {}
     result = client_nonces.tokenize(sandbox, claims, card, graphql=True, validate=options.get("validate") is True)
     if isinstance(result, list):
         return _answer(200, {"data": {"tokenizeCreditCard": None}, "errors": [

@@ -14,7 +14,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-Problem = tuple[str, str, str]  # (object path, code, attribute), as operations.Invalid takes them
+Problem = tuple[str, str, str]  # (object path, code, attribute), as replies.Invalid takes them
 
 MAX_LINE_ITEMS = 249
 _LINE_ITEM_MAX = Decimal("2147483647")
@@ -198,11 +198,11 @@ def _line_item(item: dict[str, Any]) -> list[tuple[str, str]]:
             if name in missing:
                 found.append((missing[name], name))
             continue
-        code = _amount_problem(raw, places, _LINE_ITEM_MAX, codes, positive=positive)
-        if code == codes[2] and name == "quantity":
-            code = "95810"  # a quantity must be positive; there is no separate "negative" code
-        if code:
-            found.append((code, name))
+        problem = _amount_problem(raw, places, _LINE_ITEM_MAX, codes, positive=positive)
+        if problem == codes[2] and name == "quantity":
+            problem = "95810"  # a quantity must be positive; there is no separate "negative" code
+        if problem:
+            found.append((problem, name))
     upc_code, upc_type = _text(item.get("upc_code")), _text(item.get("upc_type"))
     if upc_type and not upc_code:
         found.append(("95830", "upc_code"))

@@ -48,7 +48,8 @@ def custom_fields(path: str, raw: Any, codes: tuple[str, str]) -> tuple[list[Pro
         return [], []
     if not isinstance(raw, dict):
         return [(path, invalid, "custom_fields")], ["custom_fields"]
-    bad = [name for name, value in raw.items() if not _CUSTOM_FIELD_NAME.fullmatch(name) or isinstance(value, (dict, list))]
+    bad = [name for name, value in raw.items()
+           if not _CUSTOM_FIELD_NAME.fullmatch(name) or isinstance(value, (dict, list))]
     if bad:
         return [(path, invalid, "custom_fields")], [name[:40] for name in bad]
     long = [name for name, value in raw.items() if value is not None and len(str(value)) > CUSTOM_FIELD_MAX]

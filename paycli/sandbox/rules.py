@@ -1,189 +1,24 @@
-"""Braintree's sandbox rules as pure data and functions: nonces, test amounts, cards, statuses, codes.
+"""Braintree's sandbox rules as pure data and functions: test amounts, cards, statuses, codes.
 
-Sources are in shared/reference/braintree-sandbox.md; section numbers below point there. The governing
-rule (§1.1): in a sale the *amount* decides the outcome; the nonce decides only verifications.
+They follow Braintree's published sandbox behaviour: the testing page
+(https://developer.paypal.com/braintree/docs/reference/general/testing), processor responses and validation
+errors. docs/sandbox.md says what paycli's sandbox does with them. The governing rule: in a sale the
+*amount* decides the outcome; the nonce (nonces.py) decides the instrument and verifications.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 import re
-from typing import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 from paycli.braintree_facts import REFUNDABLE_STATUSES, VOIDABLE_STATUSES
+from paycli.sandbox.instruments import CREDIT_CARD, INDICATOR_NAMES, PAYPAL, indicator_card
 
-# --- payment instruments -------------------------------------------------------------------
+# Named here too for readers that look for the catalogue beside the other rules; the table is nonces.py's.
+from paycli.sandbox.nonces import TEST_NONCES as TEST_NONCES
 
-CREDIT_CARD = "credit_card"
-PAYPAL = "paypal_account"
-APPLE_PAY = "apple_pay_card"
-ANDROID_PAY = "android_pay_card"
-VENMO = "venmo_account"
-US_BANK = "us_bank_account"
-
-
-@dataclass(frozen=True)
-class Card:
-    bin: str
-    last_4: str
-    card_type: str
-    expiration_month: str = "12"
-    expiration_year: str = "2030"
-    cardholder_name: str | None = None
-    indicators: Mapping[str, str] = field(default_factory=dict)  # prepaid, debit, … → Yes/No/Unknown
-    customer_location: str = "US"
-
-
-@dataclass(frozen=True)
-class Instrument:
-    """What a nonce or card stands for in a sale."""
-
-    kind: str = CREDIT_CARD
-    card: Card | None = None
-    rejection: str | None = None  # gateway rejection reason decided before the processor
-    validation: str | None = None  # validation error code the nonce always produces
-    needs_account: str | None = None  # merchant account feature the instrument requires
-
-
-VISA_1881 = Card("401288", "1881", "Visa")
-_BRANDS = {
-    "visa": VISA_1881,
-    "amex": Card("378282", "0005", "American Express"),
-    "mastercard": Card("555555", "4444", "MasterCard"),
-    "discover": Card("601111", "1117", "Discover"),
-    "jcb": Card("353011", "0000", "JCB"),
-    "maestro": Card("630400", "0000", "Maestro"),
-    "dinersclub": Card("362596", "0004", "Discover"),  # "processed as Discover" (§1.2)
-}
-_INDICATOR_NAMES = ("prepaid", "commercial", "debit", "payroll", "healthcare", "durbin_regulated")
-
-
-def _indicator_card(name: str) -> Card:
-    values = {key: "Unknown" for key in _INDICATOR_NAMES}
-    values.update(issuing_bank="Unknown", country_of_issuance="Unknown")
-    if name == "no-indicators":
-        values.update({key: "No" for key in _INDICATOR_NAMES})
-    elif name == "issuing-bank-network-only":
-        values["issuing_bank"] = "NETWORK ONLY"
-    elif name.startswith("country-of-issuance-"):
-        values["country_of_issuance"] = name.rsplit("-", 1)[1].upper()
-    elif name == "durbin-regulated":
-        values["durbin_regulated"] = "Yes"
-    elif name in ("prepaid", "commercial", "debit", "payroll", "healthcare"):
-        values[name] = "Yes"
-    elif name == "prepaid-reloadable":
-        values["prepaid"] = "Yes"
-    return Card("401288", "1881", "Visa", indicators=values)
-
-
-@dataclass(frozen=True)
-class NonceInfo:
-    nonce: str
-    description: str
-    in_sale: str
-    in_verification: str
-
-
-def _catalogue() -> tuple[NonceInfo, ...]:
-    rows = [
-        ("fake-valid-nonce", "a valid Visa card (bin 401288, last 4 1881)", "authorized; the amount decides", "verified"),
-        ("fake-valid-no-billing-address-nonce", "a valid card with no billing address", "authorized; the amount decides", "verified"),
-    ]
-    for brand in _BRANDS:
-        rows.append((f"fake-valid-{brand}-nonce", f"a valid {_BRANDS[brand].card_type} card", "authorized; the amount decides", "verified"))
-    for name in _INDICATOR_NONCES:
-        rows.append((f"fake-valid-{name}-nonce", f"a valid Visa with the {name} indicator", "authorized; the amount decides", "verified"))
-    rows.append(("fake-pinless-debit-visa-nonce", "a pinless debit Visa", "authorized; the amount decides", "verified"))
-    for brand in ("visa", "mastercard", "amex", "discover", "dinersclub"):
-        rows.append((f"fake-processor-declined-{brand}-nonce", f"a {brand} card the processor declines in verifications",
-                     "authorized; the amount decides (a sale is not declined by this nonce)", "processor_declined 2000 Do Not Honor"))
-    rows += [
-        ("fake-processor-failure-jcb-nonce", "a JCB card whose verification fails", "authorized; the amount decides", "failed 3000"),
-        ("fake-luhn-invalid-nonce", "a Luhn-invalid card number", "validation error 81715", "validation error 81715"),
-        ("fake-consumed-nonce", "a nonce that was already used", "validation error 91564", "validation error 93107"),
-        ("fake-gateway-rejected-fraud-nonce", "a fraudulent card", "gateway_rejected: fraud", "n/a"),
-        ("fake-gateway-rejected-risk-thresholds-nonce", "a card over the risk thresholds", "gateway_rejected: risk_threshold", "n/a"),
-        ("fake-token-issuance-error-venmo-account-nonce", "a Venmo account whose token cannot be issued", "gateway_rejected: token_issuance", "n/a"),
-        ("fake-paypal-one-time-nonce", "a PayPal account for a one-time payment", "authorized; submitting goes straight to settling", "n/a"),
-        ("fake-paypal-billing-agreement-nonce", "a PayPal billing agreement (vaultable)", "authorized; submitting goes straight to settling", "n/a"),
-        ("fake-paypal-future-nonce", "a PayPal future payment (deprecated flow)", "authorized; submitting goes straight to settling", "n/a"),
-        ("fake-venmo-account-nonce", "a Venmo account", "authorized; the amount decides", "n/a"),
-        ("fake-apple-pay-visa-nonce", "Apple Pay with a Visa", "authorized; the amount decides", "n/a"),
-        ("fake-apple-pay-mastercard-nonce", "Apple Pay with a MasterCard", "authorized; the amount decides", "n/a"),
-        ("fake-apple-pay-amex-nonce", "Apple Pay with an American Express", "authorized; the amount decides", "n/a"),
-        ("fake-android-pay-nonce", "Google Pay", "authorized; the amount decides", "n/a"),
-        ("fake-android-pay-visa-nonce", "Google Pay with a Visa", "authorized; the amount decides", "n/a"),
-        ("fake-android-pay-mastercard-nonce", "Google Pay with a MasterCard", "authorized; the amount decides", "n/a"),
-        ("fake-us-bank-account-nonce", "a US bank account (needs an ACH merchant account)", "validation error 91577 on card-only accounts", "n/a"),
-    ]
-    return tuple(NonceInfo(*row) for row in rows)
-
-
-_INDICATOR_NONCES = (
-    "prepaid", "prepaid-reloadable", "commercial", "durbin-regulated", "healthcare", "debit", "payroll",
-    "no-indicators", "unknown-indicators", "country-of-issuance-usa", "country-of-issuance-cad",
-    "issuing-bank-network-only", "business", "consumer", "corporate", "purchase",
-)
-
-TEST_NONCES: tuple[NonceInfo, ...] = _catalogue()
-
-
-class NonceError(Exception):
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
-
-
-def instrument_for_nonce(nonce: str) -> Instrument:
-    """What a test nonce pays with; unknown nonces raise NonceError("91565") (§1.2)."""
-    if nonce in ("fake-valid-nonce", "fake-valid-no-billing-address-nonce", "fake-abstract-transactable-nonce"):
-        return Instrument(card=VISA_1881)
-    if nonce.startswith("fake-valid-") and nonce.endswith("-nonce"):
-        name = nonce[len("fake-valid-"):-len("-nonce")]
-        if name in _BRANDS:
-            return Instrument(card=_BRANDS[name])
-        if name in _INDICATOR_NONCES:
-            return Instrument(card=_indicator_card(name))
-    if nonce == "fake-pinless-debit-visa-nonce":
-        return Instrument(card=_indicator_card("debit"))
-    if nonce.startswith("fake-processor-declined-") or nonce == "fake-processor-failure-jcb-nonce":
-        brand = nonce.split("-")[-2]
-        return Instrument(card=_BRANDS.get(brand, VISA_1881))
-    if nonce.startswith("fake-three-d-secure-"):
-        return Instrument(card=VISA_1881)
-    if nonce == "fake-luhn-invalid-nonce":
-        return Instrument(validation="81715")
-    if nonce == "fake-consumed-nonce":
-        raise NonceError("91564")
-    if nonce == "fake-gateway-rejected-fraud-nonce":
-        return Instrument(card=VISA_1881, rejection="fraud")
-    if nonce == "fake-gateway-rejected-risk-thresholds-nonce":
-        return Instrument(card=VISA_1881, rejection="risk_threshold")
-    if nonce == "fake-token-issuance-error-venmo-account-nonce":
-        return Instrument(kind=VENMO, rejection="token_issuance")
-    if nonce.startswith("fake-paypal-"):
-        return Instrument(kind=PAYPAL)
-    if nonce == "fake-venmo-account-nonce":
-        return Instrument(kind=VENMO)
-    if nonce.startswith("fake-apple-pay-"):
-        brand = {"visa": "Visa", "mastercard": "MasterCard", "amex": "AmEx", "mpan": "Visa"}.get(nonce.split("-")[-2], "Visa")
-        return Instrument(kind=APPLE_PAY, card=Card("401288", "1881", f"Apple Pay - {brand}", cardholder_name=f"{brand} Apple Pay Cardholder"))
-    if nonce.startswith("fake-android-pay-") or nonce == "fake-google-pay-paypal-nonce":
-        return Instrument(kind=ANDROID_PAY, card=Card("401288", "1881", "Visa"))
-    if nonce.startswith(("fake-visa-checkout-", "fake-masterpass-", "fake-meta-checkout-")) or nonce.startswith("tokensam_fake_") \
-            or nonce == "fake-amex-express-checkout-nonce":
-        brand = nonce.split("-")[-2] if nonce.startswith("fake-") else "visa"
-        return Instrument(card=_BRANDS.get(brand, VISA_1881))
-    if nonce == "fake-us-bank-account-nonce":
-        return Instrument(kind=US_BANK, needs_account="us_bank")
-    if nonce in ("fake-europe-bank-account-nonce", "fake-sepa-bank-account-nonce", "fake-sepa-direct-debit-nonce",
-                 "fake-local-payment-method-nonce"):
-        return Instrument(kind="sepa_debit_account", needs_account="sepa")
-    raise NonceError("91565")
-
-
-# --- cards -----------------------------------------------------------------------------------
+# --- cards --------------------------------------------------------------------------------------------------
 
 def luhn_valid(number: str) -> bool:
     total = 0
@@ -212,7 +47,8 @@ def card_type(number: str) -> str:
     return "Unknown"
 
 
-# Numbers that get special treatment in a sale (§3.3).
+# Braintree's test numbers that get special treatment: a sale with the fraud or risk-threshold card is
+# gateway-rejected; the chargeback card is Braintree's card for a sale that gets disputed (accepted here).
 FRAUD_CARD = "4000111111111511"
 RISK_THRESHOLD_CARD = "4111130000000003"
 CHARGEBACK_CARD = "4023898493988028"
@@ -232,8 +68,8 @@ _CARD_INDICATORS = {
 }
 
 
-# The sandbox takes only test numbers; any other gets 81717 (§3.1). These are the documented ones (§3.1–§3.3)
-# and the SDK's `CreditCardNumbers` (wire reference A.2).
+# Braintree's sandbox takes only its test numbers; any other gets 81717. These are the ones Braintree's testing
+# page documents and the ones the SDK's own test suite uses (`braintree.test.credit_card_numbers`).
 TEST_CARD_NUMBERS = frozenset({
     "378282246310005", "371449635398431", "36259600000004", "6011000991300009", "6011111111111117",
     "3530111333300000", "6304000000000000", "5555555555554444", "2223000048400011", "4111111111111111",
@@ -253,11 +89,11 @@ def is_test_number(number: str) -> bool:
 def card_indicators(number: str) -> dict[str, str]:
     name = _CARD_INDICATORS.get(number)
     if name:
-        return dict(_indicator_card(name).indicators)
-    return {key: "Unknown" for key in (*_INDICATOR_NAMES, "issuing_bank", "country_of_issuance")}
+        return dict(indicator_card(name).indicators)
+    return {key: "Unknown" for key in (*INDICATOR_NAMES, "issuing_bank", "country_of_issuance")}
 
 
-# --- processor responses (§2.3, §2.4) ----------------------------------------------------------
+# --- processor responses (Braintree: "Authorization responses") ---------------------------------------------
 
 APPROVED = ("1000", "Approved", "approved")
 PROCESSOR_RESPONSES: dict[int, tuple[str, str]] = {  # code → (text, S|H)
@@ -283,18 +119,21 @@ PROCESSOR_RESPONSES: dict[int, tuple[str, str]] = {  # code → (text, S|H)
     2048: ("Invalid Amount", "S"), 2049: ("Invalid SKU Number", "H"), 2050: ("Invalid Credit Plan", "H"),
     2051: ("Credit Card Number does not match method of payment", "H"), 2052: ("Invalid level III Purchase", "H"),
     2053: ("Card reported as lost or stolen", "H"), 2054: ("Reversal amount does not match authorization amount", "H"),
-    2055: ("Invalid Transaction Division Number", "H"), 2056: ("Transaction amount exceeds the transaction division limit", "H"),
+    2055: ("Invalid Transaction Division Number", "H"),
+    2056: ("Transaction amount exceeds the transaction division limit", "H"),
     2057: ("Issuer or Cardholder has put a restriction on the card", "S"),
     2058: ("Merchant not Mastercard SecureCode enabled", "H"), 2059: ("Address Verification Failed", "H"),
     2060: ("Address Verification and Card Security Code Failed", "H"), 2061: ("Invalid Transaction Data", "H"),
-    2062: ("Invalid Tax Amount", "S"), 2063: ("PayPal Business Account preference resulted in the transaction failing", "H"),
+    2062: ("Invalid Tax Amount", "S"),
+    2063: ("PayPal Business Account preference resulted in the transaction failing", "H"),
     2064: ("Invalid Currency Code", "H"), 2065: ("Refund Time Limit Exceeded", "H"),
     2066: ("PayPal Business Account Restricted", "H"), 2067: ("Authorization Expired", "H"),
     2068: ("PayPal Business Account Locked or Closed", "H"), 2069: ("PayPal Blocking Duplicate Order IDs", "H"),
     2070: ("PayPal Buyer Revoked Pre-Approved Payment Authorization", "H"),
     2071: ("PayPal Payee Account Invalid Or Does Not Have a Confirmed Email", "H"),
     2072: ("PayPal Payee Email Incorrectly Formatted", "H"), 2073: ("PayPal Validation Error", "H"),
-    2074: ("Funding Instrument In The PayPal Account Was Declined By The Processor Or Bank, Or It Can't Be Used For This Payment", "H"),
+    2074: ("Funding Instrument In The PayPal Account Was Declined By The Processor Or Bank, "
+           "Or It Can't Be Used For This Payment", "H"),
     2075: ("Payer Account Is Locked Or Closed", "H"), 2076: ("Payer Cannot Pay For This Transaction With PayPal", "H"),
     2077: ("Transaction Refused Due To PayPal Risk Model", "H"), 2078: ("Invalid Secure Payment Data", "S"),
     2079: ("PayPal Merchant Account Configuration Error", "H"), 2080: ("Invalid user credentials", "S"),
@@ -307,14 +146,16 @@ PROCESSOR_RESPONSES: dict[int, tuple[str, str]] = {  # code → (text, S|H)
     2090: ("PayPal account not configured to refund more than settled amount", "H"),
     2091: ("Currency of this transaction must match currency of your PayPal account", "H"),
     2092: ("No Data Found - Try Another Verification Method", "S"), 2093: ("PayPal payment method is invalid", "H"),
-    2094: ("PayPal payment has already been completed", "H"), 2095: ("PayPal refund is not allowed after partial refund", "H"),
+    2094: ("PayPal payment has already been completed", "H"),
+    2095: ("PayPal refund is not allowed after partial refund", "H"),
     2096: ("PayPal buyer account can't be the same as the seller account", "H"),
     2097: ("PayPal authorization amount limit exceeded", "H"), 2098: ("PayPal authorization count limit exceeded", "H"),
     2099: ("Cardholder Authentication Required", "S"),
     2100: ("PayPal channel initiated billing not enabled for your account", "H"),
     2101: ("Additional authorization required", "S"), 2102: ("Incorrect PIN", "S"), 2103: ("PIN try exceeded", "S"),
     2104: ("Offline Issuer Declined", "S"), 2105: ("Cannot Authorize at this time (Life cycle)", "S"),
-    2106: ("Cannot Authorize at this time (Policy)", "S"), 2107: ("Card Not Activated", "H"), 2108: ("Closed Card", "H"),
+    2106: ("Cannot Authorize at this time (Policy)", "S"), 2107: ("Card Not Activated", "H"),
+    2108: ("Closed Card", "H"),
     3000: ("Processor Network Unavailable - Try Again", "S"),
 }
 _TYPES = {"S": "soft_declined", "H": "hard_declined"}
@@ -343,14 +184,15 @@ class Authorization:
 
 
 def processor_response(code: int) -> tuple[str, str, str]:
-    """(code, text, type) for a decline code; 2109–2999 are all "Processor Declined" (§2.3)."""
+    """(code, text, type) for a decline code; Braintree answers 2109–2999 all as "Processor Declined"."""
     text, kind = PROCESSOR_RESPONSES.get(code, ("Processor Declined", "S"))
     return str(code), text, _TYPES[kind]
 
 
 def authorize(amount: Decimal, *, rejection: str | None = None, partial_ok: bool = False,
               instrument_kind: str = CREDIT_CARD) -> Authorization:
-    """The amount table of §2.1: the integer part picks the processor response."""
+    """Braintree's test-amount table: the integer part of a sale's amount picks the processor response
+    (2000.00–2999.99 declined with that code, 3000.xx failed, 5001.00 gateway-rejected; docs/sandbox.md)."""
     if rejection:
         return Authorization("gateway_rejected", None, None, None, rejection)
     if amount == Decimal("5001.00"):
@@ -368,7 +210,7 @@ def authorize(amount: Decimal, *, rejection: str | None = None, partial_ok: bool
 
 
 def refund_authorization(amount: Decimal) -> Authorization:
-    """Refunds of 2004.00 are declined; 2046.00 settles anyway with code 1005 (§2.1, dev-env)."""
+    """Refunds of 2004.00 are declined; 2046.00 settles anyway with code 1005, as Braintree's sandbox does."""
     if amount == Decimal("2004.00"):
         return Authorization("processor_declined", *processor_response(2004))
     if amount == Decimal("2046.00"):
@@ -377,7 +219,8 @@ def refund_authorization(amount: Decimal) -> Authorization:
 
 
 def settles_as(amount: Decimal, instrument_kind: str) -> str:
-    """Final settlement status: 4001.xx sales are declined at settlement (§2.1), the rest settle."""
+    """Final settlement status: 4001.xx sales are declined at settlement, 4002.xx PayPal sales stay
+    settlement_pending, the rest settle (Braintree's test amounts)."""
     if int(amount) == 4001:
         return "settlement_declined"
     if int(amount) == 4002 and instrument_kind == PAYPAL:
@@ -386,14 +229,15 @@ def settles_as(amount: Decimal, instrument_kind: str) -> str:
 
 
 def cvv_response(cvv: str | None) -> str:
-    """§3.4: 200/2000 → N, 201/2011 → U, 301/3011 → S, none → I, else M."""
+    """Braintree's test CVVs: 200/2000 → N (no match), 201/2011 → U, 301/3011 → S, none → I, else M."""
     if not cvv:
         return "I"
     return {"200": "N", "2000": "N", "201": "U", "2011": "U", "301": "S", "3011": "S"}.get(cvv, "M")
 
 
 def avs_responses(postal_code: str | None, street: str | None) -> tuple[str | None, str, str]:
-    """(avs_error_response_code, postal, street) per §3.4."""
+    """(avs_error_response_code, postal, street) from Braintree's test postal codes (20000 N, 20001 U,
+    30000 error E, 30001 error S) and street numbers (200 N, 201 U); anything else matches (M)."""
     error = {"30000": "E", "30001": "S"}.get(postal_code or "")
     postal = "I" if not postal_code else {"20000": "N", "20001": "U"}.get(postal_code, "M")
     number = (street or "").split(" ", 1)[0]
@@ -401,14 +245,14 @@ def avs_responses(postal_code: str | None, street: str | None) -> tuple[str | No
     return error, postal, street_code
 
 
-# --- amounts --------------------------------------------------------------------------------
+# --- amounts ------------------------------------------------------------------------------------------------
 
 MAX_AMOUNT = Decimal("99999999.99")
 _AMOUNT = re.compile(r"^-?[0-9]+(\.[0-9]{1,2})?$")  # ASCII digits only: Decimal would read "١٠" as 10
 
 
 def amount_error(raw: object) -> str | None:
-    """The 815xx code for a bad amount, or None (§10 step 1)."""
+    """The 815xx code for a bad amount, or None (the first check of a sale)."""
     if raw is None or raw == "":
         return "81502"
     text = str(raw).strip()
@@ -431,7 +275,7 @@ def to_amount(raw: object) -> Decimal:
         raise ValueError(raw) from None
 
 
-# --- lifecycle (§4.2) ---------------------------------------------------------------------------
+# --- lifecycle (docs/sandbox.md, "Lifecycle") ---------------------------------------------------------------
 
 SETTLEABLE = {"submitted_for_settlement", "settling", "settlement_pending"}
 
@@ -444,7 +288,7 @@ def can_refund(status: str, kind: str) -> bool:
     return status in REFUNDABLE_STATUSES or (kind == PAYPAL and status == "settlement_pending")
 
 
-# --- validation messages (§4.3, §5.3, §6) ------------------------------------------------------
+# --- validation messages (Braintree: "Validation errors") ---------------------------------------------------
 
 MESSAGES: dict[str, str] = {
     "81501": "Amount cannot be negative.",
@@ -455,7 +299,8 @@ MESSAGES: dict[str, str] = {
     "81527": "Custom field is too long: {names}.",
     "91526": "Custom field is invalid: {names}.",
     "91501": "Order ID is too long.",
-    "91504": "Transaction can only be voided if status is authorized, submitted_for_settlement, or - for PayPal - settlement_pending.",
+    "91504": "Transaction can only be voided if status is authorized, submitted_for_settlement, "
+             "or - for PayPal - settlement_pending.",
     "91505": "Credit transactions cannot be refunded.",
     "91506": "Cannot refund transaction unless it is settled.",
     "91507": "Cannot submit for settlement unless status is authorized.",
@@ -470,7 +315,8 @@ MESSAGES: dict[str, str] = {
     "91523": "Transaction type is invalid.",
     "91524": "Transaction type is required.",
     "91537": "Purchase order number is too long.",
-    "91549": "Cannot provide more than one of payment_method_token, payment_method_nonce, credit_card, and venmo_sdk_payment_method_code attributes.",
+    "91549": "Cannot provide more than one of payment_method_token, payment_method_nonce, credit_card, "
+             "and venmo_sdk_payment_method_code attributes.",
     "91564": "Cannot use a payment_method_nonce more than once.",
     "91565": "Unknown or expired payment_method_nonce.",
     "91575": "Cannot transition transaction to settled, settlement_confirmed, or settlement_declined",

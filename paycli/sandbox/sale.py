@@ -1,8 +1,8 @@
 """transaction.sale / transaction.credit: validation, authorization by the amount table, the vault.
 
-A mixin for `operations.Sandbox` (which supplies `_mutate`, `_append_status` and `_submit`). The
-order follows the sandbox decision table (sandbox reference §10): validate everything and answer 422
-with every error at once; then gateway rejections; then the amount decides; then the vault options.
+The order is Braintree's: validate everything and answer 422 with every error at once; then gateway
+rejections (a fraud nonce, 5001.00); then the amount decides the processor's answer; then the vault options
+(docs/sandbox.md, "What decides an outcome").
 """
 
 from __future__ import annotations
@@ -12,16 +12,19 @@ import sqlite3
 from datetime import timedelta
 from typing import Any
 
-from paycli.sandbox import client_nonces, level3, limits, rules, schema, xmlcodec
+from paycli.sandbox import client_nonces, instruments, level3, limits, nonces, rules, schema, xmlcodec
 from paycli.sandbox.cards import auth_code, card_doc, raw_card
 from paycli.sandbox.records import new_id, now, stamp, text
 from paycli.sandbox.replies import Invalid, Reply, echo, render
-from paycli.sandbox.store import Merchant
+from paycli.sandbox.settlement import append_status, submit
+from paycli.sandbox.store import Merchant, Store
 from paycli.sandbox.vault import ADDRESS_FIELDS, CUSTOMER_FIELDS, Vault, global_id
+from paycli.sandbox.writes import IdempotentWrites
 
 Problems = list[tuple[str, str, str]]
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-# Visa's default authorization window (sandbox reference §4.1); the sandbox never expires one by itself.
+# Visa's default authorization window; the sandbox records it but never expires an authorization by itself
+# (docs/sandbox.md, "Lifecycle").
 AUTHORIZATION_WINDOW = timedelta(days=7)
 _PAYPAL_DETAILS = ("debug_id", "payee_id", "payee_email", "seller_protection_status", "capture_id", "refund_id",
                    "transaction_fee_amount", "transaction_fee_currency_iso_code", "description", "custom_field",
@@ -39,23 +42,31 @@ def _flag(value: Any) -> bool:
 
 
 def _address(fields: dict[str, Any]) -> dict[str, Any]:
-    address = {name: text(fields.get(name)) for name in ADDRESS_FIELDS if fields.get(name) is not None}
+    address: dict[str, Any] = {name: text(fields.get(name)) for name in ADDRESS_FIELDS
+                               if fields.get(name) is not None}
     if isinstance(fields.get("international_phone"), dict):
         address["international_phone"] = {k: text(v) for k, v in fields["international_phone"].items()}
     return address
 
 
-class Sales(Vault):
-    def create_transaction(self, merchant: Merchant, params: dict[str, Any]) -> Reply:
-        return self._mutate(merchant, "transaction.create", params, "transaction",  # type: ignore[attr-defined]
-                            lambda db: self._create(db, merchant, params))
+class Sales:
+    """The sale and credit route; it reaches the vault through `vault` only."""
+
+    def __init__(self, store: Store, writes: IdempotentWrites, vault: Vault) -> None:
+        self._store = store
+        self._writes = writes
+        self._vault = vault
+
+    def create(self, merchant: Merchant, params: dict[str, Any]) -> Reply:
+        return self._writes.run(merchant, "transaction.create", params, "transaction",
+                                lambda db: self._create(db, merchant, params))
 
     def _create(self, db: sqlite3.Connection, merchant: Merchant, params: dict[str, Any]) -> Reply:
         try:
             doc, authorization = self._build_transaction(db, merchant, params)
         except Invalid as invalid:
             return invalid.reply(params)
-        self.store.insert_transaction(db, merchant.id, doc)
+        self._store.insert_transaction(db, merchant.id, doc)
         body = schema.transaction(doc)
         if authorization.ok:
             return render(201, "transaction", body)
@@ -100,7 +111,7 @@ class Sales(Vault):
             problems.append(("customer", "81604", "email"))
         new_customer_id = text(customer_params.get("id"))
         if new_customer_id and _flag(_dict(params.get("options")).get("store_in_vault")) \
-                and self.store.customer(db, merchant.id, new_customer_id) is not None:
+                and self._store.customer(db, merchant.id, new_customer_id) is not None:
             problems.append(("customer", "91609", "id"))
         problems += level3.transaction_fields(params)
         return account, names
@@ -110,7 +121,7 @@ class Sales(Vault):
         problems: Problems = []
         account, names = self._validate(db, merchant, params, problems)
         customer_id = text(params.get("customer_id"))
-        vault_customer = self.store.customer(db, merchant.id, customer_id) if customer_id else None
+        vault_customer = self._store.customer(db, merchant.id, customer_id) if customer_id else None
         if customer_id and vault_customer is None:
             problems.append(("", "91510", "customer_id"))
         instrument, card, vaulted = self._payment_method(db, merchant, params, account, vault_customer, problems)
@@ -118,25 +129,26 @@ class Sales(Vault):
             raise Invalid("transaction", *problems, names=", ".join(names))
         nonce = text(params.get("payment_method_nonce"))
         if nonce:  # in the sale's own write: two sales racing for one nonce cannot both spend it
-            self.store.consume_client_nonce(db, merchant.id, nonce, stamp(now()))
+            self._store.consume_client_nonce(db, merchant.id, nonce, stamp(now()))
 
         kind = params["type"]
         amount = rules.to_amount(params["amount"])
         options = _dict(params.get("options"))
         card_params = _dict(params.get("credit_card"))
-        partial_ok = _flag(params.get("accept_partial_authorization")) or _flag(options.get("accept_partial_authorization"))
+        partial_ok = _flag(params.get("accept_partial_authorization")) \
+            or _flag(options.get("accept_partial_authorization"))
         if kind == "credit":
             authorization = rules.Authorization("authorized", *rules.APPROVED)
         else:
             authorization = rules.authorize(amount, rejection=instrument.rejection, partial_ok=partial_ok,
                                             instrument_kind=instrument.kind)
         if vaulted and vault_customer is None:
-            vault_customer = self.store.customer(db, merchant.id, vaulted["customer_id"])
+            vault_customer = self._store.customer(db, merchant.id, vaulted["customer_id"])
         billing = _address(_dict(params.get("billing")))
         shipping = _address(_dict(params.get("shipping")))
         owner = vault_customer["id"] if vault_customer else None
         for side, key in ((billing, "billing_address_id"), (shipping, "shipping_address_id")):
-            found = self.address(db, merchant, owner, text(params.get(key)))
+            found = self._vault.address(db, merchant, owner, text(params.get(key)))
             if found:
                 side.update({name: found.get(name) for name in ("id", *ADDRESS_FIELDS)})
         if options.get("skip_avs") in (True, "true"):
@@ -147,7 +159,7 @@ class Sales(Vault):
         cvv = "B" if _flag(options.get("skip_cvv")) else rules.cvv_response(text(card_params.get("cvv")))
         moment = now()
         txn_id = new_id()
-        while self.store.transaction_exists(db, txn_id):
+        while self._store.transaction_exists(db, txn_id):
             txn_id = new_id()
         customer_params = _dict(params.get("customer"))
         customer: dict[str, Any] = {name: text(customer_params.get(name)) for name in CUSTOMER_FIELDS}
@@ -191,17 +203,18 @@ class Sales(Vault):
                      "shipping_tax_amount", "ships_from_postal_code", "surcharge_amount"):
             doc[name] = text(params.get(name))
         self._wallet_details(doc, instrument, params)
-        if _flag(options.get("store_in_vault")) or (_flag(options.get("store_in_vault_on_success")) and authorization.ok):
+        if _flag(options.get("store_in_vault")) \
+                or (_flag(options.get("store_in_vault_on_success")) and authorization.ok):
             self._store_in_vault(db, merchant, doc, params, options, vault_customer, vaulted)
-        self._append_status(doc, authorization.status, amount, moment)  # type: ignore[attr-defined]
+        append_status(doc, authorization.status, amount, moment)
         if kind == "credit" or (authorization.ok and _flag(options.get("submit_for_settlement"))):
-            self._submit(doc, amount, moment)  # type: ignore[attr-defined]
+            submit(doc, amount, moment)
         return doc, authorization
 
     @staticmethod
-    def _wallet_details(doc: dict[str, Any], instrument: rules.Instrument, params: dict[str, Any]) -> None:
+    def _wallet_details(doc: dict[str, Any], instrument: instruments.Instrument, params: dict[str, Any]) -> None:
         txn_id = doc["id"].upper()
-        if instrument.kind == rules.PAYPAL:
+        if instrument.kind == instruments.PAYPAL:
             paypal_options = _dict(_dict(params.get("options")).get("paypal"))
             doc["paypal"] = {name: None for name in _PAYPAL_DETAILS}
             doc["paypal"].update(payer_email="payer@example.com", payment_id=f"PAY-{txn_id}",
@@ -210,13 +223,13 @@ class Sales(Vault):
                                  payee_email=text(paypal_options.get("payee_email")),
                                  custom_field=text(paypal_options.get("custom_field")),
                                  description=text(paypal_options.get("description")))
-        elif instrument.kind == rules.VENMO:
+        elif instrument.kind == instruments.VENMO:
             doc["venmo_account"] = {"username": "venmojoe", "venmo_user_id": "1234567891234567891",
                                     "token": None, "image_url": None, "source_description": "Venmo Account: venmojoe"}
 
     def _payment_method(self, db: sqlite3.Connection, merchant: Merchant, params: dict[str, Any], account: str,
                         vault_customer: dict[str, Any] | None, problems: Problems,
-                        ) -> tuple[rules.Instrument, dict[str, Any], dict[str, Any] | None]:
+                        ) -> tuple[instruments.Instrument, dict[str, Any], dict[str, Any] | None]:
         """(instrument, the transaction's card details, the vaulted card used, if any)."""
         nonce = text(params.get("payment_method_nonce"))
         card = params.get("credit_card") if isinstance(params.get("credit_card"), dict) else None
@@ -225,23 +238,23 @@ class Sales(Vault):
                  if value]
         if len(given) > 1:
             problems.append(("", "91549", "base"))
-            return rules.Instrument(), {}, None
-        issued = self.store.client_nonce(db, merchant.id, nonce) if nonce else None
+            return instruments.Instrument(), {}, None
+        issued = self._store.client_nonce(db, merchant.id, nonce) if nonce else None
         if issued is not None:  # a card tokenized by the client API: single use, then it pays like the card
             spent, consumed_at = issued
             if consumed_at:
                 problems.append(("", "91564", "payment_method_nonce"))
-                return rules.Instrument(), {}, None
+                return instruments.Instrument(), {}, None
             token = token or text(spent.get("payment_method_token"))
             if not token:
                 instrument, details = client_nonces.card_for_sale(spent, problems)
                 return instrument, details, None
         elif nonce:
             try:
-                instrument = rules.instrument_for_nonce(nonce)
-            except rules.NonceError as err:
+                instrument = nonces.instrument_for_nonce(nonce)
+            except nonces.NonceError as err:
                 problems.append(("", err.code, "payment_method_nonce"))
-                return rules.Instrument(), {}, None
+                return instruments.Instrument(), {}, None
             if instrument.validation:
                 problems.append(("credit_card", instrument.validation, "number"))
             if instrument.needs_account and instrument.needs_account not in account:
@@ -250,25 +263,25 @@ class Sales(Vault):
             return instrument, details, None
         vaulted = None
         if token:
-            vaulted = self.store.payment_method(db, merchant.id, token)
+            vaulted = self._store.payment_method(db, merchant.id, token)
             if vaulted is None:
                 problems.append(("", "91518", "payment_method_token"))
             elif vault_customer and vaulted["customer_id"] != vault_customer["id"]:
                 problems.append(("", "91516", "base"))
         elif vault_customer and not (card and card.get("number")):
-            vaulted = self.default_card(db, merchant, vault_customer["id"])
+            vaulted = self._vault.default_card(db, merchant, vault_customer["id"])
             if vaulted is None:
                 problems.append(("", "91511", "customer_id"))
         if token or vaulted:
             if vaulted is None:
-                return rules.Instrument(), {}, None
+                return instruments.Instrument(), {}, None
             details = {key: value for key, value in vaulted.items()
                        if key not in ("billing_address", "default", "created_at", "updated_at", "global_id")}
-            brand = rules.Card(vaulted["bin"], vaulted["last_4"], vaulted["card_type"])
-            return rules.Instrument(card=brand), details, vaulted
+            brand = instruments.Card(vaulted["bin"], vaulted["last_4"], vaulted["card_type"])
+            return instruments.Instrument(card=brand), details, vaulted
         if card is None:
             problems.append(("", "91508", "base"))
-            return rules.Instrument(), {}, None
+            return instruments.Instrument(), {}, None
         instrument, details = raw_card(card, problems)
         number = re.sub(r"\D", "", str(card.get("number") or ""))
         if details and len(number) >= 16:
@@ -279,17 +292,17 @@ class Sales(Vault):
                         params: dict[str, Any], options: dict[str, Any], vault_customer: dict[str, Any] | None,
                         vaulted: dict[str, Any] | None) -> None:
         """store_in_vault(_on_success): the customer (new unless customer_id named one) and the card."""
-        customer = vault_customer or self.new_customer(db, merchant, _dict(params.get("customer")))
+        customer = vault_customer or self._vault.new_customer(db, merchant, _dict(params.get("customer")))
         doc["customer"] = {name: customer.get(name) for name in CUSTOMER_FIELDS}
         doc["customer"]["id"] = doc["customer_id"] = customer["id"]
         billing_address = None
         if _flag(options.get("add_billing_address_to_payment_method")) and doc["billing"]:
-            billing_address = self.add_address(db, merchant, customer, doc["billing"])
+            billing_address = self._vault.add_address(db, merchant, customer, doc["billing"])
             doc["billing"]["id"] = billing_address["id"]
         if _flag(options.get("store_shipping_address_in_vault")) and doc["shipping"]:
-            doc["shipping"]["id"] = self.add_address(db, merchant, customer, doc["shipping"])["id"]
+            doc["shipping"]["id"] = self._vault.add_address(db, merchant, customer, doc["shipping"])["id"]
         card = doc.get("credit_card")
-        if vaulted is None and card and doc["payment_instrument_type"] == rules.CREDIT_CARD:
+        if vaulted is None and card and doc["payment_instrument_type"] == instruments.CREDIT_CARD:
             token = text(_dict(params.get("credit_card")).get("token"))
-            stored = self.vault_card(db, merchant, customer["id"], card, token, billing_address)
+            stored = self._vault.vault_card(db, merchant, customer["id"], card, token, billing_address)
             card["token"] = stored["token"]

@@ -164,7 +164,8 @@ def customer(doc: dict[str, Any], cards: list[dict[str, Any]] | None = None) -> 
         created_at=instant(doc["created_at"]), updated_at=instant(doc["updated_at"]),
         custom_fields=dict(doc["custom_fields"]) if doc.get("custom_fields") else "",
         credit_cards=Items("credit-card", [vaulted_card(card) for card in cards or []]),
-        addresses=Items("address", [address(item) for item in doc.get("addresses", [])]), paypal_accounts=[], apple_pay_cards=[], android_pay_cards=[],
+        addresses=Items("address", [address(item) for item in doc.get("addresses", [])]), paypal_accounts=[],
+        apple_pay_cards=[], android_pay_cards=[],
         venmo_accounts=[], us_bank_accounts=[], visa_checkout_cards=[], samsung_pay_cards=[],
         sepa_debit_accounts=[], payment_methods=[], global_id=doc.get("global_id"),
     )

@@ -1,4 +1,8 @@
-"""Transaction search criteria, as `braintree.TransactionSearch` sends them (wire reference §7.7).
+"""Transaction search, as `braintree.TransactionSearch` sends it: criteria, and the two search routes.
+
+The SDK searches in two steps: `advanced_search_ids` returns the ids of every match (at most the search
+cap, silently, as Braintree does), then `advanced_search` fetches them a page at a time by id
+(docs/sandbox.md, "Searches").
 
 Text fields take `{is, is_not, starts_with, ends_with, contains}` (case-insensitive, like
 Braintree's), multiple-value fields a list, range fields `{min, max, is}`, and `refund` a boolean.
@@ -9,10 +13,15 @@ an unsupported filter for an empty one.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, timezone
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
+from paycli.braintree_facts import SEARCH_CAP, SEARCH_PAGE_SIZE
+from paycli.sandbox import schema, xmlcodec
+from paycli.sandbox.replies import BAD_REQUEST, Reply, render
+from paycli.sandbox.store import Merchant, Store
 from paycli.sandbox.xmlcodec import parse_datetime
 
 Doc = dict[str, Any]
@@ -92,6 +101,7 @@ RANGE: dict[str, Callable[[Doc], Any]] = {
 
 
 def _stamp(value: Any) -> str | None:
+    moment: datetime | None
     if isinstance(value, datetime):
         moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
     elif isinstance(value, date):
@@ -226,3 +236,39 @@ def narrowing(criteria: dict[str, Any]) -> dict[str, Any]:
     if isinstance(criteria.get("ids"), list):
         narrow["ids"] = [str(i) for i in criteria["ids"]]
     return narrow
+
+
+class Searches:
+    """The two search routes over one store; `settle_due` runs first so a search sees settled statuses."""
+
+    def __init__(self, store: Store, settle_due: Callable[[Merchant], None], cap: int = SEARCH_CAP) -> None:
+        self._store = store
+        self._settle_due = settle_due
+        self.cap = cap
+
+    def _matching(self, merchant: Merchant, criteria: dict[str, Any]) -> Iterable[Doc]:
+        self._settle_due(merchant)
+        for doc in self._store.scan_transactions(merchant.id, **narrowing(criteria)):
+            if matches(doc, criteria):
+                yield doc
+
+    def ids(self, merchant: Merchant, criteria: dict[str, Any]) -> Reply:
+        if not valid_criteria(criteria):
+            return BAD_REQUEST
+        ids: list[str] = []
+        for doc in self._matching(merchant, criteria):
+            ids.append(doc["id"])
+            if len(ids) >= self.cap:  # Braintree's silent cap: clients must narrow the window
+                break
+        return render(200, "search_results", {"page_size": SEARCH_PAGE_SIZE, "ids": ids})
+
+    def page(self, merchant: Merchant, criteria: dict[str, Any]) -> Reply:
+        if not valid_criteria(criteria):
+            return BAD_REQUEST
+        ids = [str(i) for i in (criteria.get("ids") or []) if i][:SEARCH_PAGE_SIZE * 4]
+        rest = {key: value for key, value in criteria.items() if key != "ids"}
+        docs = [doc for doc in self._store.transactions_by_ids(merchant.id, ids) if matches(doc, rest)]
+        return render(200, "credit_card_transactions", {
+            "current_page_number": 1, "page_size": SEARCH_PAGE_SIZE, "total_items": len(docs),
+            "transaction": xmlcodec.Repeated([schema.transaction(doc) for doc in docs]),
+        })

@@ -17,9 +17,10 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 
 from paycli.sandbox import clientapi, xmlcodec
 from paycli.sandbox.faults import FaultPlan
@@ -66,30 +67,35 @@ def merchant_route(method: str, path: str, name: str, handle: Handler,
 
 
 ROUTES: list[Route] = [
-    merchant_route("POST", "client_token", "token", lambda s, m, p, a, base: s.client_token(m, p, base)),
-    merchant_route("POST", "transactions/advanced_search_ids", "search", lambda s, m, p, a, b: s.search_ids(m, p)),
-    merchant_route("POST", "transactions/advanced_search", "search", lambda s, m, p, a, b: s.search_page(m, p)),
-    merchant_route("POST", "transactions", "sale", lambda s, m, p, a, b: s.create_transaction(m, p)),
-    merchant_route("GET", f"transactions/{_TXN}", "find", lambda s, m, p, a, b: s.find_transaction(m, a["id"])),
+    merchant_route("POST", "client_token", "token", lambda s, m, p, a, base: s.client_tokens.generate(m, p, base)),
+    merchant_route("POST", "transactions/advanced_search_ids", "search", lambda s, m, p, a, b: s.searches.ids(m, p)),
+    merchant_route("POST", "transactions/advanced_search", "search", lambda s, m, p, a, b: s.searches.page(m, p)),
+    merchant_route("POST", "transactions", "sale", lambda s, m, p, a, b: s.sales.create(m, p)),
+    merchant_route("GET", f"transactions/{_TXN}", "find", lambda s, m, p, a, b: s.transactions.find(m, a["id"])),
     merchant_route("PUT", f"transactions/{_TXN}/submit_for_settlement", "submit",
-                   lambda s, m, p, a, b: s.submit_for_settlement(m, a["id"], p)),
-    merchant_route("PUT", f"transactions/{_TXN}/void", "void", lambda s, m, p, a, b: s.void(m, a["id"], p)),
-    merchant_route("POST", f"transactions/{_TXN}/refund", "refund", lambda s, m, p, a, b: s.refund(m, a["id"], p)),
+                   lambda s, m, p, a, b: s.transactions.submit_for_settlement(m, a["id"], p)),
+    merchant_route("PUT", f"transactions/{_TXN}/void", "void",
+                   lambda s, m, p, a, b: s.transactions.void(m, a["id"], p)),
+    merchant_route("POST", f"transactions/{_TXN}/refund", "refund",
+                   lambda s, m, p, a, b: s.transactions.refund(m, a["id"], p)),
     merchant_route("POST", f"transactions/{_TXN}/submit_for_partial_settlement", "submit",
-                   lambda s, m, p, a, b: s.submit_for_partial_settlement(m, a["id"], p)),
-    merchant_route("GET", f"transactions/{_TXN}/line_items", "find", lambda s, m, p, a, b: s.line_items(m, a["id"])),
+                   lambda s, m, p, a, b: s.transactions.submit_for_partial_settlement(m, a["id"], p)),
+    merchant_route("GET", f"transactions/{_TXN}/line_items", "find",
+                   lambda s, m, p, a, b: s.transactions.line_items(m, a["id"])),
     merchant_route("PUT", f"transactions/{_TXN}/(?P<action>{'|'.join(_TESTING)})", "testing",
-                   lambda s, m, p, a, b: s.simulate(m, a["id"], _TESTING[a["action"]])),
-    merchant_route("POST", "settlement_batch_summary", "summary", lambda s, m, p, a, b: s.settlement_summary(m, p)),
-    merchant_route("POST", "customers", "customer", lambda s, m, p, a, b: s.create_customer(m, p)),
-    merchant_route("GET", r"customers/(?P<id>[^/]+)", "customer", lambda s, m, p, a, b: s.find_customer(m, a["id"])),
-    merchant_route("DELETE", r"customers/(?P<id>[^/]+)", "customer", lambda s, m, p, a, b: s.delete_customer(m, a["id"])),
+                   lambda s, m, p, a, b: s.settlement.simulate(m, a["id"], _TESTING[a["action"]])),
+    merchant_route("POST", "settlement_batch_summary", "summary", lambda s, m, p, a, b: s.settlement.summary(m, p)),
+    merchant_route("POST", "customers", "customer", lambda s, m, p, a, b: s.vault.create_customer(m, p)),
+    merchant_route("GET", r"customers/(?P<id>[^/]+)", "customer",
+                   lambda s, m, p, a, b: s.vault.find_customer(m, a["id"])),
+    merchant_route("DELETE", r"customers/(?P<id>[^/]+)", "customer",
+                   lambda s, m, p, a, b: s.vault.delete_customer(m, a["id"])),
     merchant_route("POST", r"customers/(?P<id>[^/]+)/addresses", "customer",
-                   lambda s, m, p, a, b: s.create_address(m, a["id"], p)),
+                   lambda s, m, p, a, b: s.vault.create_address(m, a["id"], p)),
     merchant_route("GET", r"customers/(?P<id>[^/]+)/addresses/(?P<address>[^/]+)", "customer",
-                   lambda s, m, p, a, b: s.find_address(m, a["id"], a["address"])),
+                   lambda s, m, p, a, b: s.vault.find_address(m, a["id"], a["address"])),
     merchant_route("GET", r"payment_methods/(?:credit_card|any)/(?P<token>[^/]+)", "customer",
-                   lambda s, m, p, a, b: s.find_credit_card(m, a["token"])),
+                   lambda s, m, p, a, b: s.vault.find_credit_card(m, a["token"])),
     # paycli's own controls, for `paycli sandbox reset|status` against a served sandbox
     merchant_route("POST", "paycli_sandbox/reset", "testing", lambda s, m, p, a, b: s.reset(m)),
     merchant_route("GET", "paycli_sandbox/status", "testing", lambda s, m, p, a, b: s.status(m)),
@@ -132,11 +138,11 @@ class _Refused(Exception):
 
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: "SandboxServer"
+    server: SandboxServer
 
     def setup(self) -> None:
-        self.timeout = self.server.options.idle_timeout  # StreamRequestHandler applies it to the socket
         super().setup()
+        self.connection.settimeout(self.server.options.idle_timeout)  # a silent client is dropped after this
         self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def do_GET(self) -> None:
@@ -211,10 +217,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
         codings = self.headers.get_all("Transfer-Encoding") or []
         lengths = self.headers.get_all("Content-Length") or []
         if codings:
-            if lengths:  # both framings at once is how requests are smuggled (RFC 9112 §6.1)
+            if lengths:  # both framings at once is how requests are smuggled (RFC 9112, section 6.1)
                 raise _Refused(400)
             if [c.strip().lower() for value in codings for c in value.split(",")] != ["chunked"]:
-                raise _Refused(501)  # a transfer coding the server does not implement (RFC 9112 §6.1)
+                raise _Refused(501)  # a transfer coding the server does not implement (RFC 9112, section 6.1)
             return self._read_chunked()
         if not lengths:
             return b""
@@ -266,8 +272,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         Its body is read by the same strict reader as the XML API's, so it too acts only on a whole body."""
         try:
             body = self._read_body()
-            status, headers, reply = clientapi.serve(self.server.sandbox, self.command, self.path, self.headers,
-                                                     body, self.server.base_url)
+            status, headers, reply = clientapi.serve(self.server.sandbox, self.command, self.path,
+                                                     dict(self.headers.items()), body, self.server.base_url)
         except (_Dropped, OSError):
             self.close_connection = True
             return
@@ -351,6 +357,7 @@ class SandboxServer(ThreadingHTTPServer):
     @property
     def base_url(self) -> str:
         host, port = self.server_address[:2]
+        assert isinstance(host, str)  # an AF_INET server's address
         return f"http://{host}:{port}"
 
     def start_background(self) -> threading.Thread:

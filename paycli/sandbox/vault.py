@@ -1,7 +1,6 @@
 """The vault: customers, their addresses and their stored credit cards.
 
-A mixin for `operations.Sandbox`, which supplies `store` and the idempotent `_mutate` frame. Customer
-ids are numeric unless given (Braintree's generated ids are digits); card tokens and address ids are
+Customer ids are numeric unless given (Braintree's generated ids are digits); card tokens and address ids are
 short alphanumerics. A transaction reaches the vault through `payment_method_token`, `customer_id`
 (the customer's default card), `billing_address_id` / `shipping_address_id`, and the options
 `store_in_vault`, `store_in_vault_on_success`, `add_billing_address_to_payment_method` and
@@ -20,6 +19,7 @@ from paycli.sandbox.cards import raw_card
 from paycli.sandbox.records import new_id, new_numeric_id, now, stamp, text
 from paycli.sandbox.replies import NOT_FOUND, Invalid, Reply, render
 from paycli.sandbox.store import Merchant, Store
+from paycli.sandbox.writes import IdempotentWrites
 
 ADDRESS_FIELDS = ("first_name", "last_name", "company", "street_address", "extended_address", "locality", "region",
                   "postal_code", "country_name", "country_code_alpha2", "country_code_alpha3",
@@ -35,7 +35,11 @@ def global_id(kind: str, ident: str) -> str:
 
 
 class Vault:
-    store: Store
+    """The vault's routes, and the vault steps a sale or a tokenized card takes (new customer, address, card)."""
+
+    def __init__(self, store: Store, writes: IdempotentWrites) -> None:
+        self._store = store
+        self._writes = writes
 
     # customers --------------------------------------------------------------------------
 
@@ -47,7 +51,7 @@ class Vault:
             if card_params and card_params.get("number"):
                 _, card = raw_card(card_params, problems)
                 token = text(card_params.get("token"))
-                if token and (not _TOKEN.fullmatch(token) or self.store.payment_method(db, merchant.id, token)):
+                if token and (not _TOKEN.fullmatch(token) or self._store.payment_method(db, merchant.id, token)):
                     problems.append(("credit_card", "91719" if _TOKEN.fullmatch(token) else "91718", "token"))
             if problems:
                 return Invalid("customer", *problems).reply(params)
@@ -57,7 +61,7 @@ class Vault:
                 address = self.add_address(db, merchant, customer, billing) if isinstance(billing, dict) else None
                 self.vault_card(db, merchant, customer["id"], card, text(card_params.get("token")), address)
             return render(201, "customer", self.customer_body(db, merchant, customer))
-        return self._mutate(merchant, "customer.create", params, "customer", action)
+        return self._writes.run(merchant, "customer.create", params, "customer", action)
 
     def _customer_problems(self, db: sqlite3.Connection, merchant: Merchant, params: dict[str, Any],
                            ) -> list[tuple[str, str, str]]:
@@ -65,7 +69,7 @@ class Vault:
         customer_id = text(params.get("id"))
         if customer_id and not _CUSTOMER_ID.fullmatch(customer_id):
             problems.append(("", "91610", "id"))
-        elif customer_id and self.store.customer(db, merchant.id, customer_id) is not None:
+        elif customer_id and self._store.customer(db, merchant.id, customer_id) is not None:
             problems.append(("", "91609", "id"))
         email = text(params.get("email"))
         if email and not _EMAIL.fullmatch(email):
@@ -82,7 +86,7 @@ class Vault:
 
     def new_customer(self, db: sqlite3.Connection, merchant: Merchant, params: dict[str, Any]) -> dict[str, Any]:
         customer_id = text(params.get("id")) or new_numeric_id()
-        while self.store.customer(db, merchant.id, customer_id) is not None:
+        while self._store.customer(db, merchant.id, customer_id) is not None:
             customer_id = new_numeric_id()
         moment = stamp(now())
         doc: dict[str, Any] = {name: text(params.get(name)) for name in CUSTOMER_FIELDS}
@@ -91,23 +95,23 @@ class Vault:
                    custom_fields={name: text(value) for name, value in custom.items()} if isinstance(custom, dict)
                    else {}, addresses=[],
                    global_id=global_id("customer", customer_id))
-        self.store.put_customer(db, merchant.id, doc)
+        self._store.put_customer(db, merchant.id, doc)
         return doc
 
     def customer_body(self, db: sqlite3.Connection, merchant: Merchant, doc: dict[str, Any]) -> dict[str, Any]:
-        cards = self.store.customer_payment_methods(db, merchant.id, doc["id"])
+        cards = self._store.customer_payment_methods(db, merchant.id, doc["id"])
         return schema.customer(doc, cards)
 
     def find_customer(self, merchant: Merchant, customer_id: str) -> Reply:
-        db = self.store.read()
-        doc = self.store.customer(db, merchant.id, customer_id)
+        db = self._store.read()
+        doc = self._store.customer(db, merchant.id, customer_id)
         return render(200, "customer", self.customer_body(db, merchant, doc)) if doc else NOT_FOUND
 
     def delete_customer(self, merchant: Merchant, customer_id: str) -> Reply:
-        with self.store.write() as db:
-            if not self.store.delete_customer(db, merchant.id, customer_id):
+        with self._store.write() as db:
+            if not self._store.delete_customer(db, merchant.id, customer_id):
                 return NOT_FOUND
-            self.store.delete_payment_methods(db, merchant.id, customer_id)
+            self._store.delete_payment_methods(db, merchant.id, customer_id)
             return Reply(200)
 
     # addresses --------------------------------------------------------------------------
@@ -122,27 +126,27 @@ class Vault:
         address = {"id": address_id, "customer_id": customer["id"], "created_at": moment, "updated_at": moment}
         address.update({name: text(fields.get(name)) for name in ADDRESS_FIELDS})
         customer.setdefault("addresses", []).append(address)
-        self.store.put_customer(db, merchant.id, customer)
+        self._store.put_customer(db, merchant.id, customer)
         return address
 
     def create_address(self, merchant: Merchant, customer_id: str, params: dict[str, Any]) -> Reply:
         def action(db: sqlite3.Connection) -> Reply:
-            customer = self.store.customer(db, merchant.id, customer_id)
+            customer = self._store.customer(db, merchant.id, customer_id)
             if customer is None:
                 return NOT_FOUND
             problems = limits.too_long("", params, limits.ADDRESS_TOO_LONG)
             if problems:
                 return Invalid("address", *problems).reply(params)
             return render(201, "address", schema.address(self.add_address(db, merchant, customer, params)))
-        return self._mutate(merchant, f"address.create:{customer_id}", params, "address", action)
+        return self._writes.run(merchant, f"address.create:{customer_id}", params, "address", action)
 
     def find_address(self, merchant: Merchant, customer_id: str, address_id: str) -> Reply:
-        address = self.address(self.store.read(), merchant, customer_id, address_id)
+        address = self.address(self._store.read(), merchant, customer_id, address_id)
         return render(200, "address", schema.address(address)) if address else NOT_FOUND
 
     def address(self, db: sqlite3.Connection, merchant: Merchant, customer_id: str | None,
                 address_id: str | None) -> dict[str, Any] | None:
-        customer = self.store.customer(db, merchant.id, customer_id) if customer_id else None
+        customer = self._store.customer(db, merchant.id, customer_id) if customer_id else None
         for address in (customer or {}).get("addresses", []):
             if address["id"] == address_id:
                 return address
@@ -154,21 +158,21 @@ class Vault:
                    token: str | None, billing_address: dict[str, Any] | None) -> dict[str, Any]:
         """Store a card for a customer; the first card becomes the default."""
         token = token or new_id()
-        while not text(token) or self.store.payment_method(db, merchant.id, token) is not None:
+        while not text(token) or self._store.payment_method(db, merchant.id, token) is not None:
             token = new_id()
         moment = stamp(now())
-        existing = self.store.customer_payment_methods(db, merchant.id, customer_id)
+        existing = self._store.customer_payment_methods(db, merchant.id, customer_id)
         stored = {key: value for key, value in card.items() if key != "bin_extended"}
         stored.update(token=token, customer_id=customer_id, default=not existing, created_at=moment,
                       updated_at=moment, billing_address=billing_address,
                       global_id=global_id("paymentmethod", token))
-        self.store.put_payment_method(db, merchant.id, stored)
+        self._store.put_payment_method(db, merchant.id, stored)
         return stored
 
     def find_credit_card(self, merchant: Merchant, token: str) -> Reply:
-        card = self.store.payment_method(self.store.read(), merchant.id, token)
+        card = self._store.payment_method(self._store.read(), merchant.id, token)
         return render(200, "credit_card", schema.vaulted_card(card)) if card else NOT_FOUND
 
     def default_card(self, db: sqlite3.Connection, merchant: Merchant, customer_id: str) -> dict[str, Any] | None:
-        cards = self.store.customer_payment_methods(db, merchant.id, customer_id)
+        cards = self._store.customer_payment_methods(db, merchant.id, customer_id)
         return next((card for card in cards if card.get("default")), cards[0] if cards else None)

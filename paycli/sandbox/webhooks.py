@@ -1,6 +1,7 @@
 """Webhook notifications from the sandbox (`paycli sandbox serve --webhook-url URL`).
 
-When one of its transactions settles, the sandbox POSTs what Braintree posts (sandbox reference §8): a
+When one of its transactions settles, the sandbox POSTs what Braintree posts
+(https://developer.paypal.com/braintree/docs/guides/webhooks/parse/python): a
 form-encoded `bt_signature`/`bt_payload`, where the payload is base64 (a newline every 76 characters) of
 `<notification><timestamp/><kind/><subject><transaction>…</transaction></subject></notification>` and the
 signature is `public_key|hex(HMAC-SHA1(key=SHA1(private_key), payload))`, with the merchant's own keys.
@@ -13,7 +14,7 @@ signature is `public_key|hex(HMAC-SHA1(key=SHA1(private_key), payload))`, with t
 - Braintree's real sandbox sends transaction_settled only for ACH and SEPA Direct Debit; this one sends it
   for every payment method, because seeing a settlement arrive is the point of `--webhook-url`.
 - Disbursement: Braintree funds a merchant a day or two after settlement. The sandbox has no funding
-  calendar, so a transaction is disbursed the moment it settles: `operations._settle` stores its
+  calendar, so a transaction is disbursed the moment it settles: `settlement.Settlement` stores its
   `disbursement_details.disbursement_date` (the local settlement date) and transaction_disbursed follows
   transaction_settled.
 - Delivery happens on a background thread, so an API answer never waits for a receiver. A failed delivery
@@ -109,7 +110,7 @@ class WebhookSender:
         self._thread = threading.Thread(target=self._run, name="paycli-sandbox-webhooks", daemon=True)
         self._thread.start()
 
-    # called by operations._settle, inside the settlement's write ---------------------------------------
+    # called by settlement.Settlement, inside the settlement's write ---------------------------------------
 
     def transaction_settled(self, merchant: Merchant, doc: dict[str, Any], status: str, moment: datetime) -> None:
         """Queue the notifications for a transaction that just reached `status`; never blocks on the network."""

@@ -13,11 +13,10 @@ from typing import Any
 
 import braintree
 import pytest
+from gateway_calls import gateway_for, new_merchant, sale
 
 from paycli import sandbox
 from paycli.sandbox import Merchant, RunningSandbox
-
-from gateway_calls import gateway_for, new_merchant, sale
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,4 @@
-"""`client_token.generate` (reference §6, wire §7.1): base64 JSON for v2, raw JSON for v1, 422s as ValueError."""
+"""`client_token.generate`: base64 JSON for v2, raw JSON for v1; the SDK raises ValueError on a 422."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def test_token_for_an_existing_customer_is_bound_to_it(gateway) -> None:
 
 
 def test_token_for_an_unknown_customer_raises_value_error(gateway) -> None:
-    with pytest.raises(ValueError, match="^Customer specified by customer_id does not exist$"):
+    with pytest.raises(ValueError, match=r"^Customer specified by customer_id does not exist$"):
         gateway.client_token.generate({"customer_id": "nobody"})
 
 
@@ -57,7 +57,7 @@ def test_token_for_a_merchant_account_names_it(gateway, merchant) -> None:
 
 
 def test_token_for_an_unknown_merchant_account_raises_value_error(gateway) -> None:
-    with pytest.raises(ValueError, match="^Merchant Account specified by merchant_account_id does not exist$"):
+    with pytest.raises(ValueError, match=r"^Merchant Account specified by merchant_account_id does not exist$"):
         gateway.client_token.generate({"merchant_account_id": "nope"})
 
 
@@ -68,7 +68,7 @@ def test_token_with_valid_domains(gateway) -> None:
 def test_more_than_five_domains_raise_value_error(gateway) -> None:
     domains = [f"d{i}.example.com" for i in range(6)]
 
-    with pytest.raises(ValueError, match="^Cannot specify more than 5 client token domains$"):
+    with pytest.raises(ValueError, match=r"^Cannot specify more than 5 client token domains$"):
         gateway.client_token.generate({"domains": domains})
 
 
@@ -79,5 +79,5 @@ def test_invalid_domain_raises_value_error(gateway, domain) -> None:
 
 
 def test_unsupported_version_raises_value_error(gateway) -> None:
-    with pytest.raises(ValueError, match="^Unsupported client token version$"):
+    with pytest.raises(ValueError, match=r"^Unsupported client token version$"):
         gateway.client_token.generate({"version": 9})

@@ -1,10 +1,9 @@
-"""Customers: just enough vault for client tokens and sales with a customer_id (design §7)."""
+"""Customers: just enough vault for client tokens and sales with a customer_id."""
 
 from __future__ import annotations
 
 import braintree
 import pytest
-
 from gateway_calls import only_error
 
 

@@ -1,4 +1,5 @@
-"""Injected faults and latency (design §7): the client sees real HTTP failures and dropped connections."""
+"""Injected faults and latency (docs/sandbox.md, "Faults and latency"): the client sees real HTTP failures
+and dropped connections."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import time
 
 import braintree
 import pytest
-
 from gateway_calls import gateway_for, new_merchant, sale
+
 from paycli import sandbox
 from paycli.sandbox.faults import FaultPlan, FaultSpecError
 

@@ -9,9 +9,7 @@ from decimal import Decimal
 
 import braintree
 import pytest
-
 from gateway_calls import error_codes, gateway_for, new_merchant, only_error, sale
-from paycli.sandbox import operations
 from test_server import post
 
 SALE = b"<amount>10.00</amount><type>sale</type><payment-method-nonce>fake-valid-nonce</payment-method-nonce>"
@@ -28,7 +26,8 @@ def test_a_namespaced_custom_field_is_refused_at_the_door(gateway, shared_sandbo
 
 
 def test_a_default_namespace_is_refused_too(shared_sandbox, merchant) -> None:
-    status, _ = post(shared_sandbox, merchant, "transactions", b'<transaction xmlns="urn:x">' + SALE + b"</transaction>")
+    body = b'<transaction xmlns="urn:x">' + SALE + b"</transaction>"
+    status, _ = post(shared_sandbox, merchant, "transactions", body)
 
     assert status == 400
 
@@ -99,7 +98,8 @@ def test_nesting_past_the_depth_limit_is_400(gateway, shared_sandbox, merchant, 
 
 def test_nesting_within_the_limit_is_served(shared_sandbox, merchant) -> None:
     depth = 29  # transaction > descriptor > 29 levels + a leaf: 32 in all
-    body = b"<transaction>" + SALE + b"<descriptor>" + b"<a>" * depth + b"1" + b"</a>" * depth + b"</descriptor></transaction>"
+    nested = b"<a>" * depth + b"1" + b"</a>" * depth
+    body = b"<transaction>" + SALE + b"<descriptor>" + nested + b"</descriptor></transaction>"
 
     status, _ = post(shared_sandbox, merchant, "transactions", body)
 
@@ -220,11 +220,11 @@ def test_fields_at_their_maximum_length_are_kept(gateway) -> None:
     assert result.transaction.customer_details.first_name == "f" * 255
 
 
-def test_concurrent_finds_share_the_render_cache_safely(start_sandbox, monkeypatch) -> None:
+def test_concurrent_finds_share_the_render_cache_safely(start_sandbox) -> None:
     """Eviction from the shared cache is a read-then-delete: unlocked, two threads evict one key → 500."""
-    monkeypatch.setattr(operations, "_RENDER_CACHE_SIZE", 2)
     merchant = new_merchant()
     running = start_sandbox([merchant])
+    running.sandbox.transactions.rendered.size = 2
     ids = [sale(gateway_for(running, merchant), f"{n}.00").transaction.id for n in range(1, 7)]
     failures: list[BaseException] = []
 
@@ -234,7 +234,7 @@ def test_concurrent_finds_share_the_render_cache_safely(start_sandbox, monkeypat
             for n in range(120):
                 txn_id = ids[(n + offset) % len(ids)]
                 assert client.transaction.find(txn_id).amount == Decimal(f"{ids.index(txn_id) + 1}.00")
-        except BaseException as err:  # noqa: BLE001 - reported below, from the test's thread
+        except BaseException as err:
             failures.append(err)
 
     interval = sys.getswitchinterval()
@@ -251,29 +251,29 @@ def test_concurrent_finds_share_the_render_cache_safely(start_sandbox, monkeypat
     assert failures == []
 
 
-def test_two_finds_evicting_the_same_entry_at_once_both_succeed(start_sandbox, monkeypatch) -> None:
+def test_two_finds_evicting_the_same_entry_at_once_both_succeed(start_sandbox) -> None:
     """Force the interleaving: one find stops right before it evicts the oldest entry, a second find evicts
     that same entry meanwhile; the first then resumes. Unlocked, its eviction fails (KeyError → 500)."""
-    monkeypatch.setattr(operations, "_RENDER_CACHE_SIZE", 1)
     merchant = new_merchant()
     running = start_sandbox([merchant])
+    running.sandbox.transactions.rendered.size = 1
     first, second, third = (sale(gateway_for(running, merchant), f"{n}.00").transaction.id for n in (1, 2, 3))
-    cache_owner = running.sandbox
-    cache_owner.find_transaction(merchant, first)  # the cache holds `first`: the next miss evicts it
+    cache_owner = running.sandbox.transactions
+    cache_owner.find(merchant, first)  # the cache holds `first`: the next miss evicts it
     at_eviction, other_done = threading.Event(), threading.Event()
     outcomes: dict[str, object] = {}
 
     def pause_before_evicting(frame, event, arg) -> None:
         if event == "c_call" and getattr(arg, "__name__", "") == "pop" \
-                and getattr(arg, "__self__", None) is cache_owner._rendered and not at_eviction.is_set():
+                and getattr(arg, "__self__", None) is cache_owner.rendered.entries and not at_eviction.is_set():
             at_eviction.set()
             other_done.wait(timeout=1)  # with a lock, the other find waits for us instead: go on after 1 s
 
     def evicting_find() -> None:
         sys.setprofile(pause_before_evicting)
         try:
-            outcomes["paused"] = cache_owner.find_transaction(merchant, second).status
-        except Exception as err:  # noqa: BLE001 - the outcome is what the test checks
+            outcomes["paused"] = cache_owner.find(merchant, second).status
+        except Exception as err:
             outcomes["paused"] = err
         finally:
             sys.setprofile(None)
@@ -281,8 +281,8 @@ def test_two_finds_evicting_the_same_entry_at_once_both_succeed(start_sandbox, m
     def other_find() -> None:
         at_eviction.wait(timeout=5)
         try:
-            outcomes["other"] = cache_owner.find_transaction(merchant, third).status
-        except Exception as err:  # noqa: BLE001
+            outcomes["other"] = cache_owner.find(merchant, third).status
+        except Exception as err:
             outcomes["other"] = err
         other_done.set()
 

@@ -9,11 +9,11 @@ import time
 from decimal import Decimal
 
 import pytest
-
 from gateway_calls import gateway_for, new_merchant, sale
+from test_server import auth_headers
+
 from paycli.sandbox import server as sandbox_server
 from paycli.sandbox.replies import Reply
-from test_server import auth_headers
 
 REFUND = b"<transaction><amount>1.00</amount><api-request-key>k1</api-request-key></transaction>"
 

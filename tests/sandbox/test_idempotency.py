@@ -1,4 +1,4 @@
-"""`api_request_key`: a replay returns the first answer and changes nothing (wire reference §10)."""
+"""`api_request_key`: a replay returns the first answer and changes nothing (docs/sandbox.md, "Idempotency")."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import secrets
 from decimal import Decimal
 
 import braintree
-
 from gateway_calls import gateway_for, new_merchant, only_error, sale
 
 TS = braintree.TransactionSearch

@@ -1,4 +1,4 @@
-"""State lives in SQLite (WAL): it survives restarts and is shared safely by several processes (design §7)."""
+"""State lives in SQLite (WAL): it survives restarts and is shared safely by several processes."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import braintree
-
 from gateway_calls import gateway_for, new_merchant, sale
+
 from paycli import sandbox
 
 PROCESSES = 4

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import copy
 import http.client
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 from xml.sax.saxutils import escape
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
-
 from gateway_calls import gateway_for, new_merchant, sale
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_server import auth_headers
+
 from paycli import sandbox
 from paycli.sandbox import server as sandbox_server
-from test_server import auth_headers
 
 ADDRESS = {"first_name": "Ann", "last_name": "Lee", "street_address": "1 Main St", "locality": "Chicago",
            "region": "IL", "postal_code": "60601", "country_code_alpha2": "US"}

@@ -1,4 +1,5 @@
-"""`transaction.search` through the SDK's two-phase protocol (wire reference §7.7, §11.2)."""
+"""`transaction.search` through the SDK's two-phase protocol: ids first, then pages of them by id
+(docs/sandbox.md, "Searches")."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from decimal import Decimal
 
 import braintree
 import pytest
-
 from gateway_calls import gateway_for, new_merchant, sale
 
 TS = braintree.TransactionSearch

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import braintree
 import pytest
-
 from gateway_calls import gateway_for, sale
+
 from paycli import sandbox
 from paycli.sandbox import Merchant
 

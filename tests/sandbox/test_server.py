@@ -8,7 +8,6 @@ from dataclasses import replace
 
 import braintree
 import pytest
-
 from gateway_calls import gateway_for, new_merchant, sale
 
 

@@ -1,4 +1,4 @@
-"""Nightly settlement (design §7, reference §5.1): nothing settles on a timer unless a cutoff is configured,
+"""Nightly settlement (docs/sandbox.md, "Lifecycle"): nothing settles on a timer unless a cutoff is configured,
 and then it is applied lazily from the clock, so freezegun drives it (in-process server, same clock)."""
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ from datetime import datetime
 import braintree
 import pytest
 from freezegun import freeze_time
-
 from gateway_calls import gateway_for, new_merchant, sale
 
 # New York is on EST (UTC-5) in early March 2026 (DST starts 8 March): 02:00 local is 07:00Z.

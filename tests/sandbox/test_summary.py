@@ -1,4 +1,5 @@
-"""`settlement_batch_summary.generate`: settled totals per batch date (reference §5.3, wire §7.8)."""
+"""`settlement_batch_summary.generate`: settled totals per batch date, grouped by merchant
+account, card type and kind."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ from datetime import date
 
 import pytest
 from freezegun import freeze_time
-
 from gateway_calls import gateway_for, new_merchant, only_error, sale
 
 

@@ -1,7 +1,8 @@
 """Transactions through the real SDK: nonces, cards, the test-amount table, validation and the lifecycle matrix.
 
-Expected values are Braintree's documented sandbox (shared/reference/braintree-sandbox.md §1–§5); message
-texts are asserted only where the reference marks them as the ones to use.
+Expected values are Braintree's documented sandbox behaviour
+(https://developer.paypal.com/braintree/docs/reference/general/testing, and docs/sandbox.md for what paycli's
+sandbox does with it); message texts are asserted only where Braintree documents the exact text.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from decimal import Decimal
 
 import braintree
 import pytest
-
 from gateway_calls import only_error, sale
 
 VOID_REFUSED = ("Transaction can only be voided if status is authorized, submitted_for_settlement, "
@@ -26,7 +26,7 @@ def card(number: str = "4111111111111111", expiration_date: str | None = "05/203
     return details
 
 
-# ---- nonces (§1) --------------------------------------------------------------------------------------
+# ---- nonces ---------------------------------------------------------------------------------------------
 
 
 def test_sale_with_fake_valid_nonce_is_an_authorized_visa_ending_1881(gateway, merchant) -> None:
@@ -77,7 +77,7 @@ def test_sale_with_a_brand_nonce_carries_that_brands_card(gateway, nonce, card_t
 def test_processor_declined_nonce_still_authorizes_a_sale(gateway, nonce) -> None:
     result = sale(gateway, "10.00", nonce=nonce)
 
-    assert result.is_success  # §1.1: the amount decides sales, the nonce decides verifications
+    assert result.is_success  # Braintree: the amount decides sales, the nonce decides verifications
     assert result.transaction.status == "authorized"
     assert result.transaction.processor_response_code == "1000"
 
@@ -145,7 +145,7 @@ def test_paypal_nonce_without_submit_is_authorized(gateway) -> None:
     assert result.transaction.status == "authorized"
 
 
-# ---- raw cards (§3, §4.3) ---------------------------------------------------------------------------------
+# ---- raw cards ------------------------------------------------------------------------------------------
 
 
 def test_sale_with_raw_card_reports_the_cards_details(gateway) -> None:
@@ -230,7 +230,7 @@ def test_sale_without_any_payment_method_is_91508(gateway) -> None:
     assert (error.code, error.message) == ("91508", "Cannot determine payment method.")
 
 
-# ---- the amount table (§2) -------------------------------------------------------------------------------
+# ---- the amount table -----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("amount", ["0.01", "1000.00", "1999.99", "3001.00", "4001.00", "5001.01", "5002.00"])
@@ -306,7 +306,7 @@ def test_amount_4001_is_authorized_but_settles_as_settlement_declined(gateway) -
     assert settled.transaction.processor_settlement_response_text == "Settlement Declined"
 
 
-# ---- amount validation (§4.3) ------------------------------------------------------------------------------
+# ---- amount validation ----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("amount", "code", "message"), [
@@ -339,7 +339,7 @@ def test_decimal_amount_is_normalised_to_cents(gateway) -> None:
     assert gateway.transaction.find(result.transaction.id).amount == Decimal("10.50")
 
 
-# ---- submit for settlement (§4.2) ---------------------------------------------------------------------------
+# ---- submit for settlement -------------------------------------------------------------------------------
 
 
 def test_submit_for_settlement_of_the_full_amount(gateway) -> None:
@@ -391,7 +391,7 @@ def test_submit_for_settlement_can_set_the_order_id(gateway) -> None:
     assert result.transaction.order_id == "ord-77"
 
 
-# ---- void (§4.2) ----------------------------------------------------------------------------------------------
+# ---- void --------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("submit", [False, True])
@@ -424,7 +424,7 @@ def test_void_of_a_voided_or_declined_sale_is_91504(gateway, amount) -> None:
     assert only_error(gateway.transaction.void(txn.id)).code == "91504"
 
 
-# ---- refunds (§4.2) -------------------------------------------------------------------------------------------
+# ---- refunds -----------------------------------------------------------------------------------------------
 
 
 def test_full_refund_is_a_credit_linked_to_the_original(gateway, settled_sale) -> None:
@@ -558,7 +558,7 @@ def test_refund_with_order_id(gateway, settled_sale) -> None:
     assert refund.order_id == "refund-1"
 
 
-# ---- testing endpoints, status history, batch ids (§4.2, §5.2) ----------------------------------------------
+# ---- testing endpoints, status history, batch ids --------------------------------------------------------
 
 
 def test_status_history_records_each_step_with_its_amount(gateway) -> None:
@@ -702,7 +702,7 @@ def test_transaction_credit_cannot_be_refunded(gateway) -> None:
     assert only_error(gateway.transaction.refund(credit.id)).code == "91505"
 
 
-# ---- PayPal and settled-amount rules (§2.1, §4.2) -----------------------------------------------------------
+# ---- PayPal and settled-amount rules ---------------------------------------------------------------------
 
 
 def test_paypal_5001_01_is_processor_declined_2038(gateway) -> None:
