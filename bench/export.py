@@ -165,7 +165,8 @@ def run_export(profile: str, out: Path, env: dict[str, str]) -> tuple[float, flo
 
 def process_start(env: dict[str, str]) -> float:
     """Seconds for an interpreter to start and import what the export needs (the best of three)."""
-    cmd = [sys.executable, "-c", "import paycli.cli.app, paycli.cli.settlement, paycli.gateway.client, paycli.settlement"]
+    modules = "paycli.cli.app, paycli.cli.settlement, paycli.gateway.client, paycli.settlement"
+    cmd = [sys.executable, "-c", f"import {modules}"]
     best = float("inf")
     for _ in range(3):
         started = time.perf_counter()

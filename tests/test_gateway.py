@@ -250,6 +250,17 @@ def test_webhook_methods_make_no_request(faulty) -> None:
     assert gateway.pushbacks == 0
 
 
+def test_importing_the_gateway_package_loads_no_sdk() -> None:
+    """Modules name `Gateway` for type checking; only using it may cost the SDK's import."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, paycli.gateway; assert 'braintree' not in sys.modules, 'imported'; "
+             "paycli.gateway.connect; assert 'braintree' in sys.modules, 'not loaded on use'")
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+
+
 # --- the environment a run is given reaches the gateway ---------------------------------------------------
 
 def test_connect_reads_the_private_key_from_the_environment_it_is_given(faulty, monkeypatch) -> None:
