@@ -110,8 +110,10 @@ def test_a_first_version_journal_is_upgraded_and_keeps_its_entries(location: str
     upgraded.close()
 
 
-def _second_version_journal(location: str) -> None:
-    """A journal as a paycli of schema version 2 left it (who, host; no currency), with one refund in it."""
+def _second_version_journal(location: str, *, merchant_id: str = "m", transaction_id: str = "old",
+                            amount: str = "7.00", key: str = "k-old") -> None:
+    """A journal as a paycli of schema version 2 left it (who, host; no currency), with one refund in it
+    whose answer was lost."""
     store = journal_.open_store(location)
     conn = store.connection()
     for step in (1, 2):
@@ -122,7 +124,7 @@ def _second_version_journal(location: str) -> None:
     conn.execute("INSERT INTO entries (created_at, finished_at, operator, host, profile, environment, merchant_id,"
                  " kind, transaction_id, amount, api_request_key, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                  ("2026-01-02T03:04:05.000000+00:00", "2026-01-02T03:04:06.000000+00:00", "dave", "desk-9", "acme",
-                  "sandbox", "m", "refund", "old", "7.00", "k-old", "unknown"))
+                  "sandbox", merchant_id, "refund", transaction_id, amount, key, "unknown"))
     store.close()
 
 
@@ -174,6 +176,19 @@ def test_a_refund_in_euros_is_journaled_and_audited_in_euros(invoke, sandbox, lo
     assert header[header.index("amount") + 1] == "currency"
     [line] = [line.split() for line in lines if sale in line]
     assert line[header.index("amount")] == "4.50" and line[header.index("currency")] == "EUR"
+
+
+def test_resuming_an_entry_from_before_currencies_records_its_currency(invoke, sandbox, location,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    sale = sandbox.sale("9.00", settle=True, merchant_account_id=f"{sandbox.merchant.id}_eur")
+    lost = sandbox.sdk.transaction.refund(sale, {"amount": "3.00", "api_request_key": "k-lost"}).transaction
+    _second_version_journal(location, merchant_id=sandbox.merchant.id, transaction_id=sale, amount="3.00",
+                            key="k-lost")
+    monkeypatch.setenv("PAYCLI_JOURNAL", location)
+    assert invoke("refund", sale, "--amount", "3.00").json()["id"] == lost.id  # the original answer, again
+    [entry] = invoke("audit", "-f", "json").json()
+    assert (entry["state"], entry["result_id"], entry["amount"], entry["currency"]) == ("done", lost.id, "3.00",
+                                                                                          "EUR")
 
 
 def test_import_carries_each_entrys_currency(invoke, sandbox, location, tmp_path: Path,
