@@ -40,7 +40,7 @@ LOCK_WAIT_S = 5.0
 
 # Version n's statements upgrade a journal from version n-1. {id} is the one column whose type differs.
 # Version 1 is the journal as paycli first wrote it (no version table): such a file is taken as version 1.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (
         """CREATE TABLE IF NOT EXISTS entries (
@@ -70,12 +70,15 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: (  # who is user@host: a team's journal holds many machines
         "ALTER TABLE entries ADD COLUMN host TEXT",
     ),
+    3: (  # an amount means nothing without its currency; NULL on entries written before it was recorded
+        "ALTER TABLE entries ADD COLUMN currency TEXT",
+    ),
 }
 _KEYS_PER_QUERY = 500  # under SQLite's oldest limit of 999 parameters per statement
 _VERSION_TABLE = "CREATE TABLE IF NOT EXISTS journal_schema (version INTEGER NOT NULL)"
 ENTRY_COLUMNS = ("created_at", "finished_at", "operator", "host", "profile", "environment", "merchant_id", "kind",
-                 "transaction_id", "amount", "order_id", "reason", "api_request_key", "state", "result_id", "error",
-                 "batch", "batch_row")
+                 "transaction_id", "amount", "currency", "order_id", "reason", "api_request_key", "state", "result_id",
+                 "error", "batch", "batch_row")
 
 
 class JournalUnavailable(Unavailable):
@@ -127,6 +130,7 @@ class Entry:
     kind: str
     transaction_id: str
     amount: Decimal | None
+    currency: str | None  # the transaction's; None: written by a paycli from before currencies were recorded
     order_id: str | None
     reason: str | None
     api_request_key: str
@@ -359,23 +363,28 @@ class Journal:
             yield waited
 
     def begin(self, context: Context, *, kind: str, transaction_id: str, amount: Decimal | None,
-              api_request_key: str, order_id: str | None = None, reason: str | None = None,
-              batch: str | None = None, batch_row: int | None = None) -> int:
-        """Record the intent before the call; committed when this returns."""
+              api_request_key: str, currency: str | None = None, order_id: str | None = None,
+              reason: str | None = None, batch: str | None = None, batch_row: int | None = None) -> int:
+        """Record the intent before the call, with the transaction's currency; committed when this returns."""
         row = self._run(lambda db: db.execute(
             "INSERT INTO entries (created_at, operator, host, profile, environment, merchant_id, kind,"
-            " transaction_id, amount, order_id, reason, api_request_key, state, batch, batch_row)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            " transaction_id, amount, currency, order_id, reason, api_request_key, state, batch, batch_row)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (_now(), context.operator, context.host or None, context.profile, context.environment,
-             context.merchant_id, kind, transaction_id, str(amount) if amount is not None else None, order_id,
-             reason, api_request_key, PENDING, batch, batch_row),
+             context.merchant_id, kind, transaction_id, str(amount) if amount is not None else None, currency,
+             order_id, reason, api_request_key, PENDING, batch, batch_row),
         ).fetchone())
         return int(row["id"])
 
-    def reopen(self, entry_id: int) -> None:
-        """An unfinished entry is about to be sent again under its own key: `pending` until the answer."""
-        self._run(lambda db: db.execute("UPDATE entries SET state = ?, finished_at = NULL WHERE id = ?",
-                                        (PENDING, entry_id)))
+    def reopen(self, entry_id: int, *, currency: str | None = None) -> None:
+        """An unfinished entry is about to be sent again under its own key: `pending` until the answer.
+
+        An entry written before currencies were recorded takes `currency` (its transaction's); one that has
+        its currency keeps it.
+        """
+        self._run(lambda db: db.execute(
+            "UPDATE entries SET state = ?, finished_at = NULL, currency = COALESCE(currency, ?) WHERE id = ?",
+            (PENDING, currency, entry_id)))
 
     def finish(self, entry_id: int, state: str, *, result_id: str | None = None, error: str | None = None) -> None:
         """Record the answer. Unlike `begin`, this need not wait for the disk: were it lost in a database

@@ -155,13 +155,13 @@ def execute(gateway: Gateway, journal: Journal, context: Context, plan: Plan, *,
         earlier = resumable(journal, context, plan, api_request_key=api_request_key)
         if earlier is not None:
             entry, key, amount, order_id = earlier.id, earlier.api_request_key, earlier.amount, earlier.order_id
-            journal.reopen(entry)
+            journal.reopen(entry, currency=txn.currency)
         else:
             key = api_request_key or f"paycli-{plan.action}-{uuid.uuid4()}"
             amount, order_id = plan.amount, plan.order_id
             entry = journal.begin(context, kind=plan.action, transaction_id=txn.id, amount=amount,
-                                  api_request_key=key, order_id=order_id, reason=plan.reason, batch=batch,
-                                  batch_row=batch_row)
+                                  currency=txn.currency, api_request_key=key, order_id=order_id,
+                                  reason=plan.reason, batch=batch, batch_row=batch_row)
     what = f"{plan.action} of {txn.id}"
     try:
         result = _send(gateway, plan.action, txn.id, amount, order_id, key, resumed=earlier is not None)

@@ -110,6 +110,100 @@ def test_a_first_version_journal_is_upgraded_and_keeps_its_entries(location: str
     upgraded.close()
 
 
+def _second_version_journal(location: str, *, merchant_id: str = "m", transaction_id: str = "old",
+                            amount: str = "7.00", key: str = "k-old") -> None:
+    """A journal as a paycli of schema version 2 left it (who, host; no currency), with one refund in it
+    whose answer was lost."""
+    store = journal_.open_store(location)
+    conn = store.connection()
+    for step in (1, 2):
+        for statement in journal_._MIGRATIONS[step]:
+            conn.execute(statement.format(id=store.id_column))
+    conn.execute(journal_._VERSION_TABLE)
+    conn.execute("INSERT INTO journal_schema (version) VALUES (2)")
+    conn.execute("INSERT INTO entries (created_at, finished_at, operator, host, profile, environment, merchant_id,"
+                 " kind, transaction_id, amount, api_request_key, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 ("2026-01-02T03:04:05.000000+00:00", "2026-01-02T03:04:06.000000+00:00", "dave", "desk-9", "acme",
+                  "sandbox", merchant_id, "refund", transaction_id, amount, key, "unknown"))
+    store.close()
+
+
+def test_an_entry_records_its_transactions_currency(journal: Journal) -> None:
+    journal.begin(ALICE, kind="refund", transaction_id="t1", amount=Decimal("3.00"), currency="EUR",
+                  api_request_key="k1")
+    entry = journal.latest("acme_mid", "k1")
+    assert entry is not None and (entry.amount, entry.currency) == (Decimal("3.00"), "EUR")
+
+
+def test_a_second_version_journal_is_upgraded_its_old_entries_without_a_currency(location: str) -> None:
+    _second_version_journal(location)
+    upgraded = Journal(location)
+    assert upgraded.version == journal_.SCHEMA_VERSION == 3
+    [old] = list(upgraded.entries())
+    assert (old.who, old.amount, old.currency) == ("dave@desk-9", Decimal("7.00"), None)  # not guessed
+    upgraded.begin(ALICE, kind="refund", transaction_id="new", amount=Decimal("1.00"), currency="EUR",
+                   api_request_key="k-new")
+    assert [(e.transaction_id, e.currency) for e in upgraded.entries()] == [("old", None), ("new", "EUR")]
+    upgraded.reopen(old.id, currency="USD")  # resumed by this paycli, which knows its transaction's currency
+    upgraded.reopen(upgraded.entries(transaction_id="new").__next__().id, currency="USD")  # a known one stays
+    assert [e.currency for e in upgraded.entries()] == ["USD", "EUR"]
+    upgraded.close()
+
+
+# ---- through the CLI, on both homes -------------------------------------------------------------------------
+
+
+def test_a_refund_in_euros_is_journaled_and_audited_in_euros(invoke, sandbox, location, tty,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import csv
+    import re
+
+    monkeypatch.setenv("PAYCLI_JOURNAL", location)
+    sale = sandbox.sale("12.00", settle=True, merchant_account_id=f"{sandbox.merchant.id}_eur")
+    credit = invoke("refund", sale, "--amount", "4.50", "-f", "json").json()
+    journal = Journal(location)
+    [entry] = list(journal.entries())
+    journal.close()
+    assert (entry.transaction_id, entry.result_id, entry.amount, entry.currency) == (
+        sale, credit["id"], Decimal("4.50"), "EUR")
+    [row] = list(csv.DictReader(invoke("audit", "-f", "csv").stdout.splitlines()))
+    assert (row["transaction_id"], row["amount"], row["currency"]) == (sale, "4.50", "EUR")
+    [shown] = invoke("audit", "-f", "json").json()
+    assert list(shown)[list(shown).index("amount") + 1] == "currency" and shown["currency"] == "EUR"
+    monkeypatch.setenv("COLUMNS", "80")  # a narrow terminal leaves columns out, never the amount's currency
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", invoke("audit").stdout).splitlines()  # without the header's bold
+    header = lines[0].split()
+    assert header[header.index("amount") + 1] == "currency"
+    [line] = [line.split() for line in lines if sale in line]
+    assert line[header.index("amount")] == "4.50" and line[header.index("currency")] == "EUR"
+
+
+def test_resuming_an_entry_from_before_currencies_records_its_currency(invoke, sandbox, location,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    sale = sandbox.sale("9.00", settle=True, merchant_account_id=f"{sandbox.merchant.id}_eur")
+    lost = sandbox.sdk.transaction.refund(sale, {"amount": "3.00", "api_request_key": "k-lost"}).transaction
+    _second_version_journal(location, merchant_id=sandbox.merchant.id, transaction_id=sale, amount="3.00",
+                            key="k-lost")
+    monkeypatch.setenv("PAYCLI_JOURNAL", location)
+    assert invoke("refund", sale, "--amount", "3.00").json()["id"] == lost.id  # the original answer, again
+    [entry] = invoke("audit", "-f", "json").json()
+    assert (entry["state"], entry["result_id"], entry["amount"], entry["currency"]) == ("done", lost.id, "3.00",
+                                                                                          "EUR")
+
+
+def test_import_carries_each_entrys_currency(invoke, sandbox, location, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    local = tmp_path / "local.db"
+    _second_version_journal(str(local))  # history from before currencies were recorded...
+    monkeypatch.setenv("PAYCLI_JOURNAL", str(local))
+    invoke("refund", sandbox.sale("6.00", settle=True, merchant_account_id=f"{sandbox.merchant.id}_eur"))
+    invoke("refund", sandbox.sale("8.00", settle=True))  # ...then this paycli's, in two currencies
+    monkeypatch.setenv("PAYCLI_JOURNAL", location)
+    assert invoke("journal", "import", local).json()["added"] == 3
+    audited = invoke("audit", "-f", "json").json()
+    assert [(e["amount"], e["currency"]) for e in audited] == [("7.00", None), ("6.00", "EUR"), ("8.00", "USD")]
+
+
 def test_sqlite_needs_no_lock_between_agents(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "journal.db")
     with journal.hold("m", "t1") as first, journal.hold("m", "t1") as second:

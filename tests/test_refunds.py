@@ -217,7 +217,7 @@ def test_audit_lists_and_filters_the_journal(invoke, sandbox) -> None:
     assert invoke("audit", "--since", "2000-01-01", "--until", "2000-12-31").json() == []
     assert len(invoke("audit", "-f", "ndjson").ndjson()) == 2
     header = invoke("audit", "-f", "csv").stdout.splitlines()[0]
-    assert header.startswith("id,created_at,operator,profile,environment,merchant_id,kind,transaction_id,amount,state")
+    assert header.startswith("id,created_at,operator,profile,environment,merchant_id,kind,transaction_id,amount,currency,state")
 
 
 def test_audit_rejects_unknown_kind(invoke) -> None:

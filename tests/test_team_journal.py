@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from paycli.journal import Journal
+from paycli.journal import SCHEMA_VERSION, Journal
 
 
 @pytest.fixture
@@ -96,7 +96,7 @@ def test_profiles_check_tests_the_team_journal(invoke, sandbox, team) -> None:
     assert "journal postgresql://paycli@127.0.0.1" in run.stderr and "reachable" in run.stderr
     assert "(postgresql, PostgreSQL 1" in run.stderr and "no entries yet" in run.stderr
     Journal(team).close()  # created by a first use
-    assert "schema version 2" in invoke("profiles", "check").stderr
+    assert f"schema version {SCHEMA_VERSION}" in invoke("profiles", "check").stderr
 
 
 def test_profiles_check_exits_6_when_the_journal_is_unreachable(invoke, sandbox, monkeypatch) -> None:
@@ -116,7 +116,8 @@ def test_profiles_check_exits_4_when_the_journal_is_newer_than_paycli(invoke, sa
 
 def test_journal_status_shows_where_and_which_schema(invoke, team) -> None:
     status = invoke("journal", "status").json()
-    assert (status["backend"], status["schema_version"], status["supported_version"]) == ("postgresql", 0, 2)
+    assert (status["backend"], status["schema_version"], status["supported_version"]) == (
+        "postgresql", 0, SCHEMA_VERSION)
     assert status["location"].startswith("postgresql://paycli@127.0.0.1:")
 
 

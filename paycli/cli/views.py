@@ -244,10 +244,10 @@ AUDIT = View(
     "audit",
     row=audit_row,
     columns=("id", "created_at", "operator", "profile", "environment", "merchant_id", "kind", "transaction_id",
-             "amount", "state", "result_id", "error", "api_request_key", "batch", "batch_row", "host", "order_id",
-             "reason"),
-    table_columns=("id", "created_at", "who", "profile", "kind", "transaction_id", "amount", "state",
-                   "result_id", "order_id", "reason", "error"),
+             "amount", "currency", "state", "result_id", "error", "api_request_key", "batch", "batch_row", "host",
+             "order_id", "reason"),
+    table_columns=("id", "created_at", "who", "profile", "kind", "transaction_id", "amount", "currency",
+                   "state", "result_id", "order_id", "reason", "error"),
     drop_first=("who", "operator", "reason", "order_id", "profile", "result_id"),
 )
 
