@@ -1,9 +1,9 @@
 """The call wrapper: the one place an SDK request runs, its exceptions become PaycliErrors, and retries happen.
 
 The rule: every SDK call that makes an HTTP request runs inside `Calls.run`. Nothing else in the gateway
-catches the SDK's exceptions or sleeps before trying again, so a request outside it would escape as a
-traceback (exit 1) instead of exit 4/5/6, skip the retries, and decode outside the gate
-(tests/test_gateway.py checks every public `Gateway` method against a sandbox answering 503 to everything).
+maps the SDK's HTTP exceptions or sleeps before trying again, so a request made outside it would escape as
+a traceback (exit 1) instead of exit 4, 5 or 6, would never be retried, and would decode outside the gate
+(tests/test_gateway.py runs every public `Gateway` method against a sandbox answering 503 to everything).
 """
 
 from __future__ import annotations
