@@ -101,12 +101,12 @@ class PrivateKey:
                 )
             return value
         if self.source == "cmd":
-            return self._run_command(who, timeout_s)
+            return self._run_command(who, timeout_s, env)
         if not self.inline:
             raise ConfigError(f"{who}, key 'private_key': empty", profile=self.profile, key="private_key")
         return self.inline
 
-    def _run_command(self, who: str, timeout_s: float) -> str:
+    def _run_command(self, who: str, timeout_s: float, env: Mapping[str, str] | None) -> str:
         argv = shlex.split(self.where)
         # only the program's name: its arguments and its output (stderr too) may hold the key or a path to it
         program = Path(argv[0]).name if argv else self.where
@@ -124,6 +124,7 @@ class PrivateKey:
                 text=True,
                 timeout=timeout_s,
                 check=False,
+                env=None if env is None else dict(env),  # the run's environment, as for private_key_env
             )
         except FileNotFoundError:
             raise fail("failed: command not found") from None

@@ -312,6 +312,14 @@ def test_private_key_cmd_runs_the_command_and_uses_its_output() -> None:
     assert key.resolve() == SECRET
 
 
+def test_private_key_cmd_runs_in_the_environment_it_is_given(monkeypatch) -> None:
+    """The run's environment (as Invocation passes it), not the process's, like private_key_env."""
+    monkeypatch.setenv("PASSWORD_STORE_KEY", "from the process")
+    key = PrivateKey("cmd", _cmd("import os; print(os.environ['PASSWORD_STORE_KEY'])"), profile="acme")
+    given = {**os.environ, "PASSWORD_STORE_KEY": "from the run"}
+    assert key.resolve(given) == "from the run"
+
+
 @pytest.mark.parametrize(
     ("command", "says", "timeout_s"),
     [
