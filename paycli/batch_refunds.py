@@ -119,7 +119,9 @@ def read_rows(path: Path) -> list[Row]:
     unknown = [name for name in header if name not in COLUMNS]
     if unknown:
         raise UsageError(f"{path}: unknown column {unknown[0]!r}; columns are {', '.join(COLUMNS)}")
-    rows, problems, seen = [], [], {}
+    rows: list[Row] = []
+    problems: list[str] = []
+    seen: dict[str, int] = {}  # transaction → its line
     for line, cells in enumerate(reader, start=2):
         if not any(cell.strip() for cell in cells):
             continue
@@ -204,7 +206,7 @@ def plan(gateway: Gateway, journal: Journal, context: Context, path: Path, rows:
 
     def decide(row: Row) -> Item:
         key, entry = keyed[row.line]
-        if row.line in done:
+        if row.line in done and entry is not None:
             return Item(row, key, result=Result(row.line, row.transaction_id, entry.amount, entry.kind,
                                                 ALREADY_DONE, entry.result_id,
                                                 f"done by {entry.who} on {entry.finished_at:%Y-%m-%d %H:%M}Z "
@@ -291,7 +293,7 @@ def execute(gateway: Gateway, journal: Journal, context: Context, batch: BatchPl
         finished[item.row.line] = item
         if on_result and item.result is not None:
             on_result(item.result)
-    results = [finished[item.row.line].result for item in batch.items if finished[item.row.line].result]
+    results = [result for item in batch.items if (result := finished[item.row.line].result) is not None]
     if lost:
         raise JournalLost(results, sorted(line for line, moved in lost.items() if moved), first_loss[0])
     return results

@@ -557,13 +557,14 @@ def _file_profile(file: Path, name: str, raw: Any, warnings: list[str]) -> Profi
     if isinstance(search_cap, bool) or not isinstance(search_cap, int) or search_cap < 1:
         raise read.error("search_cap", f"expected a whole number above 0, got {search_cap!r}")
 
-    for key, value in (
+    recorded: tuple[tuple[str, object], ...] = (  # fields whose origin is shown when set
         ("merchant_id", merchant_id),
         ("public_key", public_key),
         ("url", url),
         ("merchant_accounts", merchant_accounts or None),
         ("default_merchant_account", default_merchant_account),
-    ):
+    )
+    for key, value in recorded:
         if value is not None:
             origin[key] = read.origin(key)
     origin["timezone"] = read.origin("timezone") if "timezone" in raw else "default"

@@ -71,8 +71,9 @@ class PostgresStore:
         self._guard = threading.Lock()
 
     def connection(self) -> _Connection:
-        conn = getattr(self._local, "conn", None)
+        conn: _Connection | None = getattr(self._local, "conn", None)
         if getattr(self._local, "holding", 0):
+            assert conn is not None  # holding a lock means this thread has its session
             # the lock lives in this session: a new one would carry on without it, so a lost session fails
             # the next statement (exit 6) instead of being replaced
             return conn

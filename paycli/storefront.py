@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 from urllib.parse import urlsplit
 
 from paycli import browser_assets, checkout, client_tokens
+from paycli.request_bodies import BodyCut, BodyRefused, read_body
 from paycli.errors import Declined, GatewayRefused, PaycliError, UsageError
 from paycli.money import parse_amount
 from paycli.output import jsonable
@@ -192,14 +193,18 @@ class _Handler(BaseHTTPRequestHandler):
     server: "_Server"
 
     def do_GET(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY_BYTES:
+        # a checkout is acted on only once its whole body is read (see paycli/request_bodies.py)
+        try:
+            raw = read_body(self.headers, self.rfile, MAX_BODY_BYTES)
+        except (BodyCut, OSError):
             self.close_connection = True
-            status, headers, body = _json(413, {"error": {"message": "the body is too large"}})
+            return
+        except BodyRefused as refused:
+            self.close_connection = True
+            status, headers, body = _json(refused.status, {"error": {"message": "the request's body framing is refused"}})
         else:
-            raw = self.rfile.read(length) if length else b""
             try:
-                status, headers, body = self.server.storefront.handle(self.command, self.path, self.headers, raw)
+                status, headers, body = self.server.storefront.handle(self.command, self.path, dict(self.headers), raw)
             except Exception as err:  # one request's bug never stops the app; the page sees a 500
                 self.log_message("internal error on %s %s: %s", self.command, self.path.split("?")[0],
                                  type(err).__name__)
@@ -208,6 +213,8 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
@@ -237,7 +244,7 @@ class RunningStorefront:
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"  # an AF_INET address: host is a str
 
     def stop(self) -> None:
         self.server.shutdown()

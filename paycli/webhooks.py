@@ -204,15 +204,16 @@ def read_captured(text: str, *, source: str = "the input") -> SignedNotification
             document = json.loads(text)
         except json.JSONDecodeError as err:
             raise UsageError(f"{source} looks like JSON but does not parse: {err.msg} (line {err.lineno})") from None
-        pair = {name: document.get(name) for name in ("bt_signature", "bt_payload")}
+        pair: dict[str, object] = {name: document.get(name) for name in ("bt_signature", "bt_payload")}
     else:
         form = parse_qs(text, keep_blank_values=True)
-        pair = {name: (form.get(name) or [None])[0] for name in ("bt_signature", "bt_payload")}
-    missing = [name for name, value in pair.items() if not isinstance(value, str)]
-    if missing:
+        pair = {name: next(iter(form.get(name, [])), None) for name in ("bt_signature", "bt_payload")}
+    signature, payload = pair["bt_signature"], pair["bt_payload"]
+    if not isinstance(signature, str) or not isinstance(payload, str):
+        missing = [name for name, value in pair.items() if not isinstance(value, str)]
         raise UsageError(f"{source} has no {' or '.join(missing)}: give a form body "
                          f"(bt_signature=…&bt_payload=…) or a JSON object with both")
-    return SignedNotification(pair["bt_signature"], pair["bt_payload"])  # type: ignore[arg-type]
+    return SignedNotification(signature, payload)
 
 
 # delivery ---------------------------------------------------------------------------------------------------
@@ -311,7 +312,7 @@ class Listener:
         if self._server is None:
             raise RuntimeError("the listener is not started")
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/"
+        return f"http://{host!s}:{port}/"  # an AF_INET address: host is a str
 
     def start(self) -> Listener:
         try:

@@ -150,6 +150,38 @@ def test_a_body_that_is_not_json_is_400(shop) -> None:
     assert call("POST", f"{shop.url}/checkout", raw=b"nonce=x")[0] == 400
 
 
+def _raw_request(shop: storefront.RunningStorefront, head: str, body: bytes = b"") -> bytes:
+    """One request over a raw socket, as a client other than urllib might frame it; the server's whole answer."""
+    import socket
+    from urllib.parse import urlsplit
+
+    where = urlsplit(shop.url)
+    with socket.create_connection((where.hostname, where.port), timeout=5) as conn:
+        conn.sendall(head.encode() + b"\r\n" + body)
+        conn.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_a_chunked_checkout_is_read_whole_and_charges_its_own_amount(shop, sandbox) -> None:
+    nonce = tokenize(shop)
+    payload = json.dumps({"nonce": nonce, "amount": "12.34"}).encode()
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (payload[:10], payload[10:])) + b"0\r\n\r\n"
+    answer = _raw_request(shop, "POST /checkout HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                "Transfer-Encoding: chunked\r\nConnection: close\r\n", chunks)
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+    assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["transaction"]["amount"] == "12.34"
+
+
+@pytest.mark.parametrize("framing", ["Content-Length: -1", "Content-Length: ten", "Content-Length: 5\r\nContent-Length: 6",
+                                     "Transfer-Encoding: gzip"])
+def test_checkout_framing_in_doubt_is_refused_never_a_hang_or_a_500(shop, framing) -> None:
+    answer = _raw_request(shop, f"POST /checkout HTTP/1.1\r\nHost: x\r\n{framing}\r\nConnection: close\r\n", b"{}")
+    assert answer.split(b" ", 2)[1] in (b"400", b"501"), answer[:200]
+
+
 # --- assets ------------------------------------------------------------------------------------------
 
 def test_missing_assets_exit_4_naming_the_fetch_command_and_the_option(invoke, sandbox) -> None:

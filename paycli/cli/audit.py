@@ -31,10 +31,10 @@ def audit(
     if kind is not None and kind not in KINDS:
         raise UsageError(f"--kind '{kind}' is not one of {', '.join(KINDS)}")
     run = Invocation.current()
-    tz = run.profile.tz if (since or until) else None
+    # the profile's timezone only when a date needs it: listing everything works without a valid profile
     entries = run.journal().entries(
-        since=dates.parse_instant(since, tz=tz, field="--since") if since else None,
-        until=dates.parse_instant(until, tz=tz, field="--until", end=True) if until else None,
+        since=dates.parse_instant(since, tz=run.profile.tz, field="--since") if since else None,
+        until=dates.parse_instant(until, tz=run.profile.tz, field="--until", end=True) if until else None,
         kind=kind,
         transaction_id=txn,
         operator=by,

@@ -144,8 +144,9 @@ def serve(
     out.note(f"paycli sandbox listening on {running.url} (state: {path})")
     for m in merchants:
         out.note(f"  merchant {m.id}: public key {m.public_key}, accounts {', '.join(m.accounts)}")
-    out.note(f'  Python SDK: braintree.Environment("local", "{running.server.server_address[0]}", "{running.port}", '
-             f'"{running.url}", False, None, "{running.server.server_address[0]}", "{running.port}")')
+    bound = f"{running.server.server_address[0]!s}"  # an AF_INET address: a str
+    out.note(f'  Python SDK: braintree.Environment("local", "{bound}", "{running.port}", '
+             f'"{running.url}", False, None, "{bound}", "{running.port}")')
     out.note(f"  paycli profile: environment: local, url: {running.url}, merchant_id, public_key, private_key_env")
     if webhook_url:
         out.note(f"  webhooks: settlements are posted to {webhook_url}, signed with each merchant's keys")

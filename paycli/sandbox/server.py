@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from paycli.request_bodies import BodyCut, BodyRefused, read_body
 from paycli.sandbox import clientapi, xmlcodec
 from paycli.sandbox.faults import FaultPlan
 from paycli.sandbox.operations import Sandbox
@@ -31,10 +32,6 @@ from paycli.sandbox.store import Merchant
 MAX_BODY_BYTES = 1 << 20
 IDLE_TIMEOUT_SECONDS = 30.0
 MAX_CONNECTIONS = 128
-_MAX_LINE = 1024  # a chunk-size or trailer line
-_MAX_TRAILERS = 32
-_DIGITS = re.compile(r"[0-9]{1,19}")  # ASCII only: str.isdigit() would take "²" or "٣"
-_HEX = re.compile(rb"[0-9A-Fa-f]{1,8}")
 _BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n"
          b"Retry-After: 1\r\n\r\n")
 _TXN = r"(?P<id>[A-Za-z0-9_-]+)"
@@ -214,57 +211,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
         return reply
 
     def _read_body(self) -> bytes:
-        codings = self.headers.get_all("Transfer-Encoding") or []
-        lengths = self.headers.get_all("Content-Length") or []
-        if codings:
-            if lengths:  # both framings at once is how requests are smuggled (RFC 9112, section 6.1)
-                raise _Refused(400)
-            if [c.strip().lower() for value in codings for c in value.split(",")] != ["chunked"]:
-                raise _Refused(501)  # a transfer coding the server does not implement (RFC 9112, section 6.1)
-            return self._read_chunked()
-        if not lengths:
-            return b""
-        if len({value.strip() for value in lengths}) != 1 or not _DIGITS.fullmatch(lengths[0].strip()):
-            raise _Refused(400)
-        length = int(lengths[0])
-        if length > MAX_BODY_BYTES:
-            raise _Refused(413)
-        body = self.rfile.read(length) if length else b""
-        if len(body) < length:
-            # the client went away mid-request (killed, or the connection dropped): a cut-off body could
-            # read as an empty one — a refund with no amount and no api_request_key — so nothing happens
-            raise _Dropped
-        return body
-
-    def _read_chunked(self) -> bytes:
-        body = bytearray()
-        while True:
-            size_text = self._line().split(b";", 1)[0].strip()  # chunk extensions are ignored
-            if not _HEX.fullmatch(size_text):
-                raise _Refused(400)
-            size = int(size_text, 16)
-            if size == 0:
-                break
-            if len(body) + size > MAX_BODY_BYTES:
-                raise _Refused(413)
-            chunk = self.rfile.read(size)
-            if len(chunk) < size:
-                raise _Dropped
-            body += chunk
-            if self._line().strip():
-                raise _Refused(400)  # chunk data longer than its size line said
-        for _ in range(_MAX_TRAILERS + 1):
-            if not self._line().strip():
-                return bytes(body)
-        raise _Refused(400)
-
-    def _line(self) -> bytes:
-        line = self.rfile.readline(_MAX_LINE + 1)
-        if len(line) > _MAX_LINE:
-            raise _Refused(400)
-        if not line.endswith(b"\n"):
-            raise _Dropped  # the stream ended inside the body
-        return line
+        try:
+            return read_body(self.headers, self.rfile, MAX_BODY_BYTES)
+        except BodyCut:
+            raise _Dropped from None
+        except BodyRefused as refused:
+            raise _Refused(refused.status) from None
 
     def _serve_client_api(self) -> None:
         """The browser's JSON client API: its own routes, fingerprint auth and CORS (see sandbox/clientapi.py).
