@@ -103,10 +103,10 @@ class Invocation:
 
     def apply(self, params: Mapping[str, Any]) -> Invocation:
         """Take the global options typed after the command; they win over the same options typed before."""
-        if params.get("fmt") is not None:
-            self.output.explicit_format = params["fmt"]
-        if params.get("output") is not None:
-            self.output.path = params["output"]
+        if params.get("fmt") is not None or params.get("output") is not None:
+            # the run's data goes elsewhere from here on: an Output for that destination, none changed in place
+            path = params["output"] if params.get("output") is not None else self.output.path
+            self.output = self.output.to(path, params.get("fmt"))
         if params.get("yes"):
             self.yes = self.output.assume_yes = True
         if params.get(GLOBAL_PROFILE) is not None:
