@@ -1,8 +1,9 @@
 """Everything paycli writes: data on stdout (or `--output FILE`), the rest on stderr.
 
-One `Output` per run, built from a `Terminal` record of TTY flags and colour, so a cron job piping JSON and
-a person at a terminal get the same code path with different defaults: `table` on a terminal and `json`
-otherwise, progress bars only for a person, prompts only where someone can answer. Rich is imported on
+One `Output` per destination (the run's, and one from `to()` for each other file), built from a `Terminal`
+record of TTY flags and colour, so a cron job piping JSON and a person at a terminal get the same code path
+with different defaults: `table` on a terminal and `json` otherwise, progress bars only for a person,
+prompts only where someone can answer. Rich is imported on
 first use so `paycli --version` does not pay for it; nobody else writes ANSI codes.
 """
 
@@ -24,7 +25,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path, PurePath
-from typing import IO, TYPE_CHECKING, Any, TextIO
+from typing import IO, TYPE_CHECKING, Any, TextIO, overload
 
 from paycli.dates import isoformat_z
 from paycli.formats import GENERIC, SUFFIX_FORMATS, Format, View  # noqa: F401 - re-exported
@@ -374,6 +375,13 @@ class Output:
                 writer.many(data)
             else:
                 writer.one(data)
+
+    @overload
+    def stream(self, items: Iterable[Any], view: View | None = None) -> int: ...
+
+    @overload
+    def stream(self, items: Iterable[Any], view: View | None = None, *,
+               drop_if_empty: Callable[[], bool]) -> int | None: ...
 
     def stream(self, items: Iterable[Any], view: View | None = None, *,
                drop_if_empty: Callable[[], bool] | None = None) -> int | None:
