@@ -66,4 +66,5 @@ def check_profiles(profiles: Iterable[Profile], connect: Callable[[Profile], Any
 
 def unusable(runs: ProfileRuns) -> list[ProfileCheck]:
     """A failed check for each profile the config could not validate (with every profile only)."""
-    return [ProfileCheck(name, "", None, ok=False, error=err.message, failure=err) for name, err in runs.broken.items()]
+    return [ProfileCheck(name, "", None, ok=False, error=err.message, failure=err)
+            for name, err in runs.broken.items()]

@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from paycli.config import Profile
     from paycli.models import SettlementSummary
     from paycli.output import Output
-    from paycli.profile_runs import ProfileRuns
 
 app = typer.Typer(help="Settlement reports: Braintree's batch summary and a reconciled transaction export.",
                   no_args_is_help=True)
@@ -55,11 +54,12 @@ def summary(
     """
     from paycli import export_targets, settlement
     from paycli.config import state_dir
+    from paycli.profile_runs import ProfileRuns
 
     run = Invocation.current()
     field = _custom_field(group_by_custom_field)
     targets = _targets(run, all_profiles, lambda profile: (_one_day(profile, day),))
-    runs = _runs(run, all_profiles)
+    runs = ProfileRuns(keep_going=all_profiles, broken=run.profiles.broken)
 
     def one(target: "export_targets.Target") -> "SettlementSummary":
         found = settlement.summary(run.gateway_for(target.profile), target.days[0], field)
@@ -114,6 +114,7 @@ def export(
     """
     from paycli import export_targets, settlement
     from paycli.config import state_dir
+    from paycli.profile_runs import ProfileRuns
 
     run = Invocation.current()
     if day and (first or last):
@@ -121,7 +122,7 @@ def export(
     if (first is None) != (last is None):
         raise UsageError("--from and --to go together; for one day use --date")
     targets = _targets(run, all_profiles, lambda profile: _export_days(profile, day, first, last))
-    runs = _runs(run, all_profiles)
+    runs = ProfileRuns(keep_going=all_profiles, broken=run.profiles.broken)
     for output, members in export_targets.by_output(targets).items():
         out = run.output.to(output)
         profiles = settlement.ProfilesExport(members, run.gateway_for, runs, workers=concurrency,
@@ -186,13 +187,6 @@ def _targets(run: Invocation, all_profiles: bool,
         raise UsageError("give --profile or --all-profiles, not both")
     profiles = profile_runs.every_configured(run.profiles) if all_profiles else [run.profile]
     return export_targets.plan(profiles, run.output.path, days_for)
-
-
-def _runs(run: Invocation, all_profiles: bool) -> "ProfileRuns":
-    """With --all-profiles, failures are collected, and the profiles that do not validate are failures too."""
-    from paycli.profile_runs import ProfileRuns
-
-    return ProfileRuns(keep_going=all_profiles, broken=run.profiles.broken if all_profiles else None)
 
 
 # writing and reporting -------------------------------------------------------------------------------------
