@@ -324,10 +324,17 @@ class Output:
             return SUFFIX_FORMATS.get(Path(self.path).suffix.lower(), Format.json)  # type: ignore[arg-type]
         return Format.table if self.terminal.stdout else Format.json
 
-    def plain(self) -> None:
-        """`--no-color` typed after the command: from now on, no colour or style."""
-        self.terminal = dataclasses.replace(self.terminal, no_color=True)
-        self._data_console = self._err_console = None
+    def with_settings(self, *, quiet: bool = False, verbose: bool = False, assume_yes: bool = False,
+                      no_color: bool = False) -> Output:
+        """A new Output with these switched on (options typed after the command); this one is unchanged."""
+        other = copy.copy(self)
+        other.quiet = self.quiet or quiet
+        other.verbose = self.verbose or verbose
+        other.assume_yes = self.assume_yes or assume_yes
+        if no_color:  # no colour or style from now on: consoles made anew
+            other.terminal = dataclasses.replace(self.terminal, no_color=True)
+            other._data_console = other._err_console = None
+        return other
 
     def check_destination(self) -> None:
         """`-o notes.txt` with no `-f`: a suffix that names no format is a mistake to stop, not JSON to guess.

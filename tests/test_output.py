@@ -658,8 +658,8 @@ def test_a_stream_dropped_when_empty_leaves_the_file_and_stdout_as_they_were(str
     assert target.read_text() == "id,amount,status,created_at,refund_ids\n"
 
 
-def test_nobody_changes_where_an_output_writes_or_in_which_format() -> None:
-    """Another destination or format is another Output (`to()`, `in_format()`), never a changed one."""
+def test_nobody_changes_where_an_output_writes_or_how() -> None:
+    """Another destination, format or setting is another Output (`to()`, `in_format()`, `with_settings()`)."""
     import ast
 
     import paycli
@@ -672,7 +672,20 @@ def test_nobody_changes_where_an_output_writes_or_in_which_format() -> None:
             targets = node.targets if isinstance(node, ast.Assign) else \
                 [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
             for target in targets:
-                if isinstance(target, ast.Attribute) and target.attr in ("path", "explicit_format", "fmt", "option") \
+                if isinstance(target, ast.Attribute) and target.attr in ("path", "explicit_format", "fmt", "option",
+                                                                         "quiet", "verbose", "assume_yes", "terminal") \
                         and "out" in ast.unparse(target.value).split(".")[-1]:
                     changed.append(f"{source.name}:{node.lineno}: {ast.unparse(target)}")
     assert changed == []
+
+
+def test_with_settings_gives_a_new_output_and_leaves_the_original_as_it_was(streams: Streams) -> None:
+    out = streams.output(TTY)
+
+    quiet = out.with_settings(quiet=True, no_color=True)
+    quiet.note("hidden")
+    out.note("shown")
+
+    assert (out.quiet, out.terminal.no_color, quiet.quiet, quiet.terminal.no_color) == (False, False, True, True)
+    assert "hidden" not in streams.stderr.getvalue() and "shown" in streams.stderr.getvalue()
+    assert out.with_settings().quiet is False and quiet.with_settings().quiet is True  # a switch stays on
