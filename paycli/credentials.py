@@ -53,10 +53,10 @@ def check_profiles(profiles: Iterable[Profile], connect: Callable[[Profile], Any
         return gateway, check(gateway)
 
     for outcome in runs.each(profiles, one, name=lambda profile: profile.name):
-        profile = outcome.item
-        if outcome.error is not None or outcome.result is None:
+        profile, err = outcome.item, outcome.error
+        if err is not None or outcome.result is None:  # (a result is None only when there is an error)
             yield ProfileCheck(profile.name, profile.environment, profile.merchant_id, ok=False,
-                               error=outcome.error.message if outcome.error else None, failure=outcome.error)
+                               error=err.message if err else None, failure=err)
             continue
         gateway, result = outcome.result
         # the built-in local profile has no merchant id of its own: show the embedded sandbox's

@@ -129,12 +129,11 @@ def export(
                                              progress=out.progress)
         try:
             with export_targets.locked(output, state_dir(run.env)):
-                # every profile of this file failed: leave no file behind
                 written = out.stream(profiles.rows(), views.SETTLEMENT_EXPORT, drop_if_empty=profiles.all_failed)
         except PaycliError as err:  # the lock, or the file itself
             runs.fail_each((target.profile.name for target in members), err)
             continue
-        if written is None:
+        if written is None:  # every profile of this file failed: no file was left behind
             continue
         if not written:
             for target in members:
@@ -143,7 +142,8 @@ def export(
         for warning in profiles.warnings():
             run.output.warn(warning)
         reconciled = profiles.reconcile(output)
-        if export_targets.is_file(output) and run.output.terminal.stderr:  # cron reads the exit code; a person this
+        # cron reads the exit code; a person reads this
+        if export_targets.is_file(output) and run.output.terminal.stderr:
             run.output.note(f"wrote {written} transaction{'' if written == 1 else 's'} to {output}"
                             + (", reconciled with the settlement summary" if reconciled else ""))
     runs.finish(len(targets), "export")
