@@ -1,13 +1,15 @@
 """Everything paycli writes: data on stdout (or `--output FILE`), the rest on stderr.
 
-One `Output` per run, built from a `Terminal` record of TTY flags and colour, so a cron job piping JSON and
-a person at a terminal get the same code path with different defaults: `table` on a terminal and `json`
-otherwise, progress bars only for a person, prompts only where someone can answer. Rich is imported on
+One `Output` per destination (the run's, and one from `to()` for each other file), built from a `Terminal`
+record of TTY flags and colour, so a cron job piping JSON and a person at a terminal get the same code path
+with different defaults: `table` on a terminal and `json` otherwise, progress bars only for a person,
+prompts only where someone can answer. Rich is imported on
 first use so `paycli --version` does not pay for it; nobody else writes ANSI codes.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import errno
 import json
@@ -23,7 +25,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path, PurePath
-from typing import IO, TYPE_CHECKING, Any, TextIO
+from typing import IO, TYPE_CHECKING, Any, TextIO, overload
 
 from paycli.dates import isoformat_z
 from paycli.formats import GENERIC, SUFFIX_FORMATS, Format, View  # noqa: F401 - re-exported
@@ -248,8 +250,20 @@ class ProgressHandle:
             self._bar.update(self._task, total=total, description=description)
 
 
+class _StdoutUse:
+    """Whether data reached stdout yet, and in which format: one record for every Output of a run, since they
+    all share the one stdout and the error reported at the end must not make it two JSON documents."""
+
+    def __init__(self) -> None:
+        self.format: Format | None = None
+
+
 class Output:
-    """The one writer of a run: data to stdout or `--output`, notes, warnings, prompts and errors to stderr."""
+    """The one writer of a run: data to stdout or `--output`, notes, warnings, prompts and errors to stderr.
+
+    Where data goes and in which format is fixed when an Output is made; another destination is another
+    Output (`to()`), made from this one and sharing its streams, so no caller changes what others write to.
+    """
 
     def __init__(
         self,
@@ -276,9 +290,31 @@ class Output:
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
+        self.option = "--output"  # what the user typed to name `path`, for the message when it cannot be written
         self._data_console: Console | None = None
         self._err_console: Console | None = None
-        self.stdout_used = False  # data already on stdout: a json error document would make it two documents
+        self._stdout_use = _StdoutUse()
+
+    def to(self, path: Path | None, fmt: Format | None = None, *, option: str = "--output") -> Output:
+        """A new Output for data going to `path` (None or "-": stdout) in `fmt` (None: this Output's explicit
+        format, else what the file's suffix names); notes, prompts and stdout are shared, this one is unchanged.
+
+        `option` names the option that gave `path`, for the message if the file cannot be written.
+        """
+        other = copy.copy(self)
+        other.path = path
+        other.explicit_format = fmt if fmt is not None else self.explicit_format
+        other.option = option
+        return other
+
+    def in_format(self, fmt: Format) -> Output:
+        """A new Output for the same destination in another format."""
+        return self.to(self.path, fmt, option=self.option)
+
+    @property
+    def stdout_used(self) -> bool:
+        """Data is on stdout already (from this Output or another of the run's)."""
+        return self._stdout_use.format is not None
 
     @property
     def fmt(self) -> Format:
@@ -288,10 +324,17 @@ class Output:
             return SUFFIX_FORMATS.get(Path(self.path).suffix.lower(), Format.json)  # type: ignore[arg-type]
         return Format.table if self.terminal.stdout else Format.json
 
-    def plain(self) -> None:
-        """`--no-color` typed after the command: from now on, no colour or style."""
-        self.terminal = dataclasses.replace(self.terminal, no_color=True)
-        self._data_console = self._err_console = None
+    def with_settings(self, *, quiet: bool = False, verbose: bool = False, assume_yes: bool = False,
+                      no_color: bool = False) -> Output:
+        """A new Output with these switched on (options typed after the command); this one is unchanged."""
+        other = copy.copy(self)
+        other.quiet = self.quiet or quiet
+        other.verbose = self.verbose or verbose
+        other.assume_yes = self.assume_yes or assume_yes
+        if no_color:  # no colour or style from now on: consoles made anew
+            other.terminal = dataclasses.replace(self.terminal, no_color=True)
+            other._data_console = other._err_console = None
+        return other
 
     def check_destination(self) -> None:
         """`-o notes.txt` with no `-f`: a suffix that names no format is a mistake to stop, not JSON to guess.
@@ -340,15 +383,28 @@ class Output:
             else:
                 writer.one(data)
 
-    def stream(self, items: Iterable[Any], view: View | None = None) -> int:
+    @overload
+    def stream(self, items: Iterable[Any], view: View | None = None) -> int: ...
+
+    @overload
+    def stream(self, items: Iterable[Any], view: View | None = None, *,
+               drop_if_empty: Callable[[], bool]) -> int | None: ...
+
+    def stream(self, items: Iterable[Any], view: View | None = None, *,
+               drop_if_empty: Callable[[], bool] | None = None) -> int | None:
         """Write items as they arrive (ndjson/csv line by line, json as one array); returns how many.
 
         If the source fails halfway, what was written stays well-formed (the JSON array is closed) and the
-        error follows; with `--output` the file is not written at all.
+        error follows; with `--output` the file is not written at all. `drop_if_empty`, asked once the items
+        turned out to be none: True means there was nothing to write, not even an empty document, and a file
+        is left as it was; the answer is then None.
         """
         view = view or GENERIC
-        with self._sink() as sink:
-            return _writer(self, sink, view).many(items)
+        try:
+            with self._sink() as sink:
+                return _writer(self, sink, view).many(_unless_dropped(items, drop_if_empty))
+        except _Dropped:
+            return None
 
     @contextmanager
     def _sink(self) -> Iterator[IO[str]]:
@@ -360,7 +416,14 @@ class Output:
             with atomic_write(target) as stream:
                 yield stream
         except OSError as err:
-            raise UsageError(f"cannot write --output {target}: {err.strerror or err}", path=str(target)) from None
+            raise UsageError(f"cannot write {self.option} {target}: {err.strerror or err}",
+                             path=str(target)) from None
+
+    def line(self, text: str, *, style: str = "") -> None:
+        """One line of data on stdout for a person (an event as it happens, where a table would wait for all)."""
+        from rich.text import Text
+
+        self.table_console(self.stdout).print(Text(text, style=style), soft_wrap=True)
 
     def table_console(self, stream: IO[str]) -> Console:
         if stream is self.stdout:
@@ -468,9 +531,10 @@ class Output:
         return int(err.exit_code)
 
     def _error_document(self, err: PaycliError) -> None:
-        if self.fmt is Format.ndjson:
+        fmt = self._stdout_use.format or self.fmt  # after ndjson lines (`webhook listen -f json`), one more line
+        if fmt is Format.ndjson:
             options: dict[str, Any] = {"separators": (",", ":")}
-        elif self.fmt is Format.json and not self.stdout_used:
+        elif fmt is Format.json and not self.stdout_used:
             options = {"indent": 2}
         else:
             return
@@ -489,6 +553,19 @@ class Output:
         except Exception:
             return False
         return True
+
+
+class _Dropped(Exception):
+    """Raised through a writer, so that a file being written is removed like any failed write's."""
+
+
+def _unless_dropped(items: Iterable[Any], drop_if_empty: Callable[[], bool] | None) -> Iterator[Any]:
+    count = 0
+    for item in items:
+        count += 1
+        yield item
+    if not count and drop_if_empty is not None and drop_if_empty():
+        raise _Dropped()
 
 
 class _Writer:
@@ -511,7 +588,7 @@ class _Writer:
     def write(self, text: str) -> None:
         self.sink.write(text)
         if self.flush_each:
-            self.out.stdout_used = True
+            self.out._stdout_use.format = self.out.fmt
             self.sink.flush()
 
 

@@ -27,15 +27,19 @@ import math
 import pickle
 import tempfile
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Protocol
 
 from paycli import dates
 from paycli.braintree_facts import IN_BATCH_STATUSES, SEARCH_PAGE_SIZE
+from paycli.errors import PartialFailure
+from paycli.export_targets import Target, is_file
 from paycli.models import (
     ZERO,
     Mismatch,
@@ -48,7 +52,9 @@ from paycli.models import (
 )
 
 if TYPE_CHECKING:
+    from paycli.config import Profile
     from paycli.gateway import Gateway
+    from paycli.profile_runs import ProfileRuns
 
 DEFAULT_WORKERS = 8
 PAGES_IN_FLIGHT_PER_WORKER = 2  # enough to keep every worker busy, few enough to bound memory
@@ -223,6 +229,70 @@ class SettlementExport:
                 self.warnings.append(f"{day}: {len(ids)} transactions of {window} reach the search cap ({cap}) "
                                      f"and cannot be told apart by time or amount; some may be missing")
             yield query, ids
+
+
+class ProfilesExport:
+    """Several profiles' exports into one file (all of `--all-profiles` without `{profile}` in `-o`), in turn.
+
+    A profile whose export fails adds no rows (its rows come only once all were fetched) and is recorded in
+    `runs`; the file is still written with the others. `jobs` are the exports that finished, checked against
+    their summaries by `reconcile()` once the file is in place.
+    """
+
+    def __init__(self, targets: Sequence[Target], connect: Callable[[Profile], Gateway], runs: ProfileRuns, *,
+                 workers: int = DEFAULT_WORKERS,
+                 progress: Callable[[str], AbstractContextManager[Progress]] | None = None) -> None:
+        self.targets = tuple(targets)
+        self.connect = connect
+        self.runs = runs
+        self.workers = workers
+        self.progress = progress or (lambda description: nullcontext(None))
+        self.jobs: list[SettlementExport] = []
+
+    def rows(self) -> Iterator[SettlementRow]:
+        """The rows, profile after profile; a failing profile's are left out (see `runs`)."""
+        for target in self.targets:
+            name = target.profile.name
+            with self.runs.attempt(name), self.progress(f"Exporting {name}") as bar:
+                job = export(self.connect(target.profile), target.days, workers=self.workers, progress=bar)
+                yield from job
+                self.jobs.append(job)
+
+    def all_failed(self) -> bool:
+        """Once the rows are read: whether no profile's export finished (nothing to write, not even a header)."""
+        return not self.jobs
+
+    def warnings(self) -> list[str]:
+        return [f"{job.profile}: {warning}" for job in self.jobs for warning in job.warnings]
+
+    def reconcile(self, output: Path | None) -> bool:
+        """Check each finished export against the summary; a mismatch is recorded in `runs` (the file stays
+        written, exit 7 says it cannot be trusted). True when every profile in the file reconciled."""
+        caps = {target.profile.name: target.profile.search_cap for target in self.targets}
+        for job in self.jobs:
+            with self.runs.attempt(job.profile):
+                mismatches = job.reconcile()
+                if mismatches:
+                    self.runs.record(job.profile, mismatch_error(job.profile, mismatches, output,
+                                                                 caps[job.profile]))
+        return bool(self.jobs) and not self.runs.failed_names() & {job.profile for job in self.jobs}
+
+
+def mismatch_error(profile: str, mismatches: list[Mismatch], output: Path | None, search_cap: int) -> PartialFailure:
+    """Exit 7 for an export that does not add up to the summary, with its first difference and a likely cause."""
+    first = mismatches[0]
+    more = f" (and {len(mismatches) - 1} more)" if len(mismatches) > 1 else ""
+    where = f"{output} was written but " if is_file(output) else ""
+    # rows missing from the export: a gateway that stops searches below the profile's cap hides them silently
+    short = any(m.export_count < m.summary_count for m in mismatches)
+    cause = (f"; likely cause: the gateway caps a search below search_cap ({search_cap}) — set the profile's "
+             "search_cap to the gateway's cap") if short else ""
+    return PartialFailure(
+        f"{where}the export of {profile} does not reconcile with the settlement summary: {first.date} "
+        f"{first.merchant_account_id} {first.kind}: export {first.export_count} for {first.export_amount}, "
+        f"summary {first.summary_count} for {first.summary_amount}{more}{cause}",
+        profile=profile, mismatches=mismatches,
+    )
 
 
 def _first_windows(first: int, last: int, expected: int, window_ids: int) -> list[_Window]:

@@ -379,3 +379,22 @@ def test_a_gateway_answering_429_slows_the_batch_down_and_says_so(invoke, tmp_pa
     assert {r["outcome"] for r in run.json()} <= {"done", "failed"}
     assert all(len(sdk.transaction.find(sale).refund_ids) <= 1 for sale in sales)
     steady.stop()
+
+
+def test_results_and_output_are_written_by_the_same_csv_writer(invoke, sandbox, tmp_path) -> None:
+    done = sandbox.sale("10.00", settle=True)
+    credit = sandbox.sdk.transaction.refund(sandbox.sale("5.00", settle=True)).transaction.id
+    path = write_csv(tmp_path / "r.csv", [[done, "2.50", "ord-1", ""], [credit, "", "", ""]])
+    results, output = tmp_path / "results.csv", tmp_path / "output.csv"
+
+    invoke("batch-refund", path, "--results", results, "-o", output, code=7)
+
+    assert results.read_bytes() == output.read_bytes()  # one writer: same header, quoting and cells
+    assert results.read_text().splitlines()[0] == ",".join(RESULT_COLUMNS)
+    assert len(list(csv.DictReader(results.open()))) == 2
+
+
+def test_results_that_cannot_be_written_name_the_results_option(invoke, sandbox, tmp_path) -> None:
+    path = write_csv(tmp_path / "r.csv", [[sandbox.sale("3.00", settle=True), "", "", ""]])
+    run = invoke("batch-refund", path, "--results", tmp_path / "missing" / "results.csv", code=2)
+    assert "cannot write --results " in run.stderr and "--output" not in run.stderr

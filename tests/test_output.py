@@ -596,3 +596,96 @@ def test_batch_refund_refuses_to_write_over_its_input(invoke, sandbox, tmp_path:
                                        "the rows; name another file"]
     assert rows.read_text().startswith("transaction_id,amount\n")
     assert sandbox.running.store.counts(sandbox.merchant.id) == {"settled": 1}  # nothing was refunded
+
+
+# one Output per destination ------------------------------------------------------------------------------------------
+
+
+def test_to_gives_an_output_for_another_file_and_leaves_the_original_as_it_was(streams: Streams, folder: Path) -> None:
+    out = streams.output(path=Path("{profile}.csv"))
+
+    acme = out.to(folder / "acme.csv")
+    acme.emit([txn(1)], TXN)
+    out.to(folder / "globex.ndjson").emit([txn(2)], TXN)
+
+    assert (out.path, out.explicit_format, out.fmt) == (Path("{profile}.csv"), None, Format.csv)
+    assert (folder / "acme.csv").read_text().splitlines()[0] == "id,amount,status,created_at,refund_ids"
+    assert json.loads((folder / "globex.ndjson").read_text())["id"] == "t2"  # its own suffix, its own format
+    assert streams.stdout.getvalue() == ""
+    acme.note("wrote acme.csv")  # notes of every Output go to the run's one stderr
+    assert "wrote acme.csv" in streams.stderr.getvalue()
+
+
+def test_to_keeps_an_explicit_format_unless_given_another(streams: Streams, folder: Path) -> None:
+    out = streams.output(fmt=Format.ndjson)
+
+    assert out.to(folder / "a.csv").fmt is Format.ndjson  # -f beats the suffix, as for -o itself
+    assert out.to(folder / "a.json", Format.csv).fmt is Format.csv
+    assert out.in_format(Format.table).fmt is Format.table
+    assert out.fmt is Format.ndjson
+
+
+def test_an_error_after_ndjson_lines_of_another_output_is_one_more_line(streams: Streams) -> None:
+    out = streams.output()  # json by default off a terminal
+    out.in_format(Format.ndjson).stream([txn(1)], TXN)  # what `webhook listen -f json` writes: a stream
+
+    out.fail(NotFound("gone"))
+
+    lines = streams.stdout.getvalue().splitlines()
+    assert json.loads(lines[0])["id"] == "t1" and json.loads(lines[1]) == {"error": {"type": "not_found",
+                                                                                     "message": "gone"}}
+
+
+def test_after_a_json_document_of_another_output_no_second_document(streams: Streams) -> None:
+    out = streams.output(fmt=Format.json)
+    out.to(None).stream([txn(1)], TXN)
+
+    out.fail(NotFound("gone"))
+
+    assert json.loads(streams.stdout.getvalue())[0]["id"] == "t1"  # still one document
+
+
+def test_a_stream_dropped_when_empty_leaves_the_file_and_stdout_as_they_were(streams: Streams, folder: Path) -> None:
+    target = folder / "out.csv"
+    target.write_text("previous night\n")
+
+    assert streams.output(path=target).stream([], TXN, drop_if_empty=lambda: True) is None
+    assert streams.output(fmt=Format.json).stream([], TXN, drop_if_empty=lambda: True) is None
+
+    assert target.read_text() == "previous night\n" and os.listdir(folder) == ["out.csv"]
+    assert streams.stdout.getvalue() == ""
+    assert streams.output(path=target).stream([], TXN, drop_if_empty=lambda: False) == 0  # empty, but kept
+    assert target.read_text() == "id,amount,status,created_at,refund_ids\n"
+
+
+def test_nobody_changes_where_an_output_writes_or_how() -> None:
+    """Another destination, format or setting is another Output (`to()`, `in_format()`, `with_settings()`)."""
+    import ast
+
+    import paycli
+
+    changed = []
+    for source in Path(paycli.__file__).parent.rglob("*.py"):
+        if source.name == "output.py":
+            continue
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            targets = node.targets if isinstance(node, ast.Assign) else \
+                [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
+            for target in targets:
+                if isinstance(target, ast.Attribute) and target.attr in ("path", "explicit_format", "fmt", "option",
+                                                                         "quiet", "verbose", "assume_yes", "terminal") \
+                        and "out" in ast.unparse(target.value).split(".")[-1]:
+                    changed.append(f"{source.name}:{node.lineno}: {ast.unparse(target)}")
+    assert changed == []
+
+
+def test_with_settings_gives_a_new_output_and_leaves_the_original_as_it_was(streams: Streams) -> None:
+    out = streams.output(TTY)
+
+    quiet = out.with_settings(quiet=True, no_color=True)
+    quiet.note("hidden")
+    out.note("shown")
+
+    assert (out.quiet, out.terminal.no_color, quiet.quiet, quiet.terminal.no_color) == (False, False, True, True)
+    assert "hidden" not in streams.stderr.getvalue() and "shown" in streams.stderr.getvalue()
+    assert out.with_settings().quiet is False and quiet.with_settings().quiet is True  # a switch stays on

@@ -28,6 +28,7 @@ from freezegun import freeze_time
 
 from paycli import sandbox as sandbox_pkg
 from paycli.cli.views import SETTLEMENT_EXPORT_COLUMNS
+from paycli.formats import Format
 from paycli.sandbox.store import Merchant
 
 # 14:00Z on 1 March 2026 is 09:00 in New York (EST): batch date 2026-03-01 there and in UTC
@@ -475,6 +476,84 @@ def test_all_profiles_summary_reports_the_failed_profile_in_the_document(invoke,
 
     assert run.json()["profiles"] == ["alpha"]
     assert [(e["profile"], e["type"]) for e in run.json()["errors"]] == [("broken", "config")]
+
+
+def _profiles_export(names: list[str], keep_going: bool = True) -> tuple[Any, Any]:
+    """Several profiles' exports into one file, called as the domain is: no CLI."""
+    from paycli import settlement
+    from paycli.config import load_profiles
+    from paycli.export_targets import Target
+    from paycli.gateway import connect
+    from paycli.profile_runs import ProfileRuns
+
+    profiles = load_profiles(None, os.environ)
+    runs = ProfileRuns(keep_going=keep_going)
+    targets = [Target(profiles[name], (date(2026, 3, 1),), None) for name in names]
+    return settlement.ProfilesExport(targets, connect, runs), runs
+
+
+def test_several_profiles_rows_come_profile_after_profile_and_a_failure_adds_none(accounts) -> None:
+    alpha, beta = accounts.add("alpha"), accounts.add("beta")
+    accounts.add("broken", key="not-the-key")
+    with freeze_time(MARCH_1):
+        a, b = alpha.sale("1.00"), beta.sale("2.00")
+        export, runs = _profiles_export(["alpha", "broken", "beta"])
+        rows = [(row.profile, row.id) for row in export.rows()]
+        reconciled = export.reconcile(Path("out.csv"))
+
+    assert rows == [("alpha", a), ("beta", b)]
+    assert [name for name, _ in runs.failures] == ["broken"] and not export.all_failed()
+    assert [job.profile for job in export.jobs] == ["alpha", "beta"]
+    assert reconciled is True  # what is in the file adds up; "broken" is told as a failure of its own
+
+
+def test_when_every_profile_of_a_file_fails_there_is_nothing_to_write(accounts) -> None:
+    accounts.add("broken", key="not-the-key")
+    accounts.add("worse", key="not-the-key-either")
+
+    export, runs = _profiles_export(["broken", "worse"])
+
+    assert list(export.rows()) == [] and export.all_failed()
+    assert [name for name, _ in runs.failures] == ["broken", "worse"]
+
+
+def test_with_one_profile_its_export_error_is_raised(accounts) -> None:
+    from paycli.errors import ConfigError
+
+    accounts.add("broken", key="not-the-key")
+    export, runs = _profiles_export(["broken"], keep_going=False)
+
+    with pytest.raises(ConfigError, match="authentication failed"):
+        list(export.rows())
+
+
+def test_an_export_to_files_leaves_the_runs_output_as_it_was(accounts, tmp_path) -> None:
+    from paycli.cli import settlement as settlement_cli
+    from paycli.cli.runtime import Invocation
+    from paycli.output import Terminal
+
+    alpha, beta = accounts.add("alpha"), accounts.add("beta")
+    with freeze_time(MARCH_1):
+        alpha.sale("1.00")
+        beta.sale("2.00")
+    template = tmp_path / "{profile}-{date}.csv"
+    run = Invocation(output=template, terminal=Terminal(stdin=False, stdout=False, stderr=False)).activate()
+    output, seen = run.output, []
+    connect = run.gateway_for
+
+    def connecting(profile: Any, **options: Any) -> Any:  # while each profile's file is being written
+        seen.append((run.output.path, run.output.fmt))
+        return connect(profile, **options)
+
+    run.gateway_for = connecting  # type: ignore[method-assign]
+    try:
+        settlement_cli.export(day="2026-03-01", all_profiles=True)
+    finally:
+        run.close()
+
+    assert run.output is output and (output.path, output.explicit_format) == (template, None)
+    assert seen == [(template, Format.csv), (template, Format.csv)]
+    assert [r["profile"] for r in csv_rows((tmp_path / "beta-2026-03-01.csv").read_text())] == ["beta"]
 
 
 # cron guarantees ----------------------------------------------------------------------------------------------------

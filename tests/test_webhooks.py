@@ -333,9 +333,12 @@ def test_listen_prints_one_line_per_notification_on_a_terminal(invoke: Callable[
     assert lines[1].endswith("  check")
 
 
-def test_listen_rejects_other_keys_with_403_and_exits_3(invoke: Callable[..., Any], gateway: Callable[[str], Any]) -> None:
+@pytest.mark.parametrize("fmt", [("-f", "ndjson"), ("-f", "json"), ()], ids=["ndjson", "json", "default"])
+def test_listen_rejects_other_keys_with_403_and_exits_3(invoke: Callable[..., Any], gateway: Callable[[str], Any],
+                                                        fmt: tuple[str, ...]) -> None:
+    """A stream has no end, so json is ndjson here too: one line per notification, then the error's line."""
     port = free_port()
-    listening = InThread(invoke, "webhook", "listen", "--port", port, "--count", "1", "-f", "ndjson", code=3)
+    listening = InThread(invoke, "webhook", "listen", "--port", port, "--count", "1", *fmt, code=3)
     wait_for_port(port)
     with pytest.raises(GatewayRefused, match="answered 403") as refused:
         webhooks.send(gateway("beta"), "check", f"http://127.0.0.1:{port}/")

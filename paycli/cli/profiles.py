@@ -57,6 +57,7 @@ def check(
     unreachable; 7: some profiles of --all failed.
     """
     from paycli import credentials
+    from paycli.profile_runs import ProfileRuns
 
     run = Invocation.current()
     if name and all_profiles:
@@ -66,19 +67,15 @@ def check(
     else:
         targets = [run.profiles.get(name, why="argument") if name else run.profile]
 
-    results = []
-    if all_profiles:  # a profile that does not validate fails its check, the others are still checked
-        from paycli.credentials import ProfileCheck
-
-        results += [ProfileCheck(name, "", None, ok=False, error=err.message, failure=err)
-                    for name, err in run.profiles.broken.items()]
+    # with --all, a profile that does not validate fails its check and the others are still checked; one
+    # profile's failure is raised with its own error and exit code (4 or 6)
+    runs = ProfileRuns(keep_going=all_profiles, broken=run.profiles.broken)
+    results = credentials.unusable(runs)
     with run.output.progress("Checking profiles", total=len(targets)) as bar:
-        for result in credentials.check_profiles(targets, run.gateway_for):
+        for result in credentials.check_profiles(targets, run.gateway_for, runs):
             results.append(result)
             bar.advance()
     failed = [result for result in results if not result.ok]
-    if not all_profiles and failed and failed[0].failure is not None:
-        raise failed[0].failure  # one profile: its own error and exit code (4 or 6)
     journal_line = _check_journal(run)
     if not failed and run.profiles.journal.origin != "default":  # a failure stays one line; the default is no news
         run.output.note(journal_line)

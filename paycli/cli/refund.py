@@ -245,7 +245,7 @@ def batch_refund(
         run.output.emit(lost.results, views.BATCH_RESULT)
         raise
     if results is not None:
-        _write_results(results, outcome)
+        _write_results(run, results, outcome)
     run.output.emit(outcome, views.BATCH_RESULT)
     failed = [r for r in outcome if r.outcome == batch_refunds.FAILED]
     given_back = batch_refunds.moved(outcome)
@@ -272,7 +272,7 @@ def _stopped(run: Invocation, batch: Any, finished: list[Any], results: Path | N
     left = len(batch.items) - len(ordered)
     with suppress(Exception):  # reporting must not hide the interrupt
         if results is not None:
-            _write_results(results, ordered)
+            _write_results(run, results, ordered)
             run.output.note(f"results of the {len(ordered)} finished rows written to {results}")
         run.output.emit(ordered, views.BATCH_RESULT)
     return (f"interrupted after {len(ordered)} of {len(batch.items)} rows: refunded "
@@ -290,19 +290,10 @@ def _planned(item: Any) -> Any:
                   f"dry run: would {plan.action} {plan.amount}", plan.transaction.currency)
 
 
-def _write_results(path: Path, outcome: list[Any]) -> None:
-    import csv
-
-    from paycli.output import atomic_write, flat, jsonable
+def _write_results(run: Invocation, path: Path, outcome: list[Any]) -> None:
+    """--results: the rows as CSV, by the same writer as `-o rows.csv` (same columns, same atomic file)."""
+    from paycli.formats import Format
 
     if path.suffix.lower() not in ("", ".csv"):
         raise UsageError(f"--results {path}: results are written as CSV; name the file .csv")
-    try:
-        with atomic_write(path) as sink:
-            writer = csv.writer(sink, lineterminator="\n")
-            writer.writerow(views.BATCH_RESULT.columns)
-            for result in outcome:
-                row = jsonable(result)
-                writer.writerow([flat(row.get(column)) for column in views.BATCH_RESULT.columns])
-    except OSError as err:
-        raise UsageError(f"cannot write --results {path}: {err.strerror or err}") from None
+    run.output.to(path, Format.csv, option="--results").stream(outcome, views.BATCH_RESULT)

@@ -105,20 +105,15 @@ class Invocation:
 
     def apply(self, params: Mapping[str, Any]) -> Invocation:
         """Take the global options typed after the command; they win over the same options typed before."""
-        if params.get("fmt") is not None:
-            self.output.explicit_format = params["fmt"]
-        if params.get("output") is not None:
-            self.output.path = params["output"]
-        if params.get("yes"):
-            self.yes = self.output.assume_yes = True
+        # the run's Output from here on is a new one with these options; none is changed in place
+        path = params["output"] if params.get("output") is not None else self.output.path
+        self.output = self.output.to(path, params.get("fmt")).with_settings(
+            quiet=bool(params.get(GLOBAL_QUIET)), verbose=bool(params.get(GLOBAL_VERBOSE)),
+            assume_yes=bool(params.get("yes")), no_color=bool(params.get(GLOBAL_NO_COLOR)))
+        self.yes = self.yes or bool(params.get("yes"))
+        self.verbose = self.verbose or bool(params.get(GLOBAL_VERBOSE))
         if params.get(GLOBAL_PROFILE) is not None:
             self.requested_profile = params[GLOBAL_PROFILE]
-        if params.get(GLOBAL_QUIET):
-            self.output.quiet = True
-        if params.get(GLOBAL_VERBOSE):
-            self.verbose = self.output.verbose = True
-        if params.get(GLOBAL_NO_COLOR):
-            self.output.plain()
         return self
 
     @property

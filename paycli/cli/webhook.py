@@ -50,8 +50,8 @@ def sample(
     run = Invocation.current()
     signed = webhooks.sample(run.gateway(offline=True), kind, subject_id)
     if form:
-        run.output.explicit_format = Format.table  # a bare string, printed as it is: the body is its own format
-        run.output.emit(signed.form_body())
+        # a bare string, printed as it is: the body is its own format
+        run.output.in_format(Format.table).emit(signed.form_body())
         return
     run.output.emit(signed, views.WEBHOOK_SAMPLE)
 
@@ -119,13 +119,13 @@ def listen(
     Answers 200 to a notification that verifies, 403 to one that does not, 400 to a body without the pair;
     exits 3 at the end if any did not verify. Point `paycli sandbox serve --webhook-url` here.
     """
-    from rich.text import Text
-
     from paycli import webhooks
     from paycli.output import Format
 
     run = Invocation.current()
     out = run.output
+    if out.fmt is Format.json:  # a stream has no end, so no closing bracket: one document per line
+        out = out.in_format(Format.ndjson)
     gateway = run.gateway(offline=True)
     rejected = received = 0
     with webhooks.Listener(gateway, port=port, forward_to=forward_to) as listener:
@@ -140,13 +140,9 @@ def listen(
 
         try:
             if out.fmt is Format.table and not out.to_file:
-                console = out.table_console(out.stdout)
                 for record in counted():
-                    style = "" if record.verified else "red"
-                    console.print(Text(views.webhook_received_line(record), style=style), soft_wrap=True)
+                    out.line(views.webhook_received_line(record), style="" if record.verified else "red")
             else:
-                if out.fmt is Format.json:
-                    out.explicit_format = Format.ndjson
                 out.stream(counted(), views.WEBHOOK_RECEIVED)
         except KeyboardInterrupt:
             out.note("stopped")
