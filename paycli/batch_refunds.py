@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from paycli import journal as journal_
 from paycli import refunds
+from paycli.tuning import BATCH_ROWS_IN_FLIGHT, MAX_IN_FLIGHT
 from paycli.errors import PaycliError, UsageError
 from paycli.lookup import check_id, find_many, find_transaction
 from paycli.models import Transaction
@@ -34,8 +35,8 @@ if TYPE_CHECKING:
     from paycli.journal import Context, Journal
 
 COLUMNS = ("transaction_id", "amount", "order_id", "reason")
-DEFAULT_CONCURRENCY = 8
-MAX_CONCURRENCY = 32
+DEFAULT_CONCURRENCY = BATCH_ROWS_IN_FLIGHT
+MAX_CONCURRENCY = MAX_IN_FLIGHT
 # Pace: rows in flight halve when the gateway pushes back (429/503), at most once per round of that many rows
 # (one burst is one signal), and grow by one after this many rows in a row finish without a push back.
 GROW_AFTER_ROWS = 20

@@ -38,6 +38,7 @@ from typing import IO, TYPE_CHECKING, Protocol
 
 from paycli import dates
 from paycli.braintree_facts import IN_BATCH_STATUSES, SEARCH_PAGE_SIZE
+from paycli.tuning import EXPORT_PAGES_IN_FLIGHT
 from paycli.errors import PartialFailure
 from paycli.export_targets import Target, is_file
 from paycli.models import (
@@ -56,7 +57,7 @@ if TYPE_CHECKING:
     from paycli.gateway import Gateway
     from paycli.profile_runs import ProfileRuns
 
-DEFAULT_WORKERS = 8
+DEFAULT_WORKERS = EXPORT_PAGES_IN_FLIGHT
 PAGES_IN_FLIGHT_PER_WORKER = 2  # enough to keep every worker busy, few enough to bound memory
 SORT_RUN_ROWS = 5_000  # rows sorted in memory before a run is spilled to disk (~1 kB each)
 WINDOW_IDS = 25_000  # ids a first window is sized for, from the day's summary: half the usual cap, few searches

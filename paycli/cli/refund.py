@@ -11,6 +11,7 @@ import typer
 from paycli.cli import views
 from paycli.cli.runtime import Invocation, TerminationRequested, command
 from paycli.errors import Cancelled, Interrupted, PaycliError, PartialFailure, Terminated, UsageError
+from paycli.tuning import BATCH_ROWS_IN_FLIGHT, MAX_IN_FLIGHT
 
 if TYPE_CHECKING:
     from paycli.refunds import Plan
@@ -184,9 +185,9 @@ def batch_refund(
                                          help="CSV with a header: transaction_id[,amount][,order_id][,reason].")],
     dry_run: DryRunOpt = False,
     concurrency: Annotated[int, typer.Option(
-        "--concurrency", min=1, max=32,
+        "--concurrency", min=1, max=MAX_IN_FLIGHT,
         help="Refunds in flight at most; halved while the gateway answers 429/503, grown back while it is "
-             "healthy.")] = 8,
+             "healthy.")] = BATCH_ROWS_IN_FLIGHT,
     results: Annotated[Path | None, typer.Option("--results", dir_okay=False, metavar="FILE",
                                                  help="Also write the results as CSV (atomically).")] = None,
 ) -> None:

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from paycli.braintree_facts import SEARCH_CAP, SETTLEMENT_OUTCOMES
+from paycli.tuning import SANDBOX_IDLE_TIMEOUT_S, SANDBOX_MAX_CONNECTIONS
 from paycli.cli import views
 from paycli.cli.runtime import Invocation, command
 from paycli.errors import Cancelled, ConfigError, UsageError
@@ -90,11 +91,11 @@ def serve(
     idle_timeout: Annotated[
         float, typer.Option("--idle-timeout", metavar="SECONDS", min=0.1,
                             help="Close a connection after this long without a byte from the client.")
-    ] = 30.0,
+    ] = SANDBOX_IDLE_TIMEOUT_S,
     max_connections: Annotated[
         int, typer.Option("--max-connections", metavar="N", min=1,
                           help="Open connections served at once (a thread each); more are answered 503.")
-    ] = 128,
+    ] = SANDBOX_MAX_CONNECTIONS,
     client_hosts: Annotated[
         ClientHosts,
         typer.Option("--client-hosts", help="Host names in client tokens: `local` (this server) or `braintree` "

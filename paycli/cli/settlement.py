@@ -18,6 +18,7 @@ from paycli.cli import views
 from paycli.cli.runtime import Invocation, command
 from paycli.errors import PaycliError, UsageError
 from paycli.formats import Format
+from paycli.tuning import EXPORT_PAGES_IN_FLIGHT, MAX_IN_FLIGHT
 
 if TYPE_CHECKING:
     from paycli import export_targets
@@ -102,7 +103,7 @@ def export(
         "--to", metavar="DATE", show_default=False, help="Last settlement date of a range, included.")] = None,
     all_profiles: AllProfilesOpt = False,
     concurrency: Annotated[int, typer.Option(
-        "--concurrency", metavar="N", min=1, max=32, help="Search pages fetched at once.")] = 8,
+        "--concurrency", metavar="N", min=1, max=MAX_IN_FLIGHT, help="Search pages fetched at once.")] = EXPORT_PAGES_IN_FLIGHT,
 ) -> None:
     """Every sale and credit settled on a date, sorted by (settled_at, id) and reconciled with the summary.
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from paycli.tuning import SANDBOX_IDLE_TIMEOUT_S, SANDBOX_MAX_CONNECTIONS
 from paycli.request_bodies import BodyCut, BodyRefused, read_body
 from paycli.sandbox import clientapi, xmlcodec
 from paycli.sandbox.faults import FaultPlan
@@ -30,8 +31,8 @@ from paycli.sandbox.replies import NOT_FOUND, Reply
 from paycli.sandbox.store import Merchant
 
 MAX_BODY_BYTES = 1 << 20
-IDLE_TIMEOUT_SECONDS = 30.0
-MAX_CONNECTIONS = 128
+IDLE_TIMEOUT_SECONDS = SANDBOX_IDLE_TIMEOUT_S
+MAX_CONNECTIONS = SANDBOX_MAX_CONNECTIONS
 _BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n"
          b"Retry-After: 1\r\n\r\n")
 _TXN = r"(?P<id>[A-Za-z0-9_-]+)"
