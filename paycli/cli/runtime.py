@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # types only: importing these at run time would load braintre
     from paycli.config import Profile, Profiles
     from paycli.gateway import Gateway
     from paycli.journal import Journal
-    from paycli.output import Terminal
+    from paycli.output import Output, Terminal
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -422,3 +422,16 @@ def _choices(param: Any) -> tuple[str, ...]:
 def _stderr_line(line: str) -> None:
     with suppress(OSError, ValueError):
         print(line, file=sys.stderr, flush=True)
+
+
+def serve_until_stopped(out: Output, stop: Callable[[], None]) -> None:
+    """Keep a server of this run (sandbox, storefront) up until Ctrl-C or SIGTERM, then stop it."""
+    import threading
+
+    out.note("Ctrl-C stops it.")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        out.note("stopped")
+    finally:
+        stop()

@@ -1,7 +1,6 @@
 """`paycli sandbox serve|settle|reset|status`: the offline Braintree gateway, for paycli and any other SDK."""
 
 
-import threading
 from collections.abc import Mapping
 from enum import Enum
 from pathlib import Path
@@ -12,7 +11,7 @@ import typer
 from paycli.braintree_facts import SEARCH_CAP, SETTLEMENT_OUTCOMES
 from paycli.tuning import SANDBOX_IDLE_TIMEOUT_S, SANDBOX_MAX_CONNECTIONS
 from paycli.cli import views
-from paycli.cli.runtime import Invocation, command
+from paycli.cli.runtime import Invocation, command, serve_until_stopped
 from paycli.errors import Cancelled, ConfigError, UsageError
 
 app = typer.Typer(help="Run and drive the offline Braintree-compatible sandbox.", no_args_is_help=True)
@@ -151,13 +150,7 @@ def serve(
     out.note(f"  paycli profile: environment: local, url: {running.url}, merchant_id, public_key, private_key_env")
     if webhook_url:
         out.note(f"  webhooks: settlements are posted to {webhook_url}, signed with each merchant's keys")
-    out.note("Ctrl-C stops it.")
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        out.note("stopped")
-    finally:
-        running.stop()
+    serve_until_stopped(out, running.stop)
 
 
 @command(app, "settle")

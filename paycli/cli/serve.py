@@ -1,13 +1,12 @@
 """`paycli serve`: the two checkout controllers and a Hosted Fields page, for a front end to point at."""
 
 
-import threading
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from paycli.cli.runtime import Invocation, command
+from paycli.cli.runtime import Invocation, command, serve_until_stopped
 from paycli.errors import UsageError
 
 app = typer.Typer()
@@ -66,10 +65,4 @@ def serve(
     out.note(f'  POST {running.url}/checkout {{"nonce": "…", "amount": "10.00"}} → the transaction, or the decline')
     if cors_origin:
         out.note(f"  pages on {cors_origin} may call them (CORS)")
-    out.note("Ctrl-C stops it.")
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        out.note("stopped")
-    finally:
-        running.stop()
+    serve_until_stopped(out, running.stop)
