@@ -40,15 +40,22 @@ MERCHANT = Merchant("bench", "bench_pub", "bench_priv", {"bench_usd": "USD"})
 def sdk(url: str) -> braintree.BraintreeGateway:
     host, port = url.removeprefix("http://").split(":")
     env = braintree.Environment("bench", host, port, url, False, None, host, port)
-    return braintree.BraintreeGateway(braintree.Configuration(
-        environment=env, merchant_id=MERCHANT.id, public_key=MERCHANT.public_key,
-        private_key=MERCHANT.private_key, wrap_http_exceptions=True))
+    return braintree.BraintreeGateway(
+        braintree.Configuration(
+            environment=env,
+            merchant_id=MERCHANT.id,
+            public_key=MERCHANT.public_key,
+            private_key=MERCHANT.private_key,
+            wrap_http_exceptions=True,
+        )
+    )
 
 
 def settled_sales(gateway: braintree.BraintreeGateway, count: int) -> list[str]:
     def one(_: int) -> str:
-        txn = gateway.transaction.sale({"amount": "10.00", "payment_method_nonce": "fake-valid-nonce",
-                                        "options": {"submit_for_settlement": True}}).transaction
+        txn = gateway.transaction.sale(
+            {"amount": "10.00", "payment_method_nonce": "fake-valid-nonce", "options": {"submit_for_settlement": True}}
+        ).transaction
         gateway.testing.settle_transaction(txn.id)
         return txn.id
 
@@ -97,10 +104,11 @@ def main() -> None:
                 baseline = time.perf_counter() - started
                 print(f"sequential SDK loop: {args.rows} refunds in {baseline:.1f} s ({args.latency} ms latency)")
             sqlite_s: dict[int | None, float] = {}
-            for (concurrency, journal), ids in zip(runs, batches[1:]):
+            for (concurrency, journal), ids in zip(runs, batches[1:], strict=True):
                 journal_url = postgres_url if journal == "postgresql" else None
-                elapsed = batch_refund(work, url, ids, concurrency, journal_url, baseline, args.rows,
-                                       sqlite_s.get(concurrency))
+                elapsed = batch_refund(
+                    work, url, ids, concurrency, journal_url, baseline, args.rows, sqlite_s.get(concurrency)
+                )
                 if journal == "sqlite":
                     sqlite_s[concurrency] = elapsed
         finally:
@@ -124,19 +132,45 @@ def serve(db: Path, latency: int, *extra: str) -> tuple[subprocess.Popen, str]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = subprocess.Popen(
-        [sys.executable, "-m", "paycli", "sandbox", "serve", "--port", str(port), "--db", str(db),
-         "--latency", str(latency), "--merchant", "bench:bench_pub:bench_priv:bench_usd=USD", *extra],
-        stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "paycli",
+            "sandbox",
+            "serve",
+            "--port",
+            str(port),
+            "--db",
+            str(db),
+            "--latency",
+            str(latency),
+            "--merchant",
+            "bench:bench_pub:bench_priv:bench_usd=USD",
+            *extra,
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert "listening" in (server.stderr.readline() if server.stderr else "")
     return server, f"http://127.0.0.1:{port}"
 
 
-def batch_refund(work: Path, url: str, ids: list[str], concurrency: int | None, journal_url: str | None,
-                 baseline: float | None, rows: int, sqlite_s: float | None = None) -> float:
+def batch_refund(
+    work: Path,
+    url: str,
+    ids: list[str],
+    concurrency: int | None,
+    journal_url: str | None,
+    baseline: float | None,
+    rows: int,
+    sqlite_s: float | None = None,
+) -> float:
     """One `paycli batch-refund` run; prints its line and returns its time."""
     config = work / "config.yaml"
-    config.write_text(f"profiles:\n  bench:\n    environment: local\n    url: {url}\n    merchant_id: bench\n"
-                      "    public_key: bench_pub\n    private_key_env: BENCH_KEY\n")
+    config.write_text(
+        f"profiles:\n  bench:\n    environment: local\n    url: {url}\n    merchant_id: bench\n"
+        "    public_key: bench_pub\n    private_key_env: BENCH_KEY\n"
+    )
     env = {**os.environ, "BENCH_KEY": MERCHANT.private_key, "XDG_STATE_HOME": str(work / "state")}
     if journal_url is not None:
         env["PAYCLI_JOURNAL"] = journal_url
@@ -146,13 +180,32 @@ def batch_refund(work: Path, url: str, ids: list[str], concurrency: int | None, 
     path.write_text("transaction_id\n" + "\n".join(ids) + "\n")
     option = ["--concurrency", str(concurrency)] if concurrency else []
     started = time.perf_counter()
-    run = subprocess.run([sys.executable, "-m", "paycli", "--config", str(config), "-p", "bench",
-                          "batch-refund", str(path), *option, "-f", "csv"], capture_output=True, text=True, env=env)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "paycli",
+            "--config",
+            str(config),
+            "-p",
+            "bench",
+            "batch-refund",
+            str(path),
+            *option,
+            "-f",
+            "csv",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     elapsed = time.perf_counter() - started
     done = run.stdout.count(",done,")
     slowed = run.stderr.count("slowing down")
-    line = (f"paycli batch-refund, {label}, {journal} journal: {done}/{rows} done in {elapsed:.1f} s "
-            f"(exit {run.returncode})")
+    line = (
+        f"paycli batch-refund, {label}, {journal} journal: {done}/{rows} done in {elapsed:.1f} s "
+        f"(exit {run.returncode})"
+    )
     if baseline is not None:
         line += f"; {baseline / elapsed:.1f}x the sequential loop"
     if journal_url is not None and sqlite_s:

@@ -34,7 +34,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, datetime, time as clock_time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
 
@@ -64,11 +65,17 @@ def seed(db: Path, merchant_id: str, count: int) -> None:
     try:
         port = str(running.port)
         environment = braintree.Environment("local", "127.0.0.1", port, running.url, False, None, "127.0.0.1", port)
-        sdk = braintree.BraintreeGateway(braintree.Configuration(
-            environment=environment, merchant_id=merchant.id, public_key=merchant.public_key,
-            private_key=merchant.private_key))
-        sale = sdk.transaction.sale({"amount": "1.00", "payment_method_nonce": "fake-valid-nonce",
-                                     "options": {"submit_for_settlement": True}}).transaction
+        sdk = braintree.BraintreeGateway(
+            braintree.Configuration(
+                environment=environment,
+                merchant_id=merchant.id,
+                public_key=merchant.public_key,
+                private_key=merchant.private_key,
+            )
+        )
+        sale = sdk.transaction.sale(
+            {"amount": "1.00", "payment_method_nonce": "fake-valid-nonce", "options": {"submit_for_settlement": True}}
+        ).transaction
         sdk.testing.settle_transaction(sale.id)
         store = running.store
         template = store.transaction(store.read(), merchant.id, sale.id)
@@ -86,10 +93,18 @@ def seed(db: Path, merchant_id: str, count: int) -> None:
             doc = copy.deepcopy(template)
             settled = start + timedelta(seconds=int(index * step))
             created = settled - timedelta(hours=6)
-            doc.update(id=f"{merchant_id[:2]}{index:07d}", amount=f"{index % 500 + 1}.00", order_id=f"order-{index}",
-                       created_at=_stamp(created), updated_at=_stamp(settled), settled_at=_stamp(settled),
-                       submitted_for_settlement_at=_stamp(created), settlement_batch_id=batch, global_id=None)
-            for event, moment in zip(doc["status_history"], (created, created, settled)):
+            doc.update(
+                id=f"{merchant_id[:2]}{index:07d}",
+                amount=f"{index % 500 + 1}.00",
+                order_id=f"order-{index}",
+                created_at=_stamp(created),
+                updated_at=_stamp(settled),
+                settled_at=_stamp(settled),
+                submitted_for_settlement_at=_stamp(created),
+                settlement_batch_id=batch,
+                global_id=None,
+            )
+            for event, moment in zip(doc["status_history"], (created, created, settled), strict=True):
                 event.update(timestamp=_stamp(moment), amount=doc["amount"])
             store.insert_transaction(conn, merchant.id, doc)
     store.close()
@@ -107,8 +122,19 @@ def _free_port() -> int:
 
 def serve(db: Path, merchant_ids: list[str], latency_ms: int, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
     port = _free_port()
-    cmd = [sys.executable, "-m", "paycli", "sandbox", "serve", "--db", str(db), "--port", str(port),
-           "--latency", str(latency_ms)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "paycli",
+        "sandbox",
+        "serve",
+        "--db",
+        str(db),
+        "--port",
+        str(port),
+        "--latency",
+        str(latency_ms),
+    ]
     for merchant_id in merchant_ids:
         merchant = _merchant(merchant_id)
         cmd += ["--merchant", f"{merchant.id}:{merchant.public_key}:{merchant.private_key}:{merchant_id}_usd=USD"]
@@ -120,7 +146,7 @@ def serve(db: Path, merchant_ids: list[str], latency_ms: int, env: dict[str, str
             return server, f"http://127.0.0.1:{port}"
         except OSError:
             if server.poll() is not None:
-                raise SystemExit(f"paycli sandbox serve exited with {server.returncode}")
+                raise SystemExit(f"paycli sandbox serve exited with {server.returncode}") from None
             time.sleep(0.05)
     server.kill()
     raise SystemExit("paycli sandbox serve did not start within 30 s")
@@ -130,9 +156,14 @@ def write_config(path: Path, url: str, merchant_ids: list[str]) -> None:
     lines = ["profiles:"]
     for merchant_id in merchant_ids:
         merchant = _merchant(merchant_id)
-        lines += [f"  {merchant_id}:", "    environment: local", f"    url: {url}",
-                  f"    merchant_id: {merchant.id}", f"    public_key: {merchant.public_key}",
-                  f"    private_key: {merchant.private_key}"]
+        lines += [
+            f"  {merchant_id}:",
+            "    environment: local",
+            f"    url: {url}",
+            f"    merchant_id: {merchant.id}",
+            f"    public_key: {merchant.public_key}",
+            f"    private_key: {merchant.private_key}",
+        ]
     path.write_text("\n".join(lines) + "\n")
     path.chmod(0o600)
 
@@ -145,8 +176,20 @@ def cpu_seconds(pid: int) -> float:
 
 def run_export(profile: str, out: Path, env: dict[str, str]) -> tuple[float, float, int, list[str], float]:
     """(seconds, peak RSS in MB, rows, request log lines, CPU seconds) of one `paycli settlement export` child."""
-    cmd = [sys.executable, "-m", "paycli", "-v", "-p", profile, "settlement", "export", "--date", DAY.isoformat(),
-           "-o", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "paycli",
+        "-v",
+        "-p",
+        profile,
+        "settlement",
+        "export",
+        "--date",
+        DAY.isoformat(),
+        "-o",
+        str(out),
+    ]
     started = time.perf_counter()
     with tempfile.TemporaryFile() as errors:  # a file, not a pipe: the child never blocks on a full pipe
         child = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=errors)
@@ -222,14 +265,21 @@ def naive_loop(url: str, merchant_id: str) -> tuple[float, float, set[str], list
     merchant = _merchant(merchant_id)
     port = url.rsplit(":", 1)[1]
     environment = braintree.Environment("local", "127.0.0.1", port, url, False, None, "127.0.0.1", port)
-    gateway = braintree.BraintreeGateway(braintree.Configuration(
-        environment=environment, merchant_id=merchant.id, public_key=merchant.public_key,
-        private_key=merchant.private_key, http_strategy=KeepingPages))
+    gateway = braintree.BraintreeGateway(
+        braintree.Configuration(
+            environment=environment,
+            merchant_id=merchant.id,
+            public_key=merchant.public_key,
+            private_key=merchant.private_key,
+            http_strategy=KeepingPages,
+        )
+    )
     start = datetime.combine(DAY, clock_time.min)  # the SDK sends naive datetimes as UTC
     started, cpu = time.perf_counter(), time.process_time()
     ids = set()
-    for t in gateway.transaction.search(braintree.TransactionSearch.settled_at.between(
-            start, start + timedelta(days=1, seconds=-1))):
+    for t in gateway.transaction.search(
+        braintree.TransactionSearch.settled_at.between(start, start + timedelta(days=1, seconds=-1))
+    ):
         ids.add(t.id)
     return time.perf_counter() - started, time.process_time() - cpu, ids, pages
 
@@ -243,8 +293,13 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="paycli-bench-export-") as tmp:
         root = Path(tmp)
-        env = {**os.environ, "XDG_STATE_HOME": str(root / "state"), "PAYCLI_CONFIG": str(root / "config.yaml"),
-               "NO_PROXY": "127.0.0.1,localhost", "NO_COLOR": "1"}
+        env = {
+            **os.environ,
+            "XDG_STATE_HOME": str(root / "state"),
+            "PAYCLI_CONFIG": str(root / "config.yaml"),
+            "NO_PROXY": "127.0.0.1,localhost",
+            "NO_COLOR": "1",
+        }
         env.pop("PAYCLI_PROFILE", None)
 
         print(f"seeding {args.count} settled transactions ...", flush=True)
@@ -268,19 +323,27 @@ def main() -> int:
         floor_s, rounds = latency_floor(requests, in_flight, args.latency / 1000, start_s)
         print(f"{args.count} transactions, {args.latency} ms latency per request:")
         print(f"  naive SDK loop           {naive_s:8.2f} s")
-        print(f"  paycli settlement export {export_s:8.2f} s   (process start and reconciliation included; "
-              f"{export_cpu_s:.2f} s of CPU)")
+        print(
+            f"  paycli settlement export {export_s:8.2f} s   (process start and reconciliation included; "
+            f"{export_cpu_s:.2f} s of CPU)"
+        )
         verdict = "ok" if ratio >= SPEED_TARGET else "UNDER TARGET"
         print(f"  ratio {ratio:.1f}x (target >= {SPEED_TARGET:.0f}x): {verdict}")
         verdict = "ok" if export_s <= FLOOR_TARGET * floor_s else "OVER TARGET"
-        print(f"  latency floor {floor_s:.2f} s ({rounds}, x {args.latency} ms, + {start_s:.2f} s process start): "
-              f"export at {export_s / floor_s:.2f}x of it (target <= {FLOOR_TARGET}x): {verdict}")
+        print(
+            f"  latency floor {floor_s:.2f} s ({rounds}, x {args.latency} ms, + {start_s:.2f} s process start): "
+            f"export at {export_s / floor_s:.2f}x of it (target <= {FLOOR_TARGET}x): {verdict}"
+        )
         sdk_ms, decoder_ms, sampled = decoder_vs_sdk(pages)
-        print(f"  reply decoding, CPU per transaction on {sampled} of the same transactions: SDK parser "
-              f"{sdk_ms:.2f} ms, paycli decoder {decoder_ms:.2f} ms ({sdk_ms / decoder_ms:.1f}x less)")
-        print(f"  the naive loop's CPU time: {sdk_cpu_s:.2f} s ({sdk_cpu_s / args.count * 1000:.2f} ms per "
-              f"transaction); the sandbox's serving the export: {server_cpu_s:.2f} s; "
-              f"{len(os.sched_getaffinity(0))} cores, shared with whatever else runs")
+        print(
+            f"  reply decoding, CPU per transaction on {sampled} of the same transactions: SDK parser "
+            f"{sdk_ms:.2f} ms, paycli decoder {decoder_ms:.2f} ms ({sdk_ms / decoder_ms:.1f}x less)"
+        )
+        print(
+            f"  the naive loop's CPU time: {sdk_cpu_s:.2f} s ({sdk_cpu_s / args.count * 1000:.2f} ms per "
+            f"transaction); the sandbox's serving the export: {server_cpu_s:.2f} s; "
+            f"{len(os.sched_getaffinity(0))} cores, shared with whatever else runs"
+        )
 
         small, large = args.memory_counts
         print(f"seeding {small} and {large} settled transactions ...", flush=True)

@@ -25,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 MERCHANT, PUBLIC_KEY, PRIVATE_KEY = "bench_merchant", "bench_public", "bench_private"
 
 
-def _serve_sandbox(db_path: str, ports: "mp.Queue[int]") -> None:
+def _serve_sandbox(db_path: str, ports: mp.Queue[int]) -> None:
     from paycli import sandbox
     from paycli.sandbox.store import Merchant
 
@@ -35,7 +35,7 @@ def _serve_sandbox(db_path: str, ports: "mp.Queue[int]") -> None:
         time.sleep(3600)
 
 
-def _serve_bare(body: bytes, ports: "mp.Queue[int]") -> None:
+def _serve_bare(body: bytes, ports: mp.Queue[int]) -> None:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -60,7 +60,7 @@ def _serve_bare(body: bytes, ports: "mp.Queue[int]") -> None:
 
 
 def _start(target, *args) -> tuple[mp.Process, int]:
-    ports: "mp.Queue[int]" = mp.Queue()
+    ports: mp.Queue[int] = mp.Queue()
     process = mp.Process(target=target, args=(*args, ports), daemon=True)
     process.start()
     return process, ports.get(timeout=30)
@@ -69,10 +69,12 @@ def _start(target, *args) -> tuple[mp.Process, int]:
 def _gateway(port: int):
     import braintree
 
-    env = braintree.Environment("bench", "127.0.0.1", str(port), f"http://127.0.0.1:{port}", False, None,
-                                "127.0.0.1", str(port))
-    return braintree.BraintreeGateway(braintree.Configuration(
-        environment=env, merchant_id=MERCHANT, public_key=PUBLIC_KEY, private_key=PRIVATE_KEY))
+    env = braintree.Environment(
+        "bench", "127.0.0.1", str(port), f"http://127.0.0.1:{port}", False, None, "127.0.0.1", str(port)
+    )
+    return braintree.BraintreeGateway(
+        braintree.Configuration(environment=env, merchant_id=MERCHANT, public_key=PUBLIC_KEY, private_key=PRIVATE_KEY)
+    )
 
 
 def _rate(gateway, txn_id: str, calls: int) -> float:
@@ -103,8 +105,11 @@ def _raw_rate(port: int, txn_id: str, calls: int) -> float:
 def _raw_find(port: int, txn_id: str) -> bytes:
     auth = base64.b64encode(f"{PUBLIC_KEY}:{PRIVATE_KEY}".encode()).decode()
     conn = http.client.HTTPConnection("127.0.0.1", port)
-    conn.request("GET", f"/merchants/{MERCHANT}/transactions/{txn_id}",
-                 headers={"Authorization": f"Basic {auth}", "Accept": "application/xml", "X-ApiVersion": "6"})
+    conn.request(
+        "GET",
+        f"/merchants/{MERCHANT}/transactions/{txn_id}",
+        headers={"Authorization": f"Basic {auth}", "Accept": "application/xml", "X-ApiVersion": "6"},
+    )
     body = conn.getresponse().read()
     conn.close()
     return body
@@ -121,8 +126,14 @@ def main() -> int:
         sandbox_proc, sandbox_port = _start(_serve_sandbox, os.path.join(tmp, "bench.db"))
         try:
             sandbox_gw = _gateway(sandbox_port)
-            result = sandbox_gw.transaction.sale({"amount": "10.00", "payment_method_nonce": "fake-valid-nonce",
-                                                  "order_id": "bench-1", "options": {"submit_for_settlement": True}})
+            result = sandbox_gw.transaction.sale(
+                {
+                    "amount": "10.00",
+                    "payment_method_nonce": "fake-valid-nonce",
+                    "order_id": "bench-1",
+                    "options": {"submit_for_settlement": True},
+                }
+            )
             txn_id = result.transaction.id
             canned = _raw_find(sandbox_port, txn_id)
             bare_proc, bare_port = _start(_serve_bare, canned)
@@ -135,8 +146,10 @@ def main() -> int:
                 for _ in range(args.rounds):
                     rates["sandbox"].append(_rate(sandbox_gw, txn_id, args.calls))
                     rates["bare"].append(_rate(bare_gw, txn_id, args.calls))
-                raw = {name: statistics.median(_raw_rate(port, txn_id, args.calls) for _ in range(3))
-                       for name, port in (("sandbox", sandbox_port), ("bare", bare_port))}
+                raw = {
+                    name: statistics.median(_raw_rate(port, txn_id, args.calls) for _ in range(3))
+                    for name, port in (("sandbox", sandbox_port), ("bare", bare_port))
+                }
             finally:
                 bare_proc.terminate()
         finally:
@@ -148,8 +161,10 @@ def main() -> int:
     print(f"  sandbox  {sandbox_rate:8.0f} finds/s  (rounds: {', '.join(f'{r:.0f}' for r in rates['sandbox'])})")
     print(f"  bare     {bare_rate:8.0f} finds/s  (rounds: {', '.join(f'{r:.0f}' for r in rates['bare'])})")
     print(f"  ratio    {ratio:8.2f}  (target >= 0.70: {'met' if ratio >= 0.70 else 'MISSED'})")
-    print(f"raw HTTP (no SDK parsing): sandbox {raw['sandbox']:.0f}/s, bare {raw['bare']:.0f}/s, "
-          f"ratio {raw['sandbox'] / raw['bare']:.2f}")
+    print(
+        f"raw HTTP (no SDK parsing): sandbox {raw['sandbox']:.0f}/s, bare {raw['bare']:.0f}/s, "
+        f"ratio {raw['sandbox'] / raw['bare']:.2f}"
+    )
     return 0 if ratio >= 0.70 else 1
 
 

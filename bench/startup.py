@@ -41,8 +41,11 @@ def paired(cmd: list[str], baseline: list[str], runs: int, env: dict[str, str]) 
     for _ in range(runs):
         base = run_ms(baseline, env)
         pairs.append((run_ms(cmd, env), base))
-    return (statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs),
-            statistics.median(p[0] / p[1] for p in pairs))
+    return (
+        statistics.median(p[0] for p in pairs),
+        statistics.median(p[1] for p in pairs),
+        statistics.median(p[0] / p[1] for p in pairs),
+    )
 
 
 def main() -> int:
@@ -63,7 +66,7 @@ def main() -> int:
         cases["paycli --version"] = [script, "--version"]
 
     baseline = [python, "-c", "import typer"]
-    print(f'{"command":<32} {"ms":>8} {"typer ms":>9}  ratio (median of paired runs)')
+    print(f"{'command':<32} {'ms':>8} {'typer ms':>9}  ratio (median of paired runs)")
     worst = 0.0
     for name, cmd in cases.items():
         elapsed, base, ratio = paired(cmd, baseline, args.runs, env)

@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING
 
 from paycli import journal as journal_
 from paycli import refunds
-from paycli.tuning import BATCH_ROWS_IN_FLIGHT, MAX_IN_FLIGHT
 from paycli.errors import PaycliError, UsageError
 from paycli.lookup import check_id, find_many, find_transaction
 from paycli.models import Transaction
 from paycli.money import by_currency, parse_amount
+from paycli.tuning import BATCH_ROWS_IN_FLIGHT, MAX_IN_FLIGHT
 
 if TYPE_CHECKING:
     from paycli.gateway import Gateway
@@ -96,8 +96,9 @@ class BatchPlan:
 
     def totals(self) -> dict[str, Decimal]:
         """What the plan gives back, per currency."""
-        return by_currency((item.plan.transaction.currency, item.plan.amount)
-                           for item in self.items if item.plan is not None)
+        return by_currency(
+            (item.plan.transaction.currency, item.plan.amount) for item in self.items if item.plan is not None
+        )
 
     @property
     def to_execute(self) -> list[Item]:
@@ -115,8 +116,10 @@ def read_rows(path: Path) -> list[Row]:
     reader = csv.reader(io.StringIO(text))
     header = [name.strip().lower() for name in next(reader, [])]
     if "transaction_id" not in header:
-        raise UsageError(f"{path}: the first line must be a header with transaction_id"
-                         f"[,amount][,order_id][,reason]; found {','.join(header) or 'nothing'}")
+        raise UsageError(
+            f"{path}: the first line must be a header with transaction_id"
+            f"[,amount][,order_id][,reason]; found {','.join(header) or 'nothing'}"
+        )
     unknown = [name for name in header if name not in COLUMNS]
     if unknown:
         raise UsageError(f"{path}: unknown column {unknown[0]!r}; columns are {', '.join(COLUMNS)}")
@@ -141,16 +144,18 @@ def read_rows(path: Path) -> list[Row]:
             problems.append(f"line {line}: {err.message}")
             continue
         if txn_id in seen:
-            problems.append(f"line {line}: transaction {txn_id} is already on line {seen[txn_id]}; "
-                            "one row per transaction")
+            problems.append(
+                f"line {line}: transaction {txn_id} is already on line {seen[txn_id]}; one row per transaction"
+            )
             continue
         seen[txn_id] = line
         rows.append(Row(line, txn_id, amount, values.get("order_id") or None, values.get("reason") or None))
     if problems:
         shown = problems[:MAX_ERRORS_LISTED]
         more = f" (and {len(problems) - len(shown)} more)" if len(problems) > len(shown) else ""
-        raise UsageError(f"{path}: {len(problems)} bad row(s), nothing was refunded: {'; '.join(shown)}{more}",
-                         problems=problems)
+        raise UsageError(
+            f"{path}: {len(problems)} bad row(s), nothing was refunded: {'; '.join(shown)}{more}", problems=problems
+        )
     if not rows:
         raise UsageError(f"{path} has a header but no rows")
     return rows
@@ -179,8 +184,9 @@ def _key_with_order_id(merchant_id: str, row: Row) -> str:
     return "paycli-batch-" + hashlib.sha256(content.encode()).hexdigest()[:40]
 
 
-def _earlier(known: dict[str, journal_.Entry], merchant_id: str, row: Row, key: str
-             ) -> tuple[str, journal_.Entry | None]:
+def _earlier(
+    known: dict[str, journal_.Entry], merchant_id: str, row: Row, key: str
+) -> tuple[str, journal_.Entry | None]:
     """The row's key and its latest entry; a row done or left unfinished under its older key keeps that key."""
     entry = known.get(key)
     if entry is None:
@@ -191,36 +197,70 @@ def _earlier(known: dict[str, journal_.Entry], merchant_id: str, row: Row, key: 
     return key, entry
 
 
-def plan(gateway: Gateway, journal: Journal, context: Context, path: Path, rows: list[Row], *,
-         concurrency: int = DEFAULT_CONCURRENCY, on_progress: Callable[[int], None] | None = None) -> BatchPlan:
+def plan(
+    gateway: Gateway,
+    journal: Journal,
+    context: Context,
+    path: Path,
+    rows: list[Row],
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    on_progress: Callable[[int], None] | None = None,
+) -> BatchPlan:
     """Decide every row: already done (journal), refund, void, or refused — after one bulk lookup."""
     mark = journal.high_water(context.merchant_id) if journal.shared else (0, frozenset())
     keys = row_keys(context.merchant_id, rows)
     # one query for every row's keys, new and older: on a team's database, not a round trip per row
-    known = journal.latest_many(context.merchant_id, [*keys.values(),
-                                                      *(_key_with_order_id(context.merchant_id, row) for row in rows)])
+    known = journal.latest_many(
+        context.merchant_id, [*keys.values(), *(_key_with_order_id(context.merchant_id, row) for row in rows)]
+    )
     keyed = {row.line: _earlier(known, context.merchant_id, row, keys[row.line]) for row in rows}
     earlier = {line: entry for line, (_, entry) in keyed.items()}
     done = {line for line, entry in earlier.items() if entry is not None and entry.state == journal_.DONE}
-    found = find_many(gateway, [row.transaction_id for row in rows if row.line not in done],
-                      concurrency=concurrency, on_found=on_progress)
+    found = find_many(
+        gateway,
+        [row.transaction_id for row in rows if row.line not in done],
+        concurrency=concurrency,
+        on_found=on_progress,
+    )
 
     def decide(row: Row) -> Item:
         key, entry = keyed[row.line]
         if row.line in done and entry is not None:
-            return Item(row, key, result=Result(row.line, row.transaction_id, entry.amount, entry.kind,
-                                                ALREADY_DONE, entry.result_id,
-                                                f"done by {entry.who} on {entry.finished_at:%Y-%m-%d %H:%M}Z "
-                                                f"(journal #{entry.id})"))
+            return Item(
+                row,
+                key,
+                result=Result(
+                    row.line,
+                    row.transaction_id,
+                    entry.amount,
+                    entry.kind,
+                    ALREADY_DONE,
+                    entry.result_id,
+                    f"done by {entry.who} on {entry.finished_at:%Y-%m-%d %H:%M}Z (journal #{entry.id})",
+                ),
+            )
         txn = found.get(row.transaction_id)
         if txn is None:
-            return Item(row, key, result=Result(row.line, row.transaction_id, row.amount, refunds.NONE, FAILED,
-                                                None, f"transaction {row.transaction_id} not found"))
+            return Item(
+                row,
+                key,
+                result=Result(
+                    row.line,
+                    row.transaction_id,
+                    row.amount,
+                    refunds.NONE,
+                    FAILED,
+                    None,
+                    f"transaction {row.transaction_id} not found",
+                ),
+            )
         if entry is not None and entry.state in journal_.UNFINISHED:
             # an earlier run sent this row and never learned the answer: execute() sends the same request
             # again under the same key, whatever the transaction looks like now (it may be our own refund)
-            return Item(row, key, plan=refunds.Plan(entry.kind, txn, entry.amount or txn.amount,
-                                                    entry.order_id, entry.reason))
+            return Item(
+                row, key, plan=refunds.Plan(entry.kind, txn, entry.amount or txn.amount, entry.order_id, entry.reason)
+            )
         return _decide(row, key, txn)
 
     return BatchPlan(str(path), tuple(decide(row) for row in rows), mark)
@@ -229,20 +269,38 @@ def plan(gateway: Gateway, journal: Journal, context: Context, path: Path, rows:
 def _decide(row: Row, key: str, txn: Transaction) -> Item:
     """The refund rules for one row on a looked-up sale."""
     try:
-        return Item(row, key, plan=refunds.decide_refund(txn, amount=row.amount, order_id=row.order_id,
-                                                         reason=row.reason))
+        return Item(
+            row, key, plan=refunds.decide_refund(txn, amount=row.amount, order_id=row.order_id, reason=row.reason)
+        )
     except refunds.NotRefundable as err:
         # a whole-refund row on a sale with nothing left is done (by an earlier run, a colleague, or by hand)
         if row.amount is None and "fully refunded" in err.message:
-            return Item(row, key, result=Result(row.line, row.transaction_id, None, refunds.NONE,
-                                                ALREADY_DONE, None, err.message, txn.currency))
-        return Item(row, key, result=Result(row.line, row.transaction_id, row.amount, refunds.NONE, FAILED,
-                                            None, err.message, txn.currency))
+            return Item(
+                row,
+                key,
+                result=Result(
+                    row.line, row.transaction_id, None, refunds.NONE, ALREADY_DONE, None, err.message, txn.currency
+                ),
+            )
+        return Item(
+            row,
+            key,
+            result=Result(
+                row.line, row.transaction_id, row.amount, refunds.NONE, FAILED, None, err.message, txn.currency
+            ),
+        )
 
 
-def execute(gateway: Gateway, journal: Journal, context: Context, batch: BatchPlan, *,
-            concurrency: int = DEFAULT_CONCURRENCY, on_result: Callable[[Result], None] | None = None,
-            on_pace: Callable[[int, int], None] | None = None) -> list[Result]:
+def execute(
+    gateway: Gateway,
+    journal: Journal,
+    context: Context,
+    batch: BatchPlan,
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    on_result: Callable[[Result], None] | None = None,
+    on_pace: Callable[[int, int], None] | None = None,
+) -> list[Result]:
     """Run the planned rows; results come back in file order, refused rows included.
 
     At most `concurrency` rows are in flight, fewer while the gateway pushes back: `on_pace(now, before)`
@@ -259,17 +317,33 @@ def execute(gateway: Gateway, journal: Journal, context: Context, batch: BatchPl
         if item.plan is None:
             return item
         if stop.is_set():
-            return replace(item, result=Result(item.row.line, item.row.transaction_id, item.plan.amount,
-                                               item.plan.action, SKIPPED, None, "not sent: the batch stopped "
-                                               "when the journal could not be written; rerun the same file"))
+            return replace(
+                item,
+                result=Result(
+                    item.row.line,
+                    item.row.transaction_id,
+                    item.plan.amount,
+                    item.plan.action,
+                    SKIPPED,
+                    None,
+                    "not sent: the batch stopped when the journal could not be written; rerun the same file",
+                ),
+            )
         try:
             with journal.hold(context.merchant_id, item.row.transaction_id) as waited:
                 item = _recheck(gateway, journal, context, batch, item, waited)
                 if item.plan is None:
                     return item
                 plan_ = item.plan
-                outcome = refunds.execute(gateway, journal, context, plan_, api_request_key=item.key,
-                                          batch=batch.file, batch_row=item.row.line)
+                outcome = refunds.execute(
+                    gateway,
+                    journal,
+                    context,
+                    plan_,
+                    api_request_key=item.key,
+                    batch=batch.file,
+                    batch_row=item.row.line,
+                )
         except PaycliError as err:
             if isinstance(err, journal_.JournalUnavailable):
                 # locked (every other row would wait on the same lock) or unreachable: stop taking rows
@@ -278,15 +352,35 @@ def execute(gateway: Gateway, journal: Journal, context: Context, batch: BatchPl
                 stop.set()
                 lost[item.row.line] = "entry" in err.details  # refunds.execute names the entry once it called
             planned = item.plan
-            return replace(item, result=Result(item.row.line, item.row.transaction_id,
-                                               planned.amount if planned else item.row.amount,
-                                               planned.action if planned else refunds.NONE, FAILED, None,
-                                               err.message, planned.transaction.currency if planned else None))
+            return replace(
+                item,
+                result=Result(
+                    item.row.line,
+                    item.row.transaction_id,
+                    planned.amount if planned else item.row.amount,
+                    planned.action if planned else refunds.NONE,
+                    FAILED,
+                    None,
+                    err.message,
+                    planned.transaction.currency if planned else None,
+                ),
+            )
         moved = outcome.result  # the gateway's answer: the credit, or the voided sale
         refund_id = moved.id if plan_.action == refunds.REFUND else None
         what = f"refunded {moved.amount}" if plan_.action == refunds.REFUND else f"voided {moved.amount}"
-        return replace(item, result=Result(item.row.line, item.row.transaction_id, moved.amount, plan_.action,
-                                           DONE, refund_id, what, moved.currency))
+        return replace(
+            item,
+            result=Result(
+                item.row.line,
+                item.row.transaction_id,
+                moved.amount,
+                plan_.action,
+                DONE,
+                refund_id,
+                what,
+                moved.currency,
+            ),
+        )
 
     finished: dict[int, Item] = {}
     pace = Pace(concurrency, lambda: gateway.pushbacks, on_pace)
@@ -307,17 +401,21 @@ class JournalLost(journal_.JournalUnavailable):
 
     def __init__(self, results: list[Result], may_have_moved: list[int], first: str) -> None:
         lines = f"line{'s' if len(may_have_moved) > 1 else ''} {', '.join(map(str, may_have_moved))}"
-        said = (f"{lines} may have moved money without a record (entries left pending)" if may_have_moved
-                else "no row moved money without a record")
-        super().__init__(f"{first}; so paycli stopped taking rows there (rows already done stay done): {said}; "
-                         "rerun the same file once the journal is back: it resumes them with their keys and moves "
-                         "no money twice",
-                         may_have_moved=may_have_moved)
+        said = (
+            f"{lines} may have moved money without a record (entries left pending)"
+            if may_have_moved
+            else "no row moved money without a record"
+        )
+        super().__init__(
+            f"{first}; so paycli stopped taking rows there (rows already done stay done): {said}; "
+            "rerun the same file once the journal is back: it resumes them with their keys and moves "
+            "no money twice",
+            may_have_moved=may_have_moved,
+        )
         self.results = results
 
 
-def _recheck(gateway: Gateway, journal: Journal, context: Context, batch: BatchPlan, item: Item,
-             waited: bool) -> Item:
+def _recheck(gateway: Gateway, journal: Journal, context: Context, batch: BatchPlan, item: Item, waited: bool) -> Item:
     """Under the row's lock on a team's journal: what other agents did since the plan was made."""
     if not journal.shared:
         return item
@@ -325,9 +423,19 @@ def _recheck(gateway: Gateway, journal: Journal, context: Context, batch: BatchP
     about = journal.about(context.merchant_id, row.transaction_id)
     entry = next((e for e in reversed(about) if e.api_request_key == item.key), None)
     if entry is not None and entry.state == journal_.DONE:  # another agent ran the same row
-        return replace(item, plan=None, result=Result(
-            row.line, row.transaction_id, entry.amount, entry.kind, ALREADY_DONE, entry.result_id,
-            f"done by {entry.who} at {entry.finished_at or entry.created_at:%Y-%m-%d %H:%M}Z (journal #{entry.id})"))
+        return replace(
+            item,
+            plan=None,
+            result=Result(
+                row.line,
+                row.transaction_id,
+                entry.amount,
+                entry.kind,
+                ALREADY_DONE,
+                entry.result_id,
+                f"done by {entry.who} at {entry.finished_at or entry.created_at:%Y-%m-%d %H:%M}Z (journal #{entry.id})",
+            ),
+        )
     if entry is not None and entry.state in journal_.UNFINISHED:
         return item  # refunds.execute resumes that entry under its key: the gateway replays its answer
     if not waited and not journal.changed_since(about, batch.mark):
@@ -343,8 +451,9 @@ class Pace:
     settles near what the gateway accepts, and is back at full speed once it is healthy.
     """
 
-    def __init__(self, ceiling: int, pushbacks: Callable[[], int],
-                 on_change: Callable[[int, int], None] | None = None) -> None:
+    def __init__(
+        self, ceiling: int, pushbacks: Callable[[], int], on_change: Callable[[int, int], None] | None = None
+    ) -> None:
         self.ceiling = self.limit = max(1, min(ceiling, MAX_CONCURRENCY))
         self._pushbacks = pushbacks
         self._seen = pushbacks()
@@ -403,6 +512,9 @@ def _parallel(work: Callable[[Item], Item], inputs: list[Item], pace: Pace) -> I
 
 def moved(results: list[Result]) -> dict[str, dict[str, Decimal]]:
     """What the run gave back, per action (refund, void) and per currency, from the gateway's answers."""
-    return {action: by_currency((r.currency, r.amount) for r in results
-                                if r.outcome == DONE and r.action == action and r.amount is not None)
-            for action in (refunds.REFUND, refunds.VOID)}
+    return {
+        action: by_currency(
+            (r.currency, r.amount) for r in results if r.outcome == DONE and r.action == action and r.amount is not None
+        )
+        for action in (refunds.REFUND, refunds.VOID)
+    }

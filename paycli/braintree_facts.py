@@ -10,9 +10,20 @@ from __future__ import annotations
 
 # Every status a Braintree transaction can have (what `txn search --status` accepts).
 TRANSACTION_STATUSES = (
-    "authorization_expired", "authorized", "authorizing", "failed", "gateway_rejected", "processor_declined",
-    "settled", "settlement_confirmed", "settlement_declined", "settlement_failed", "settlement_pending",
-    "settling", "submitted_for_settlement", "voided",
+    "authorization_expired",
+    "authorized",
+    "authorizing",
+    "failed",
+    "gateway_rejected",
+    "processor_declined",
+    "settled",
+    "settlement_confirmed",
+    "settlement_declined",
+    "settlement_failed",
+    "settlement_pending",
+    "settling",
+    "submitted_for_settlement",
+    "voided",
 )
 # A sale's money has reached the merchant, or is on its way: it is given back by a refund, not a void.
 SETTLED_STATUSES = frozenset({"settled", "settling", "settlement_confirmed", "settlement_pending"})
@@ -23,8 +34,7 @@ VOIDABLE_STATUSES = frozenset({"authorized", "submitted_for_settlement"})
 REFUNDABLE_STATUSES = frozenset({"settled", "settling", "settlement_confirmed"})
 # A credit in one of these gave nothing back, so it does not count against its sale: declined or rejected
 # at once, voided, or declined at settlement (the bank refused it after it was accepted).
-NOT_REFUNDED_STATUSES = frozenset({"processor_declined", "gateway_rejected", "failed", "voided",
-                                   "settlement_declined"})
+NOT_REFUNDED_STATUSES = frozenset({"processor_declined", "gateway_rejected", "failed", "voided", "settlement_declined"})
 # Settled into a batch: these carry a settlement_batch_id and are what the settlement batch summary counts.
 IN_BATCH_STATUSES = ("settled", "settlement_confirmed")
 # Where the testing settle endpoints can take a submitted transaction.

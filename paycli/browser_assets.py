@@ -47,26 +47,37 @@ def locate(env: Mapping[str, str], assets_dir: Path | None = None) -> Path:
     where = f"--assets-dir {folder}" if assets_dir else f"paycli's cache ({folder})"
     missing = [name for name in FILES if not (folder / name).is_file()]
     if missing:
-        raise ConfigError(f"{PACKAGE} {VERSION} is not in {where}: {', '.join(missing)} missing; run "
-                          f"`{FETCH_COMMAND}` (needs npm), or pass --assets-dir DIR holding {' and '.join(FILES)} "
-                          f"from {PACKAGE}@{VERSION}'s dist/browser")
+        raise ConfigError(
+            f"{PACKAGE} {VERSION} is not in {where}: {', '.join(missing)} missing; run "
+            f"`{FETCH_COMMAND}` (needs npm), or pass --assets-dir DIR holding {' and '.join(FILES)} "
+            f"from {PACKAGE}@{VERSION}'s dist/browser"
+        )
     changed = [name for name, digest in FILES.items() if _digest(folder / name) != digest]
     if changed:
-        raise ConfigError(f"{', '.join(changed)} in {where} is not {PACKAGE} {VERSION} as pinned (sha512 differs); "
-                          f"run `{FETCH_COMMAND}` again")
+        raise ConfigError(
+            f"{', '.join(changed)} in {where} is not {PACKAGE} {VERSION} as pinned (sha512 differs); "
+            f"run `{FETCH_COMMAND}` again"
+        )
     return folder
 
 
 def fetch(env: Mapping[str, str], *, npm: str = "npm") -> Path:
     """`npm pack` the pinned version into a scratch folder, verify it, and keep the page's files in the cache."""
     if shutil.which(npm) is None:
-        raise ConfigError(f"`{FETCH_COMMAND}` needs npm on PATH; install Node.js's npm, or pass --assets-dir DIR "
-                          f"holding {' and '.join(FILES)} from {PACKAGE}@{VERSION}")
+        raise ConfigError(
+            f"`{FETCH_COMMAND}` needs npm on PATH; install Node.js's npm, or pass --assets-dir DIR "
+            f"holding {' and '.join(FILES)} from {PACKAGE}@{VERSION}"
+        )
     target = default_dir(env)
     with tempfile.TemporaryDirectory(prefix="paycli-npm-") as scratch:
         try:
-            done = subprocess.run([npm, "pack", f"{PACKAGE}@{VERSION}", "--pack-destination", scratch, "--silent"],
-                                  capture_output=True, text=True, timeout=NPM_TIMEOUT_S, cwd=scratch)
+            done = subprocess.run(
+                [npm, "pack", f"{PACKAGE}@{VERSION}", "--pack-destination", scratch, "--silent"],
+                capture_output=True,
+                text=True,
+                timeout=NPM_TIMEOUT_S,
+                cwd=scratch,
+            )
         except subprocess.TimeoutExpired:
             raise Unavailable(f"npm pack {PACKAGE}@{VERSION} took over {NPM_TIMEOUT_S} s; try again") from None
         tarballs = list(Path(scratch).glob("*.tgz"))
@@ -75,8 +86,10 @@ def fetch(env: Mapping[str, str], *, npm: str = "npm") -> Path:
             raise Unavailable(f"npm pack {PACKAGE}@{VERSION} failed: {reason}")
         integrity = "sha512-" + base64.b64encode(hashlib.sha512(tarballs[0].read_bytes()).digest()).decode()
         if integrity != INTEGRITY:
-            raise ConfigError(f"npm's {PACKAGE}@{VERSION} tarball does not match paycli's pinned integrity "
-                              f"({integrity[:20]}… ≠ {INTEGRITY[:20]}…); nothing was kept")
+            raise ConfigError(
+                f"npm's {PACKAGE}@{VERSION} tarball does not match paycli's pinned integrity "
+                f"({integrity[:20]}… ≠ {INTEGRITY[:20]}…); nothing was kept"
+            )
         target.mkdir(parents=True, exist_ok=True)
         with tarfile.open(tarballs[0]) as archive:
             for name in FILES:

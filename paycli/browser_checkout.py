@@ -35,8 +35,15 @@ DEFAULT_EXPIRY = "12/30"
 DEFAULT_CVV = "123"
 DEFAULT_CHROMIUM = Path("/usr/bin/chromium")
 # a closed network, and root in containers needs --no-sandbox
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
 TIMEOUT_MS = 30_000
 INSTALL_HINT = "pip install 'paycli[browser]'"
 _BRAINTREE_HOSTS = {urlsplit(url).hostname: "" for url in (clientapi.BRAINTREE_API, clientapi.BRAINTREE_GRAPHQL)}
@@ -59,8 +66,11 @@ def chromium_path(env: Mapping[str, str], given: Path | None = None) -> Path:
         found = shutil.which("chromium") or (str(DEFAULT_CHROMIUM) if DEFAULT_CHROMIUM.exists() else None)
         path = Path(found) if found else None
     if path is None or not path.is_file() or not os.access(path, os.X_OK):
-        where = f"--chromium {path}" if given else (f"$PAYCLI_CHROMIUM ({path})" if env.get("PAYCLI_CHROMIUM")
-                                                     else "PATH and /usr/bin/chromium")
+        where = (
+            f"--chromium {path}"
+            if given
+            else (f"$PAYCLI_CHROMIUM ({path})" if env.get("PAYCLI_CHROMIUM") else "PATH and /usr/bin/chromium")
+        )
         raise ConfigError(f"no Chromium at {where}; install it (apt-get install chromium) or pass --chromium PATH")
     return path
 
@@ -114,14 +124,23 @@ def loopback_only(context: Any) -> None:
     context.route("**/*", keep_local)
 
 
-def pay(front: "Storefront", amount: Decimal, card: Card, *, chromium: Path, sandbox_url: str | None = None,
-        screenshot: Path | None = None) -> Transaction:
+def pay(
+    front: Storefront,
+    amount: Decimal,
+    card: Card,
+    *,
+    chromium: Path,
+    sandbox_url: str | None = None,
+    screenshot: Path | None = None,
+) -> Transaction:
     """Make one sale through the page; Declined / GatewayRefused as `paycli checkout` raises them."""
     token = client_tokens.decode(front.gateway.generate_client_token())
     faithful = "graphQL" in token
     if faithful and not sandbox_url:
-        raise ConfigError("the gateway hands out tokens for Braintree's hosts but no sandbox URL is known to route "
-                          "them to; use a profile with `url:` set")
+        raise ConfigError(
+            "the gateway hands out tokens for Braintree's hosts but no sandbox URL is known to route "
+            "them to; use a profile with `url:` set"
+        )
     running = storefront.start(front)
     try:
         with sync_playwright() as playwright:
@@ -154,15 +173,18 @@ def _submit(page: Any, url: str, amount: Decimal, card: Card) -> dict[str, Any]:
         page.frame_locator(f'iframe[name="braintree-hosted-field-{field}"]').locator("input").fill(value)
     page.click("#submit")
     page.wait_for_function("['success', 'declined', 'error'].includes(document.body.dataset.outcome)")
-    return {"outcome": page.get_attribute("body", "data-outcome"), "status": page.inner_text("#status"),
-            "result": json.loads(page.inner_text("#result") or "null"),
-            "nonce": page.evaluate("window.paycliNonce || null")}
+    return {
+        "outcome": page.get_attribute("body", "data-outcome"),
+        "status": page.inner_text("#status"),
+        "result": json.loads(page.inner_text("#result") or "null"),
+        "nonce": page.evaluate("window.paycliNonce || null"),
+    }
 
 
 _FIELD_OPTIONS = {"number": "--card", "expirationDate": "--expiry", "cvv": "--cvv"}
 
 
-def _result(front: "Storefront", outcome: dict[str, Any]) -> Transaction:
+def _result(front: Storefront, outcome: dict[str, Any]) -> Transaction:
     result = outcome["result"] or {}
     if outcome["outcome"] in ("success", "declined"):
         found = front.gateway.find(result["transaction"]["id"])
@@ -174,8 +196,10 @@ def _result(front: "Storefront", outcome: dict[str, Any]) -> Transaction:
         keys = ((result.get("details") or {}).get("invalidFieldKeys")) or []
         options = ", ".join(_FIELD_OPTIONS.get(key, key) for key in keys) or "--card, --expiry, --cvv"
         if code in ("HOSTED_FIELDS_FIELDS_INVALID", "HOSTED_FIELDS_FIELDS_EMPTY"):
-            raise UsageError(f"{options}: braintree-web's Hosted Fields refused the card ({code}: {result.get('message')})",
-                             code=code)
+            raise UsageError(
+                f"{options}: braintree-web's Hosted Fields refused the card ({code}: {result.get('message')})",
+                code=code,
+            )
         raise GatewayRefused(f"tokenization refused ({code}: {result.get('message')})", code=code)
     if result.get("errors"):
         raise GatewayRefused(result.get("message") or "the sale was refused", errors=result["errors"])

@@ -31,8 +31,10 @@ class CheckoutRequest:
 def refuse_production(profile: Any) -> None:
     """Checkouts charge test nonces and test cards: never on a production profile."""
     if profile.production:
-        raise UsageError("checkout charges test nonces and is refused on production profiles; "
-                         "choose a sandbox or local profile with --profile")
+        raise UsageError(
+            "checkout charges test nonces and is refused on production profiles; "
+            "choose a sandbox or local profile with --profile"
+        )
 
 
 def checkout(gateway: Gateway, request: CheckoutRequest) -> Transaction:

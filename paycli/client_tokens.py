@@ -22,10 +22,12 @@ class ClientToken:
     version: int
 
 
-def generate(gateway: Gateway, *, customer_id: str | None = None, merchant_account_id: str | None = None,
-             version: int = 2) -> ClientToken:
-    token = gateway.generate_client_token(customer_id=customer_id, merchant_account_id=merchant_account_id,
-                                          version=version)
+def generate(
+    gateway: Gateway, *, customer_id: str | None = None, merchant_account_id: str | None = None, version: int = 2
+) -> ClientToken:
+    token = gateway.generate_client_token(
+        customer_id=customer_id, merchant_account_id=merchant_account_id, version=version
+    )
     return ClientToken(token, version)
 
 

@@ -134,8 +134,10 @@ class PrivateKey:
             raise fail(f"failed: {err.strerror}") from None
         if done.returncode != 0:
             # a helper may print the key, or part of it, on stderr as readily as on stdout: echo neither
-            raise fail(f"exited with status {done.returncode}; run it yourself to see why (paycli does not show "
-                       "its output, which may hold the key)")
+            raise fail(
+                f"exited with status {done.returncode}; run it yourself to see why (paycli does not show "
+                "its output, which may hold the key)"
+            )
         value = done.stdout.strip()
         if not value:
             raise fail("printed nothing")
@@ -203,10 +205,10 @@ class Profiles:
 
     by_name: Mapping[str, Profile]
     path: Path | None  # the config file read, None when there is none
+    journal: JournalLocation  # the config's `journal`, $PAYCLI_JOURNAL, or the SQLite file under the state directory
     default_profile: str | None = None  # the file's default_profile
     warnings: tuple[str, ...] = ()  # for the caller to show; config.py never prints
     env_missing: tuple[str, ...] = ()  # BRAINTREE_* variables missing when only some are set
-    journal: JournalLocation | None = None  # None: the SQLite file under the state directory
     # profiles of the file that do not validate: only a command that uses one fails (with its error)
     broken: Mapping[str, ConfigError] = field(default_factory=lambda: MappingProxyType({}), hash=False)
 
@@ -341,15 +343,17 @@ def _journal_from_env(env: Mapping[str, str]) -> JournalLocation | None:
     if not value:
         return None
     _check_journal_target(value, "$PAYCLI_JOURNAL", {})
-    return JournalLocation(value if value.startswith(JOURNAL_SCHEMES) else str(Path(value).expanduser()),
-                           "$PAYCLI_JOURNAL")
+    return JournalLocation(
+        value if value.startswith(JOURNAL_SCHEMES) else str(Path(value).expanduser()), "$PAYCLI_JOURNAL"
+    )
 
 
 def _journal_from_file(value: Any, file: Path) -> JournalLocation:
     where = {"file": str(file), "key": "journal"}
     if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"{file}: key 'journal': expected a postgresql:// URL or a file path, got {_kind(value)}",
-                          **where)
+        raise ConfigError(
+            f"{file}: key 'journal': expected a postgresql:// URL or a file path, got {_kind(value)}", **where
+        )
     value = value.strip()
     _check_journal_target(value, f"{file}: key 'journal'", where)
     if value.startswith(JOURNAL_SCHEMES) and _url_password(value):
@@ -360,7 +364,9 @@ def _journal_from_file(value: Any, file: Path) -> JournalLocation:
         if mode & 0o077:
             raise ConfigError(
                 f"{file}: key 'journal': refused: a password in the URL of a file others can read (mode {mode:o}); "
-                f"run chmod 600 {file}, or keep the password in PGPASSWORD, ~/.pgpass or a PGSERVICE entry", **where)
+                f"run chmod 600 {file}, or keep the password in PGPASSWORD, ~/.pgpass or a PGSERVICE entry",
+                **where,
+            )
     if not value.startswith(JOURNAL_SCHEMES):
         path = Path(value).expanduser()
         value = str(path if path.is_absolute() else file.parent / path)  # relative to the config file
@@ -369,8 +375,11 @@ def _journal_from_file(value: Any, file: Path) -> JournalLocation:
 
 def _check_journal_target(value: str, named: str, where: Mapping[str, str]) -> None:
     if "://" in value and not value.startswith(JOURNAL_SCHEMES):
-        raise ConfigError(f"{named}: '{value.split('://')[0]}://' is not a journal paycli can use; give a "
-                          "postgresql:// URL or a SQLite file path", **where)
+        raise ConfigError(
+            f"{named}: '{value.split('://')[0]}://' is not a journal paycli can use; give a "
+            "postgresql:// URL or a SQLite file path",
+            **where,
+        )
 
 
 def _url_password(url: str) -> bool:
@@ -394,8 +403,9 @@ def _read_document(file: Path, *, required: bool, chosen_by: str) -> Any:
     except IsADirectoryError:
         raise ConfigError(f"{file}: is a directory, not a config file; fix {chosen_by}", file=str(file)) from None
     except OSError as err:
-        raise ConfigError(f"{file}: cannot read config file (named by {chosen_by}): {err.strerror}",
-                          file=str(file)) from None
+        raise ConfigError(
+            f"{file}: cannot read config file (named by {chosen_by}): {err.strerror}", file=str(file)
+        ) from None
 
     import yaml  # only runs that need a profile pay for YAML
 
@@ -564,8 +574,8 @@ def _file_profile(file: Path, name: str, raw: Any, warnings: list[str]) -> Profi
         ("merchant_accounts", merchant_accounts or None),
         ("default_merchant_account", default_merchant_account),
     )
-    for key, value in recorded:
-        if value is not None:
+    for key, given in recorded:
+        if given is not None:
             origin[key] = read.origin(key)
     origin["timezone"] = read.origin("timezone") if "timezone" in raw else "default"
     origin["search_cap"] = read.origin("search_cap") if "search_cap" in raw else "default"
@@ -650,9 +660,7 @@ def _builtin_local() -> Profile:
     return Profile(
         name=BUILTIN_PROFILE,
         environment="local",
-        origin=MappingProxyType(
-            {"environment": "built-in", "timezone": "default", "search_cap": "default"}
-        ),
+        origin=MappingProxyType({"environment": "built-in", "timezone": "default", "search_cap": "default"}),
     )
 
 

@@ -43,8 +43,9 @@ def check(gateway: Any) -> CheckResult:
     return CheckResult(ms=elapsed_ms, token_chars=len(token or ""))
 
 
-def check_profiles(profiles: Iterable[Profile], connect: Callable[[Profile], Any],
-                   runs: ProfileRuns) -> Iterator[ProfileCheck]:
+def check_profiles(
+    profiles: Iterable[Profile], connect: Callable[[Profile], Any], runs: ProfileRuns
+) -> Iterator[ProfileCheck]:
     """Check each profile in turn; with every profile (`runs.keep_going`), a failing one is a row with its
     error, not the end of the list; with one, its error is raised."""
 
@@ -55,8 +56,14 @@ def check_profiles(profiles: Iterable[Profile], connect: Callable[[Profile], Any
     for outcome in runs.each(profiles, one, name=lambda profile: profile.name):
         profile, err = outcome.item, outcome.error
         if err is not None or outcome.result is None:  # (a result is None only when there is an error)
-            yield ProfileCheck(profile.name, profile.environment, profile.merchant_id, ok=False,
-                               error=err.message if err else None, failure=err)
+            yield ProfileCheck(
+                profile.name,
+                profile.environment,
+                profile.merchant_id,
+                ok=False,
+                error=err.message if err else None,
+                failure=err,
+            )
             continue
         gateway, result = outcome.result
         # the built-in local profile has no merchant id of its own: show the embedded sandbox's
@@ -66,5 +73,4 @@ def check_profiles(profiles: Iterable[Profile], connect: Callable[[Profile], Any
 
 def unusable(runs: ProfileRuns) -> list[ProfileCheck]:
     """A failed check for each profile the config could not validate (with every profile only)."""
-    return [ProfileCheck(name, "", None, ok=False, error=err.message, failure=err)
-            for name, err in runs.broken.items()]
+    return [ProfileCheck(name, "", None, ok=False, error=err.message, failure=err) for name, err in runs.broken.items()]

@@ -54,8 +54,9 @@ def fill(template: Path | None, profile: str, days: tuple[date, ...]) -> Path | 
     return Path(text.format(date=label, profile=profile))
 
 
-def plan(profiles: Iterable[Profile], template: Path | None,
-         days_for: Callable[[Profile], tuple[date, ...]]) -> list[Target]:
+def plan(
+    profiles: Iterable[Profile], template: Path | None, days_for: Callable[[Profile], tuple[date, ...]]
+) -> list[Target]:
     """Each profile's dates (`days_for` may refuse a bad date) and file, in profile order."""
     targets = []
     for profile in profiles:

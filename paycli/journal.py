@@ -76,9 +76,27 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
 }
 _KEYS_PER_QUERY = 500  # under SQLite's oldest limit of 999 parameters per statement
 _VERSION_TABLE = "CREATE TABLE IF NOT EXISTS journal_schema (version INTEGER NOT NULL)"
-ENTRY_COLUMNS = ("created_at", "finished_at", "operator", "host", "profile", "environment", "merchant_id", "kind",
-                 "transaction_id", "amount", "currency", "order_id", "reason", "api_request_key", "state", "result_id",
-                 "error", "batch", "batch_row")
+ENTRY_COLUMNS = (
+    "created_at",
+    "finished_at",
+    "operator",
+    "host",
+    "profile",
+    "environment",
+    "merchant_id",
+    "kind",
+    "transaction_id",
+    "amount",
+    "currency",
+    "order_id",
+    "reason",
+    "api_request_key",
+    "state",
+    "result_id",
+    "error",
+    "batch",
+    "batch_row",
+)
 
 
 class JournalUnavailable(Unavailable):
@@ -110,7 +128,7 @@ class Context:
     host: str = ""
 
     @classmethod
-    def current(cls, profile: str, environment: str, merchant_id: str) -> "Context":
+    def current(cls, profile: str, environment: str, merchant_id: str) -> Context:
         try:
             operator = getpass.getuser()
         except (KeyError, OSError):  # no passwd entry (some containers): still say something true
@@ -204,7 +222,9 @@ class SqliteStore:
             conn.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
             self._local.conn = conn  # kept before the WAL pragma, which can meet a lock: close() still closes it
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")  # WAL: durable across a crash of paycli; the api_request_key covers the rest
+            conn.execute(
+                "PRAGMA synchronous=NORMAL"
+            )  # WAL: durable across a crash of paycli; the api_request_key covers the rest
         return conn
 
     @contextmanager
@@ -219,12 +239,17 @@ class SqliteStore:
         conn.execute("COMMIT")
 
     def has_table(self, conn: sqlite3.Connection, name: str) -> bool:
-        return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
+        return (
+            conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone()
+            is not None
+        )
 
     def translate(self, err: Exception) -> PaycliError | None:
         if isinstance(err, sqlite3.OperationalError) and ("locked" in str(err) or "busy" in str(err)):
-            return JournalLocked(f"the journal {self.path} is locked by another process (waited {LOCK_WAIT_S:g} s)",
-                                 journal=self.location)
+            return JournalLocked(
+                f"the journal {self.path} is locked by another process (waited {LOCK_WAIT_S:g} s)",
+                journal=self.location,
+            )
         if isinstance(err, sqlite3.Error):
             return ConfigError(f"cannot use the journal {self.path}: {err}", journal=self.location)
         return None
@@ -286,8 +311,9 @@ def status(where: str | Path) -> Status:
     finally:
         store.close()
     backend = "postgresql" if store.shared else "sqlite"
-    return Status(store.location, backend, version, SCHEMA_VERSION, server,
-                  round((time.perf_counter() - started) * 1000))
+    return Status(
+        store.location, backend, version, SCHEMA_VERSION, server, round((time.perf_counter() - started) * 1000)
+    )
 
 
 def _translated(store: Store, work: Any) -> Any:
@@ -349,8 +375,10 @@ class Journal:
         if version > SCHEMA_VERSION:
             raise ConfigError(
                 f"the journal {self.location} has schema version {version}, newer than this paycli understands "
-                f"({SCHEMA_VERSION}): upgrade paycli on this machine before using it", journal=self.location,
-                schema_version=version)
+                f"({SCHEMA_VERSION}): upgrade paycli on this machine before using it",
+                journal=self.location,
+                schema_version=version,
+            )
 
     @contextmanager
     def hold(self, merchant_id: str, transaction_id: str) -> Iterator[bool]:
@@ -362,18 +390,46 @@ class Journal:
             waited = self._run(lambda _db: stack.enter_context(self.store.hold(f"{merchant_id}\x1f{transaction_id}")))
             yield waited
 
-    def begin(self, context: Context, *, kind: str, transaction_id: str, amount: Decimal | None,
-              api_request_key: str, currency: str | None = None, order_id: str | None = None,
-              reason: str | None = None, batch: str | None = None, batch_row: int | None = None) -> int:
+    def begin(
+        self,
+        context: Context,
+        *,
+        kind: str,
+        transaction_id: str,
+        amount: Decimal | None,
+        api_request_key: str,
+        currency: str | None = None,
+        order_id: str | None = None,
+        reason: str | None = None,
+        batch: str | None = None,
+        batch_row: int | None = None,
+    ) -> int:
         """Record the intent before the call, with the transaction's currency; committed when this returns."""
-        row = self._run(lambda db: db.execute(
-            "INSERT INTO entries (created_at, operator, host, profile, environment, merchant_id, kind,"
-            " transaction_id, amount, currency, order_id, reason, api_request_key, state, batch, batch_row)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            (_now(), context.operator, context.host or None, context.profile, context.environment,
-             context.merchant_id, kind, transaction_id, str(amount) if amount is not None else None, currency,
-             order_id, reason, api_request_key, PENDING, batch, batch_row),
-        ).fetchone())
+        row = self._run(
+            lambda db: db.execute(
+                "INSERT INTO entries (created_at, operator, host, profile, environment, merchant_id, kind,"
+                " transaction_id, amount, currency, order_id, reason, api_request_key, state, batch, batch_row)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (
+                    _now(),
+                    context.operator,
+                    context.host or None,
+                    context.profile,
+                    context.environment,
+                    context.merchant_id,
+                    kind,
+                    transaction_id,
+                    str(amount) if amount is not None else None,
+                    currency,
+                    order_id,
+                    reason,
+                    api_request_key,
+                    PENDING,
+                    batch,
+                    batch_row,
+                ),
+            ).fetchone()
+        )
         return int(row["id"])
 
     def reopen(self, entry_id: int, *, currency: str | None = None) -> None:
@@ -382,46 +438,60 @@ class Journal:
         An entry written before currencies were recorded takes `currency` (its transaction's); one that has
         its currency keeps it.
         """
-        self._run(lambda db: db.execute(
-            "UPDATE entries SET state = ?, finished_at = NULL, currency = COALESCE(currency, ?) WHERE id = ?",
-            (PENDING, currency, entry_id)))
+        self._run(
+            lambda db: db.execute(
+                "UPDATE entries SET state = ?, finished_at = NULL, currency = COALESCE(currency, ?) WHERE id = ?",
+                (PENDING, currency, entry_id),
+            )
+        )
 
     def finish(self, entry_id: int, state: str, *, result_id: str | None = None, error: str | None = None) -> None:
         """Record the answer. Unlike `begin`, this need not wait for the disk: were it lost in a database
         crash, the entry would stay `pending` and a rerun would resume it under its key (no money twice)."""
+
         def write(_db: Any) -> None:
             with self.store.lazy_commit() as db:
-                db.execute("UPDATE entries SET state = ?, finished_at = ?, result_id = ?, error = ? WHERE id = ?",
-                           (state, _now(), result_id, error, entry_id))
+                db.execute(
+                    "UPDATE entries SET state = ?, finished_at = ?, result_id = ?, error = ? WHERE id = ?",
+                    (state, _now(), result_id, error, entry_id),
+                )
 
         self._run(write)
 
     def latest(self, merchant_id: str, api_request_key: str) -> Entry | None:
-        row = self._run(lambda db: db.execute(
-            "SELECT * FROM entries WHERE merchant_id = ? AND api_request_key = ? ORDER BY id DESC LIMIT 1",
-            (merchant_id, api_request_key),
-        ).fetchone())
+        row = self._run(
+            lambda db: db.execute(
+                "SELECT * FROM entries WHERE merchant_id = ? AND api_request_key = ? ORDER BY id DESC LIMIT 1",
+                (merchant_id, api_request_key),
+            ).fetchone()
+        )
         return _entry(row) if row else None
 
     def latest_many(self, merchant_id: str, api_request_keys: list[str]) -> dict[str, Entry]:
         """`latest` for many keys at once: {key: its newest entry}, keys without one left out."""
         found: dict[str, Entry] = {}
         for start in range(0, len(api_request_keys), _KEYS_PER_QUERY):
-            chunk = api_request_keys[start:start + _KEYS_PER_QUERY]
-            rows = self._run(lambda db, chunk=chunk: db.execute(
-                f"SELECT * FROM entries WHERE merchant_id = ? AND api_request_key IN ({', '.join('?' for _ in chunk)})"
-                " ORDER BY id", (merchant_id, *chunk)).fetchall())
+            chunk = api_request_keys[start : start + _KEYS_PER_QUERY]
+            rows = self._run(
+                lambda db, chunk=chunk: db.execute(
+                    f"SELECT * FROM entries WHERE merchant_id = ? AND api_request_key IN ({', '.join('?' for _ in chunk)})"
+                    " ORDER BY id",
+                    (merchant_id, *chunk),
+                ).fetchall()
+            )
             for row in rows:  # oldest first: the newest of a key is written last
                 found[row["api_request_key"]] = _entry(row)
         return found
 
     def unfinished(self, merchant_id: str, kind: str, transaction_id: str) -> list[Entry]:
         """Calls for this transaction whose outcome paycli never learned, newest first."""
-        rows = self._run(lambda db: db.execute(
-            "SELECT * FROM entries WHERE merchant_id = ? AND kind = ? AND transaction_id = ? AND state IN (?, ?)"
-            " ORDER BY id DESC",
-            (merchant_id, kind, transaction_id, *UNFINISHED),
-        ).fetchall())
+        rows = self._run(
+            lambda db: db.execute(
+                "SELECT * FROM entries WHERE merchant_id = ? AND kind = ? AND transaction_id = ? AND state IN (?, ?)"
+                " ORDER BY id DESC",
+                (merchant_id, kind, transaction_id, *UNFINISHED),
+            ).fetchall()
+        )
         return [_entry(row) for row in rows]
 
     @property
@@ -433,8 +503,11 @@ class Journal:
         """A mark to tell later activity from (`changed_since`): the newest entry id, and the entries
         still unfinished now (their outcome may arrive later under an older id)."""
         top = self._run(lambda db: db.execute("SELECT max(id) AS id FROM entries").fetchone())
-        rows = self._run(lambda db: db.execute(
-            "SELECT id FROM entries WHERE merchant_id = ? AND state IN (?, ?)", (merchant_id, *UNFINISHED)).fetchall())
+        rows = self._run(
+            lambda db: db.execute(
+                "SELECT id FROM entries WHERE merchant_id = ? AND state IN (?, ?)", (merchant_id, *UNFINISHED)
+            ).fetchall()
+        )
         return int(top["id"] or 0), frozenset(int(row["id"]) for row in rows)
 
     @staticmethod
@@ -445,25 +518,38 @@ class Journal:
 
     def about(self, merchant_id: str, transaction_id: str) -> list[Entry]:
         """Every entry about this transaction, oldest first: what a row rechecks under its lock, in one query."""
-        rows = self._run(lambda db: db.execute(
-            "SELECT * FROM entries WHERE merchant_id = ? AND transaction_id = ? ORDER BY id",
-            (merchant_id, transaction_id),
-        ).fetchall())
+        rows = self._run(
+            lambda db: db.execute(
+                "SELECT * FROM entries WHERE merchant_id = ? AND transaction_id = ? ORDER BY id",
+                (merchant_id, transaction_id),
+            ).fetchall()
+        )
         return [_entry(row) for row in rows]
 
-    def last_done(self, merchant_id: str, kind: str, transaction_id: str, amount: Decimal, *,
-                  since: datetime) -> Entry | None:
+    def last_done(
+        self, merchant_id: str, kind: str, transaction_id: str, amount: Decimal, *, since: datetime
+    ) -> Entry | None:
         """The newest `done` call of this kind, transaction and amount created at or after `since`."""
-        row = self._run(lambda db: db.execute(
-            "SELECT * FROM entries WHERE merchant_id = ? AND kind = ? AND transaction_id = ? AND amount = ?"
-            " AND state = ? AND created_at >= ? ORDER BY id DESC LIMIT 1",
-            (merchant_id, kind, transaction_id, str(amount), DONE, _stamp(since)),
-        ).fetchone())
+        row = self._run(
+            lambda db: db.execute(
+                "SELECT * FROM entries WHERE merchant_id = ? AND kind = ? AND transaction_id = ? AND amount = ?"
+                " AND state = ? AND created_at >= ? ORDER BY id DESC LIMIT 1",
+                (merchant_id, kind, transaction_id, str(amount), DONE, _stamp(since)),
+            ).fetchone()
+        )
         return _entry(row) if row else None
 
-    def entries(self, *, since: datetime | None = None, until: datetime | None = None, kind: str | None = None,
-                transaction_id: str | None = None, operator: str | None = None, host: str | None = None,
-                profile: str | None = None) -> Iterator[Entry]:
+    def entries(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        kind: str | None = None,
+        transaction_id: str | None = None,
+        operator: str | None = None,
+        host: str | None = None,
+        profile: str | None = None,
+    ) -> Iterator[Entry]:
         clauses, args = ["1 = 1"], []
         if since is not None:
             clauses.append("created_at >= ?")
@@ -481,8 +567,9 @@ class Journal:
             if value is not None:
                 clauses.append(f"{column} = ?")
                 args.append(value)
-        rows = self._run(lambda db: db.execute(f"SELECT * FROM entries WHERE {' AND '.join(clauses)} ORDER BY id",
-                                               args).fetchall())
+        rows = self._run(
+            lambda db: db.execute(f"SELECT * FROM entries WHERE {' AND '.join(clauses)} ORDER BY id", args).fetchall()
+        )
         for row in rows:
             yield _entry(row)
 
@@ -498,13 +585,19 @@ class Journal:
         with self.store.migrating() as conn:  # one importer at a time, so two runs cannot both add a row
             for entry in source.entries():
                 values = [getattr(entry, name) for name in ENTRY_COLUMNS]
-                values = [_stamp(v) if isinstance(v, datetime) else str(v) if isinstance(v, Decimal) else v
-                          for v in values]
+                values = [
+                    _stamp(v) if isinstance(v, datetime) else str(v) if isinstance(v, Decimal) else v for v in values
+                ]
                 if conn.execute(
                     "SELECT 1 FROM entries WHERE merchant_id = ? AND api_request_key = ? AND kind = ?"
                     " AND transaction_id = ? AND created_at = ?",
-                    (entry.merchant_id, entry.api_request_key, entry.kind, entry.transaction_id,
-                     _stamp(entry.created_at)),
+                    (
+                        entry.merchant_id,
+                        entry.api_request_key,
+                        entry.kind,
+                        entry.transaction_id,
+                        _stamp(entry.created_at),
+                    ),
                 ).fetchone():
                     present += 1
                     continue

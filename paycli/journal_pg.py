@@ -61,8 +61,9 @@ class PostgresStore:
         try:
             import psycopg  # noqa: F401
         except ImportError:
-            raise ConfigError("the journal is on PostgreSQL, which needs psycopg: pip install 'paycli[postgres]'",
-                              journal=redact(url)) from None
+            raise ConfigError(
+                "the journal is on PostgreSQL, which needs psycopg: pip install 'paycli[postgres]'", journal=redact(url)
+            ) from None
         self.url = url
         self.location = redact(url)
         self.lock_wait_s = lock_wait_s
@@ -82,8 +83,13 @@ class PostgresStore:
         import psycopg
         from psycopg.rows import dict_row
 
-        raw = psycopg.connect(self.url, autocommit=True, row_factory=dict_row, connect_timeout=CONNECT_TIMEOUT_S,
-                              application_name="paycli")
+        raw = psycopg.connect(
+            self.url,
+            autocommit=True,
+            row_factory=dict_row,
+            connect_timeout=CONNECT_TIMEOUT_S,
+            application_name="paycli",
+        )
         conn = _Connection(raw)
         self._local.conn = conn
         with self._guard:
@@ -121,8 +127,11 @@ class PostgresStore:
         detail = _first_line(err)
         state = getattr(err, "sqlstate", None) or ""
         if state.startswith(_AUTH_SQLSTATES) or state == _MISSING_DB or "password" in detail:
-            return ConfigError(f"the journal {self.location} refused paycli: {detail} (passwords come from "
-                               "PGPASSWORD, ~/.pgpass or PGSERVICE)", journal=self.location)
+            return ConfigError(
+                f"the journal {self.location} refused paycli: {detail} (passwords come from "
+                "PGPASSWORD, ~/.pgpass or PGSERVICE)",
+                journal=self.location,
+            )
         if isinstance(err, psycopg.OperationalError):
             return JournalUnavailable(f"the journal {self.location} is unreachable: {detail}", journal=self.location)
         return None
@@ -144,7 +153,8 @@ class PostgresStore:
                 raise TransactionBusy(
                     f"another agent has been refunding or voiding transaction {key.split(chr(31))[-1]} for more "
                     f"than {self.lock_wait_s:g} s; nothing was sent: try again, or see `paycli audit --txn`",
-                    transaction_id=key.split(chr(31))[-1]) from None
+                    transaction_id=key.split(chr(31))[-1],
+                ) from None
             finally:
                 if not conn.raw.broken:
                     conn.execute("RESET lock_timeout")

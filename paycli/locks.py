@@ -34,15 +34,19 @@ def exclusive(target: Path, state_dir: Path) -> Iterator[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as err:
-        raise ConfigError(f"cannot create the lock {path} for {target}: {err.strerror or err}",
-                          lock=str(path)) from None
+        raise ConfigError(
+            f"cannot create the lock {path} for {target}: {err.strerror or err}", lock=str(path)
+        ) from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = _read_holder(fd)
-            raise Unavailable(f"another paycli run{holder} is writing {target}; try again when it has finished",
-                              path=str(target), lock=str(path)) from None
+            raise Unavailable(
+                f"another paycli run{holder} is writing {target}; try again when it has finished",
+                path=str(target),
+                lock=str(path),
+            ) from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())  # who holds it, for the message above and for a person
         yield path

@@ -45,10 +45,15 @@ def find_transaction(gateway: Gateway, txn_id: str) -> Transaction:
     return with_refunds(gateway, gateway.find(check_id(txn_id)))
 
 
-def search_transactions(gateway: Gateway, query: TransactionQuery, *, limit: int | None = None,
-                        on_total: Callable[[int], None] | None = None,
-                        on_capped: Callable[[int], None] | None = None,
-                        pages_in_flight: int = SEARCH_PAGES_IN_FLIGHT) -> Iterator[Transaction]:
+def search_transactions(
+    gateway: Gateway,
+    query: TransactionQuery,
+    *,
+    limit: int | None = None,
+    on_total: Callable[[int], None] | None = None,
+    on_capped: Callable[[int], None] | None = None,
+    pages_in_flight: int = SEARCH_PAGES_IN_FLIGHT,
+) -> Iterator[Transaction]:
     """Matching transactions with their refunds resolved, in the search's order, page by page as they arrive.
 
     Pages (and each page's refunds) are fetched `pages_in_flight` at a time; only the pages `limit` needs are
@@ -68,7 +73,7 @@ def search_transactions(gateway: Gateway, query: TransactionQuery, *, limit: int
         refunds = _by_known_ids(gateway, [rid for txn in txns for rid in txn.refund_ids])
         return [txn.with_refunds([refunds[rid] for rid in txn.refund_ids]) for txn in txns]
 
-    pages = (ids[start:start + SEARCH_PAGE_SIZE] for start in range(0, len(ids), SEARCH_PAGE_SIZE))
+    pages = (ids[start : start + SEARCH_PAGE_SIZE] for start in range(0, len(ids), SEARCH_PAGE_SIZE))
     pending: deque[Future[list[Transaction]]] = deque()
     with ThreadPoolExecutor(max(1, pages_in_flight), thread_name_prefix="paycli-search") as pool:
         try:
@@ -91,15 +96,16 @@ def _by_known_ids(gateway: Gateway, ids: list[str]) -> dict[str, Transaction]:
     """
     found: dict[str, Transaction] = {}
     for start in range(0, len(ids), SEARCH_PAGE_SIZE):
-        page = ids[start:start + SEARCH_PAGE_SIZE]
+        page = ids[start : start + SEARCH_PAGE_SIZE]
         found.update((txn.id, txn) for txn in gateway.fetch_page(TransactionQuery(ids=tuple(page)), page))
     for missing in [txn_id for txn_id in ids if txn_id not in found]:
         found[missing] = gateway.find(missing)
     return found
 
 
-def find_many(gateway: Gateway, ids: Iterable[str], *, concurrency: int = 4,
-              on_found: Callable[[int], None] | None = None) -> dict[str, Transaction]:
+def find_many(
+    gateway: Gateway, ids: Iterable[str], *, concurrency: int = 4, on_found: Callable[[int], None] | None = None
+) -> dict[str, Transaction]:
     """Many transactions by id, their refunds resolved, in a few searches instead of one find each.
 
     Search by ids returns pages of 50, fetched `concurrency` at a time; an id missing from the result
@@ -108,7 +114,7 @@ def find_many(gateway: Gateway, ids: Iterable[str], *, concurrency: int = 4,
     wanted = list(dict.fromkeys(ids))
     found = _fetch_by_ids(gateway, wanted, concurrency, on_found)
     refund_ids = [rid for txn in found.values() for rid in txn.refund_ids]
-    pages = [refund_ids[start:start + SEARCH_PAGE_SIZE] for start in range(0, len(refund_ids), SEARCH_PAGE_SIZE)]
+    pages = [refund_ids[start : start + SEARCH_PAGE_SIZE] for start in range(0, len(refund_ids), SEARCH_PAGE_SIZE)]
     refunds: dict[str, Transaction] = {}
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         for page in pool.map(lambda page: _by_known_ids(gateway, page), pages):
@@ -116,13 +122,14 @@ def find_many(gateway: Gateway, ids: Iterable[str], *, concurrency: int = 4,
     return {txn_id: txn.with_refunds([refunds[r] for r in txn.refund_ids]) for txn_id, txn in found.items()}
 
 
-def _fetch_by_ids(gateway: Gateway, ids: list[str], concurrency: int,
-                  on_found: Callable[[int], None] | None) -> dict[str, Transaction]:
+def _fetch_by_ids(
+    gateway: Gateway, ids: list[str], concurrency: int, on_found: Callable[[int], None] | None
+) -> dict[str, Transaction]:
     pages: list[tuple[TransactionQuery, list[str]]] = []
     for start in range(0, len(ids), IDS_PER_SEARCH):
-        query = TransactionQuery(ids=tuple(ids[start:start + IDS_PER_SEARCH]))
+        query = TransactionQuery(ids=tuple(ids[start : start + IDS_PER_SEARCH]))
         matched = gateway.search_ids(query)
-        pages += [(query, matched[i:i + SEARCH_PAGE_SIZE]) for i in range(0, len(matched), SEARCH_PAGE_SIZE)]
+        pages += [(query, matched[i : i + SEARCH_PAGE_SIZE]) for i in range(0, len(matched), SEARCH_PAGE_SIZE)]
 
     def fetch(page: tuple[TransactionQuery, list[str]]) -> list[Transaction]:
         txns = gateway.fetch_page(*page)

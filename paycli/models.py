@@ -5,10 +5,10 @@ Amounts are Decimal, times timezone-aware UTC. Field names are the output keys s
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Mapping
 
 from paycli.braintree_facts import IN_BATCH_STATUSES, NOT_REFUNDED_STATUSES, SETTLED_STATUSES, VOIDABLE_STATUSES
 
@@ -65,7 +65,7 @@ class Transaction:
             return None if self.refund_ids else self.amount
         return max(self.amount - self.refunded_amount, ZERO)
 
-    def with_refunds(self, refunds: list["Transaction"]) -> "Transaction":
+    def with_refunds(self, refunds: list[Transaction]) -> Transaction:
         moved = sum((r.amount for r in refunds if r.status not in NOT_REFUNDED_STATUSES), ZERO)
         return replace(self, refunded_amount=moved)
 
@@ -152,7 +152,9 @@ class SettlementRow:
     customer_email: str | None
     created_at: datetime
     settled_at: datetime
-    settlement_batch_id: str  # starts with the settlement date: `YYYY-MM-DD_`, as Braintree names its settlement batches
+    settlement_batch_id: (
+        str  # starts with the settlement date: `YYYY-MM-DD_`, as Braintree names its settlement batches
+    )
     refunded_transaction_id: str | None
 
 

@@ -56,7 +56,9 @@ def parse_amount(text: str, *, field: str = "--amount") -> Decimal:
     except InvalidOperation:  # unreachable after the checks above, kept so none can leak a traceback
         raise UsageError(f"{field} '{shown}' is not an amount; give one {_EXAMPLE}", field=field, value=shown) from None
     if amount == 0:
-        raise UsageError(f"{field} '{shown}' is zero; give an amount greater than 0 {_EXAMPLE}", field=field, value=shown)
+        raise UsageError(
+            f"{field} '{shown}' is zero; give an amount greater than 0 {_EXAMPLE}", field=field, value=shown
+        )
     return cents_only
 
 

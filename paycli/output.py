@@ -20,16 +20,16 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from functools import cache
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from functools import cache
 from pathlib import Path, PurePath
 from typing import IO, TYPE_CHECKING, Any, TextIO, overload
 
 from paycli.dates import isoformat_z
-from paycli.formats import GENERIC, SUFFIX_FORMATS, Format, View  # noqa: F401 - re-exported
 from paycli.errors import Cancelled, Declined, PaycliError, UsageError
+from paycli.formats import GENERIC, SUFFIX_FORMATS, Format, View
 from paycli.money import format_amount
 
 if TYPE_CHECKING:
@@ -127,7 +127,7 @@ def atomic_write(path: Path, *, binary: bool = False) -> Iterator[IO[Any]]:
     no "old version" to keep, and replacing a device entry with a file would break it for everyone.
     """
     destination, direct = _destination(Path(path))
-    text_options = {} if binary else {"encoding": "utf-8", "newline": ""}  # newline="": csv writes its own
+    text_options: dict[str, Any] = {} if binary else {"encoding": "utf-8", "newline": ""}  # csv writes its own newlines
     if direct:
         # O_APPEND: `paycli -o /dev/stdout >> log` adds to the log; no O_CREAT/O_TRUNC for what already exists
         fd = os.open(destination, os.O_WRONLY | os.O_APPEND)
@@ -199,9 +199,8 @@ def _keep_mode_and_owner(temp: str, replaced: Path) -> None:
 
 def _umask() -> int:
     # /proc avoids os.umask()'s set-and-restore, which would briefly change the mask for other threads
-    with suppress(OSError, ValueError, StopIteration):
-        with open("/proc/self/status", encoding="ascii") as status:
-            return int(next(line for line in status if line.startswith("Umask:")).split()[1], 8)
+    with suppress(OSError, ValueError, StopIteration), open("/proc/self/status", encoding="ascii") as status:
+        return int(next(line for line in status if line.startswith("Umask:")).split()[1], 8)
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
@@ -324,8 +323,9 @@ class Output:
             return SUFFIX_FORMATS.get(Path(self.path).suffix.lower(), Format.json)  # type: ignore[arg-type]
         return Format.table if self.terminal.stdout else Format.json
 
-    def with_settings(self, *, quiet: bool = False, verbose: bool = False, assume_yes: bool = False,
-                      no_color: bool = False) -> Output:
+    def with_settings(
+        self, *, quiet: bool = False, verbose: bool = False, assume_yes: bool = False, no_color: bool = False
+    ) -> Output:
         """A new Output with these switched on (options typed after the command); this one is unchanged."""
         other = copy.copy(self)
         other.quiet = self.quiet or quiet
@@ -346,8 +346,11 @@ class Output:
         suffix = Path(self.path).suffix.lower()  # type: ignore[arg-type]
         if suffix and suffix not in SUFFIX_FORMATS:
             known = ", ".join(SUFFIX_FORMATS)
-            raise UsageError(f"--output {self.path}: '{suffix}' names no format; use a {known} file, or give "
-                             f"--format {'|'.join(f.value for f in Format)}", path=str(self.path))
+            raise UsageError(
+                f"--output {self.path}: '{suffix}' names no format; use a {known} file, or give "
+                f"--format {'|'.join(f.value for f in Format)}",
+                path=str(self.path),
+            )
 
     @property
     def to_file(self) -> bool:
@@ -387,11 +390,13 @@ class Output:
     def stream(self, items: Iterable[Any], view: View | None = None) -> int: ...
 
     @overload
-    def stream(self, items: Iterable[Any], view: View | None = None, *,
-               drop_if_empty: Callable[[], bool]) -> int | None: ...
+    def stream(
+        self, items: Iterable[Any], view: View | None = None, *, drop_if_empty: Callable[[], bool]
+    ) -> int | None: ...
 
-    def stream(self, items: Iterable[Any], view: View | None = None, *,
-               drop_if_empty: Callable[[], bool] | None = None) -> int | None:
+    def stream(
+        self, items: Iterable[Any], view: View | None = None, *, drop_if_empty: Callable[[], bool] | None = None
+    ) -> int | None:
         """Write items as they arrive (ndjson/csv line by line, json as one array); returns how many.
 
         If the source fails halfway, what was written stays well-formed (the JSON array is closed) and the
@@ -416,8 +421,7 @@ class Output:
             with atomic_write(target) as stream:
                 yield stream
         except OSError as err:
-            raise UsageError(f"cannot write {self.option} {target}: {err.strerror or err}",
-                             path=str(target)) from None
+            raise UsageError(f"cannot write {self.option} {target}: {err.strerror or err}", path=str(target)) from None
 
     def line(self, text: str, *, style: str = "") -> None:
         """One line of data on stdout for a person (an event as it happens, where a table would wait for all)."""
@@ -430,7 +434,9 @@ class Output:
             if self._data_console is None:
                 self._data_console = self._console(self.stdout, self.terminal.stdout)
             return self._data_console
-        return _pipe_aware_console()(file=stream, no_color=True, force_terminal=False, highlight=False, markup=False, emoji=False)
+        return _pipe_aware_console()(
+            file=stream, no_color=True, force_terminal=False, highlight=False, markup=False, emoji=False
+        )
 
     # everything else, on stderr -----------------------------------------------------------------------
 
@@ -495,8 +501,11 @@ class Output:
         if self.assume_yes and answer_option == "--yes":
             return True
         if not self.terminal.interactive:
-            raise UsageError(f"no terminal to confirm on ({prompt}); pass {answer_option} to go ahead",
-                             prompt=prompt, option=answer_option)
+            raise UsageError(
+                f"no terminal to confirm on ({prompt}); pass {answer_option} to go ahead",
+                prompt=prompt,
+                option=answer_option,
+            )
         from rich.text import Text
 
         self.err.print(Text.assemble((prompt, "bold"), " [y/N] "), end="")
@@ -691,8 +700,9 @@ class _TableWriter(_Writer):
                 fitted = _fit(console, columns, chunk, self.view)
                 left_out = [column for column in columns if column not in fitted]
                 if left_out:
-                    self.out.note(f"not shown at {console.width} columns: {', '.join(left_out)} "
-                                  "(-f csv shows every column)")
+                    self.out.note(
+                        f"not shown at {console.width} columns: {', '.join(left_out)} (-f csv shows every column)"
+                    )
             _show(console, _table(fitted, chunk))
 
         try:
@@ -716,8 +726,7 @@ class _TableWriter(_Writer):
 
 def _unbroken(column: str) -> bool:
     """Ids, amounts and dates are copied whole: a cell of these never wraps (a column is left out instead)."""
-    return (column in ("id", "date", "currency") or column.endswith(("_id", "_at", "_date"))
-            or "amount" in column)
+    return column in ("id", "date", "currency") or column.endswith(("_id", "_at", "_date")) or "amount" in column
 
 
 def _fit(console: Console, columns: tuple[str, ...], rows: list[Mapping[str, Any]], view: View) -> tuple[str, ...]:
@@ -767,8 +776,12 @@ def _table(
     )
     columns = tuple(columns)
     for column in columns:
-        table.add_column(column, style="bold" if not header and column == "field" else None, overflow="fold",
-                         no_wrap=_unbroken(column))
+        table.add_column(
+            column,
+            style="bold" if not header and column == "field" else None,
+            overflow="fold",
+            no_wrap=_unbroken(column),
+        )
     for row in rows:
         # Text, not str: a value like "[red]" is data, not rich markup
         table.add_row(*(Text(flat(row.get(column), separator=", ")) for column in columns))

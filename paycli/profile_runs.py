@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from paycli.errors import PaycliError, PartialFailure
+from paycli.errors import PartialFailure, PaycliError
 
 if TYPE_CHECKING:
     from paycli.config import Profile, Profiles

@@ -10,9 +10,10 @@ Transfer-Encoding, a negative or non-numeric length, an unknown transfer coding,
 
 from __future__ import annotations
 
+import io
 import re
 from email.message import Message
-from typing import BinaryIO
+from typing import IO
 
 MAX_LINE_BYTES = 1024  # a chunk-size or trailer line
 MAX_TRAILERS = 32
@@ -32,7 +33,7 @@ class BodyRefused(Exception):
         self.status = status
 
 
-def read_body(headers: Message, stream: BinaryIO, max_bytes: int) -> bytes:
+def read_body(headers: Message, stream: IO[bytes] | io.BufferedIOBase, max_bytes: int) -> bytes:
     """The whole body framed by `headers` (Content-Length or chunked), at most `max_bytes` (else 413)."""
     codings = headers.get_all("Transfer-Encoding") or []
     lengths = headers.get_all("Content-Length") or []
@@ -55,7 +56,7 @@ def read_body(headers: Message, stream: BinaryIO, max_bytes: int) -> bytes:
     return body
 
 
-def _read_chunked(stream: BinaryIO, max_bytes: int) -> bytes:
+def _read_chunked(stream: IO[bytes] | io.BufferedIOBase, max_bytes: int) -> bytes:
     body = bytearray()
     while True:
         size_text = _line(stream).split(b";", 1)[0].strip()  # chunk extensions are ignored
@@ -78,7 +79,7 @@ def _read_chunked(stream: BinaryIO, max_bytes: int) -> bytes:
     raise BodyRefused(400)
 
 
-def _line(stream: BinaryIO) -> bytes:
+def _line(stream: IO[bytes] | io.BufferedIOBase) -> bytes:
     line = stream.readline(MAX_LINE_BYTES + 1)
     if len(line) > MAX_LINE_BYTES:
         raise BodyRefused(400)

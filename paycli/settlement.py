@@ -38,7 +38,6 @@ from typing import IO, TYPE_CHECKING, Protocol
 
 from paycli import dates
 from paycli.braintree_facts import IN_BATCH_STATUSES, SEARCH_PAGE_SIZE
-from paycli.tuning import EXPORT_PAGES_IN_FLIGHT
 from paycli.errors import PartialFailure
 from paycli.export_targets import Target, is_file
 from paycli.models import (
@@ -51,6 +50,7 @@ from paycli.models import (
     Transaction,
     TransactionQuery,
 )
+from paycli.tuning import EXPORT_PAGES_IN_FLIGHT
 
 if TYPE_CHECKING:
     from paycli.config import Profile
@@ -80,9 +80,15 @@ class Progress(Protocol):
 def summary(gateway: Gateway, day: date, group_by_custom_field: str | None = None) -> SettlementSummary:
     """Braintree's settlement batch summary for `day`, with totals per merchant account, each in its currency."""
     currencies = {account: currency for currency, account in gateway.profile.merchant_accounts.items()}
-    records = tuple(sorted((replace(record, currency=currencies.get(record.merchant_account_id))
-                            for record in gateway.settlement_summary(day, group_by_custom_field)),
-                           key=_record_order))
+    records = tuple(
+        sorted(
+            (
+                replace(record, currency=currencies.get(record.merchant_account_id))
+                for record in gateway.settlement_summary(day, group_by_custom_field)
+            ),
+            key=_record_order,
+        )
+    )
     return SettlementSummary(day, gateway.profile.name, records, group_by_custom_field, totals(records))
 
 
@@ -99,8 +105,10 @@ def totals(records: Iterable[SettlementRecord]) -> tuple[SettlementTotal, ...]:
         offset = 0 if record.kind == "sale" else 2
         entry[offset] += record.count
         entry[offset + 1] += record.amount_settled
-    return tuple(SettlementTotal(account, *entry, currency=currency or None)
-                 for (account, currency), entry in sorted(sums.items()))
+    return tuple(
+        SettlementTotal(account, entry[0], entry[1], entry[2], entry[3], currency=currency or None)
+        for (account, currency), entry in sorted(sums.items())
+    )
 
 
 # the export -----------------------------------------------------------------------------------------------
@@ -110,12 +118,19 @@ def days_between(first: date, last: date) -> list[date]:
     return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
 
 
-def export(gateway: Gateway, days: Sequence[date], *, workers: int = DEFAULT_WORKERS,
-           progress: Progress | None = None, sort_run_rows: int = SORT_RUN_ROWS,
-           window_ids: int = WINDOW_IDS) -> SettlementExport:
+def export(
+    gateway: Gateway,
+    days: Sequence[date],
+    *,
+    workers: int = DEFAULT_WORKERS,
+    progress: Progress | None = None,
+    sort_run_rows: int = SORT_RUN_ROWS,
+    window_ids: int = WINDOW_IDS,
+) -> SettlementExport:
     """Every sale and credit settled on `days`, as an iterable of rows; `.reconcile()` once it is consumed."""
-    return SettlementExport(gateway, days, workers=workers, progress=progress, sort_run_rows=sort_run_rows,
-                            window_ids=window_ids)
+    return SettlementExport(
+        gateway, days, workers=workers, progress=progress, sort_run_rows=sort_run_rows, window_ids=window_ids
+    )
 
 
 class SettlementExport:
@@ -125,9 +140,16 @@ class SettlementExport:
     fetching happens before the first row: a caller writing a file never writes part of a profile.
     """
 
-    def __init__(self, gateway: Gateway, days: Sequence[date], *, workers: int = DEFAULT_WORKERS,
-                 progress: Progress | None = None, sort_run_rows: int = SORT_RUN_ROWS,
-                 window_ids: int = WINDOW_IDS) -> None:
+    def __init__(
+        self,
+        gateway: Gateway,
+        days: Sequence[date],
+        *,
+        workers: int = DEFAULT_WORKERS,
+        progress: Progress | None = None,
+        sort_run_rows: int = SORT_RUN_ROWS,
+        window_ids: int = WINDOW_IDS,
+    ) -> None:
         if min(workers, sort_run_rows, window_ids) < 1:
             raise ValueError("workers, sort_run_rows and window_ids must be at least 1")
         self.gateway = gateway
@@ -206,15 +228,16 @@ class SettlementExport:
                 if self.progress is not None:
                     self.progress.update(total=self._found)
                 for start in range(0, len(ids), SEARCH_PAGE_SIZE):
-                    yield day, query, ids[start:start + SEARCH_PAGE_SIZE]
+                    yield day, query, ids[start : start + SEARCH_PAGE_SIZE]
 
     def _windows(self, day: date) -> Iterator[tuple[TransactionQuery, list[str]]]:
         """Uncapped windows that together cover `day`'s batch, with their ids; a capped one is halved."""
         tz = self.gateway.profile.tz
         cap = self.gateway.search_cap
         expected = sum(record.count for record in self.gateway.settlement_summary(day))
-        stack = _first_windows(_epoch(dates.day_start(day, tz)), _epoch(dates.day_end(day, tz)), expected,
-                               self.window_ids)
+        stack = _first_windows(
+            _epoch(dates.day_start(day, tz)), _epoch(dates.day_end(day, tz)), expected, self.window_ids
+        )
         stack.reverse()
         while stack:
             window = stack.pop()
@@ -227,8 +250,10 @@ class SettlementExport:
                 if halves is not None:
                     stack += reversed(halves)
                     continue
-                self.warnings.append(f"{day}: {len(ids)} transactions of {window} reach the search cap ({cap}) "
-                                     f"and cannot be told apart by time or amount; some may be missing")
+                self.warnings.append(
+                    f"{day}: {len(ids)} transactions of {window} reach the search cap ({cap}) "
+                    f"and cannot be told apart by time or amount; some may be missing"
+                )
             yield query, ids
 
 
@@ -240,9 +265,15 @@ class ProfilesExport:
     their summaries by `reconcile()` once the file is in place.
     """
 
-    def __init__(self, targets: Sequence[Target], connect: Callable[[Profile], Gateway], runs: ProfileRuns, *,
-                 workers: int = DEFAULT_WORKERS,
-                 progress: Callable[[str], AbstractContextManager[Progress]] | None = None) -> None:
+    def __init__(
+        self,
+        targets: Sequence[Target],
+        connect: Callable[[Profile], Gateway],
+        runs: ProfileRuns,
+        *,
+        workers: int = DEFAULT_WORKERS,
+        progress: Callable[[str], AbstractContextManager[Progress | None]] | None = None,
+    ) -> None:
         self.targets = tuple(targets)
         self.connect = connect
         self.runs = runs
@@ -274,8 +305,7 @@ class ProfilesExport:
             with self.runs.attempt(job.profile):
                 mismatches = job.reconcile()
                 if mismatches:
-                    self.runs.record(job.profile, mismatch_error(job.profile, mismatches, output,
-                                                                 caps[job.profile]))
+                    self.runs.record(job.profile, mismatch_error(job.profile, mismatches, output, caps[job.profile]))
         return bool(self.jobs) and not self.runs.failed_names() & {job.profile for job in self.jobs}
 
 
@@ -286,13 +316,20 @@ def mismatch_error(profile: str, mismatches: list[Mismatch], output: Path | None
     where = f"{output} was written but " if is_file(output) else ""
     # rows missing from the export: a gateway that stops searches below the profile's cap hides them silently
     short = any(m.export_count < m.summary_count for m in mismatches)
-    cause = (f"; likely cause: the gateway caps a search below search_cap ({search_cap}) — set the profile's "
-             "search_cap to the gateway's cap") if short else ""
+    cause = (
+        (
+            f"; likely cause: the gateway caps a search below search_cap ({search_cap}) — set the profile's "
+            "search_cap to the gateway's cap"
+        )
+        if short
+        else ""
+    )
     return PartialFailure(
         f"{where}the export of {profile} does not reconcile with the settlement summary: {first.date} "
         f"{first.merchant_account_id} {first.kind}: export {first.export_count} for {first.export_amount}, "
         f"summary {first.summary_count} for {first.summary_amount}{more}{cause}",
-        profile=profile, mismatches=mismatches,
+        profile=profile,
+        mismatches=mismatches,
     )
 
 
@@ -326,7 +363,10 @@ class _Window:
     def query(self) -> TransactionQuery:
         bounded = self.amount_low > 0 or self.amount_high is not None
         return TransactionQuery(
-            statuses=IN_BATCH_STATUSES, types=KINDS, settled_from=_utc(self.low), settled_to=_utc(self.high),
+            statuses=IN_BATCH_STATUSES,
+            types=KINDS,
+            settled_from=_utc(self.low),
+            settled_to=_utc(self.high),
             amount_min=_units(self.amount_low) if bounded else None,
             amount_max=_units(self.amount_high) if self.amount_high is not None else None,
         )
@@ -345,8 +385,11 @@ class _Window:
         return None
 
     def __str__(self) -> str:
-        amounts = "" if self.amount_high is None and not self.amount_low else \
-            f", amount {_units(self.amount_low)}-{_units(self.amount_high) if self.amount_high is not None else ''}"
+        amounts = (
+            ""
+            if self.amount_high is None and not self.amount_low
+            else f", amount {_units(self.amount_low)}-{_units(self.amount_high) if self.amount_high is not None else ''}"
+        )
         return f"{_utc(self.low).isoformat()}-{_utc(self.high).isoformat()}{amounts}"
 
 
@@ -367,18 +410,30 @@ def _row(profile: str, txn: Transaction) -> SettlementRow | None:
     if settled_at is None or not txn.settlement_batch_id:
         return None
     return SettlementRow(
-        profile=profile, id=txn.id, type=txn.type, status=txn.status, amount=txn.amount, currency=txn.currency,
-        merchant_account_id=txn.merchant_account_id, order_id=txn.order_id, card_type=txn.card_type,
-        last_4=txn.last_4, customer_email=txn.customer_email, created_at=txn.created_at, settled_at=settled_at,
-        settlement_batch_id=txn.settlement_batch_id, refunded_transaction_id=txn.refunded_transaction_id,
+        profile=profile,
+        id=txn.id,
+        type=txn.type,
+        status=txn.status,
+        amount=txn.amount,
+        currency=txn.currency,
+        merchant_account_id=txn.merchant_account_id,
+        order_id=txn.order_id,
+        card_type=txn.card_type,
+        last_4=txn.last_4,
+        customer_email=txn.customer_email,
+        created_at=txn.created_at,
+        settled_at=settled_at,
+        settlement_batch_id=txn.settlement_batch_id,
+        refunded_transaction_id=txn.refunded_transaction_id,
     )
 
 
 # reconciliation -------------------------------------------------------------------------------------------
 
 
-def reconcile(tally: dict[tuple[date, str, str], list],
-              summaries: dict[date, list[SettlementRecord]]) -> list[Mismatch]:
+def reconcile(
+    tally: dict[tuple[date, str, str], list], summaries: dict[date, list[SettlementRecord]]
+) -> list[Mismatch]:
     """Each (date, merchant account, kind) whose exported count or sum differs from the summary's.
 
     The summary splits by card type too; that split is summed away, since a card type can be named
@@ -396,8 +451,17 @@ def reconcile(tally: dict[tuple[date, str, str], list],
             summary_count, summary_amount = expected.get(key, (0, ZERO))
             export_count, export_amount = exported.get(key, (0, ZERO))
             if summary_count != export_count or summary_amount != export_amount:
-                mismatches.append(Mismatch(day, key[0], key[1], summary_count, Decimal(summary_amount),
-                                           export_count, Decimal(export_amount)))
+                mismatches.append(
+                    Mismatch(
+                        day,
+                        key[0],
+                        key[1],
+                        summary_count,
+                        Decimal(summary_amount),
+                        export_count,
+                        Decimal(export_amount),
+                    )
+                )
     return mismatches
 
 
@@ -439,7 +503,7 @@ class _RunSorter:
 
     def _spill(self) -> None:
         self._buffer.sort(key=_key)
-        run = tempfile.TemporaryFile(prefix="paycli-export-")
+        run = tempfile.TemporaryFile(prefix="paycli-export-")  # noqa: SIM115 - read back later, closed by the merge
         for item in self._buffer:  # one pickle per row: reading back needs one row at a time, not the run
             pickle.dump(item, run, protocol=pickle.HIGHEST_PROTOCOL)
         run.seek(0)

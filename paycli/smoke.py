@@ -51,9 +51,14 @@ class _Skipped(Exception):
     pass
 
 
-def run(gateway: Gateway, *, amount: Decimal = DEFAULT_AMOUNT, keep_going: bool = False,
-        on_step: Callable[[Step], None] | None = None,
-        extra: tuple[tuple[str, Callable[[], str]], ...] = ()) -> Report:
+def run(
+    gateway: Gateway,
+    *,
+    amount: Decimal = DEFAULT_AMOUNT,
+    keep_going: bool = False,
+    on_step: Callable[[Step], None] | None = None,
+    extra: tuple[tuple[str, Callable[[], str]], ...] = (),
+) -> Report:
     """`extra`: more (name, action) steps after the full plan's (the browser checkout); none on production."""
     steps: list[Step] = []
     for step in _steps(gateway, amount, keep_going, extra):
@@ -63,8 +68,9 @@ def run(gateway: Gateway, *, amount: Decimal = DEFAULT_AMOUNT, keep_going: bool 
     return Report(gateway.profile.name, all(step.ok for step in steps), tuple(steps))
 
 
-def _steps(gateway: Gateway, amount: Decimal, keep_going: bool,
-           extra: tuple[tuple[str, Callable[[], str]], ...]) -> Iterator[Step]:
+def _steps(
+    gateway: Gateway, amount: Decimal, keep_going: bool, extra: tuple[tuple[str, Callable[[], str]], ...]
+) -> Iterator[Step]:
     made: dict[str, Any] = {}
     plan = _read_only_plan(gateway) if gateway.profile.production else [*_full_plan(gateway, amount, made), *extra]
     failed = False
@@ -130,8 +136,9 @@ def _full_plan(gateway: Gateway, amount: Decimal, made: dict[str, Any]) -> list[
         return f"{credit.id} credit {credit.amount} {credit.status}"
 
     def void() -> str:
-        txn = checkout.checkout(gateway, checkout.CheckoutRequest(
-            amount=amount, order_id=f"{order_id}-void", submit_for_settlement=False))
+        txn = checkout.checkout(
+            gateway, checkout.CheckoutRequest(amount=amount, order_id=f"{order_id}-void", submit_for_settlement=False)
+        )
         voided = gateway.void(txn.id, api_request_key=f"paycli-smoke-void-{txn.id}")
         return f"{voided.id} {voided.status}"
 
@@ -144,8 +151,16 @@ def _full_plan(gateway: Gateway, amount: Decimal, made: dict[str, Any]) -> list[
             raise GatewayRefused(f"settlement summary for {day} has no sale record for {settled.merchant_account_id}")
         return f"{day}: {len(records)} records, {sum(r.count for r in mine)} sales on {settled.merchant_account_id}"
 
-    return [("token", token), ("checkout", sale), ("find", find), ("search", search), ("settle", settle),
-            ("refund", refund), ("void", void), ("summary", summary)]
+    return [
+        ("token", token),
+        ("checkout", sale),
+        ("find", find),
+        ("search", search),
+        ("settle", settle),
+        ("refund", refund),
+        ("void", void),
+        ("summary", summary),
+    ]
 
 
 def _read_only_plan(gateway: Gateway) -> list[tuple[str, Callable[[], str]]]:

@@ -22,19 +22,20 @@ import re
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from paycli import browser_assets, checkout, client_tokens
-from paycli.request_bodies import BodyCut, BodyRefused, read_body
 from paycli.errors import Declined, GatewayRefused, PaycliError, UsageError
 from paycli.money import parse_amount
 from paycli.output import jsonable
+from paycli.request_bodies import BodyCut, BodyRefused, read_body
 
 if TYPE_CHECKING:
     from paycli.gateway import Gateway
@@ -50,15 +51,18 @@ _STATUS = {"usage": 400, "refused": 422, "declined": 422, "config": 502, "not_fo
 
 
 def _json(status: int, value: Any, headers: Mapping[str, str] | None = None) -> Answer:
-    return status, {"Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store",
-                    **(headers or {})}, json.dumps(jsonable(value)).encode()
+    return (
+        status,
+        {"Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store", **(headers or {})},
+        json.dumps(jsonable(value)).encode(),
+    )
 
 
 @dataclass
 class Storefront:
     """The two controllers and the page for one profile's gateway."""
 
-    gateway: "Gateway"
+    gateway: Gateway
     assets: Path | None = None  # braintree-web's pinned files (local profiles); None: Braintree's CDN
     cors_origin: str | None = None  # a front-end developer's own dev origin, allowed to call the controllers
     submit_for_settlement: bool = True
@@ -72,22 +76,27 @@ class Storefront:
 
     def client_token(self, body: dict[str, Any]) -> dict[str, Any]:
         customer_id = body.get("customerId") or body.get("customer_id")
-        made = client_tokens.generate(self.gateway, customer_id=str(customer_id) if customer_id else None,
-                                      merchant_account_id=self.gateway.profile.default_merchant_account)
+        made = client_tokens.generate(
+            self.gateway,
+            customer_id=str(customer_id) if customer_id else None,
+            merchant_account_id=self.gateway.profile.default_merchant_account,
+        )
         return {"clientToken": made.token}
 
     def checkout(self, body: dict[str, Any]) -> dict[str, Any]:
         nonce = body.get("nonce") or body.get("paymentMethodNonce") or body.get("payment_method_nonce")
         if not isinstance(nonce, str) or not nonce.strip():
-            raise UsageError("the checkout body has no nonce; send {\"nonce\": \"…\", \"amount\": \"10.00\"}",
-                             field="nonce")
+            raise UsageError('the checkout body has no nonce; send {"nonce": "…", "amount": "10.00"}', field="nonce")
         amount = body.get("amount")
         if isinstance(amount, (int, float)) and not isinstance(amount, bool):
             amount = str(Decimal(str(amount)))
         if not isinstance(amount, str):
-            raise UsageError("the checkout body has no amount; send it as a string like \"10.00\"", field="amount")
-        request = checkout.CheckoutRequest(amount=parse_amount(amount, field="amount"), nonce=nonce.strip(),
-                                           submit_for_settlement=self.submit_for_settlement)
+            raise UsageError('the checkout body has no amount; send it as a string like "10.00"', field="amount")
+        request = checkout.CheckoutRequest(
+            amount=parse_amount(amount, field="amount"),
+            nonce=nonce.strip(),
+            submit_for_settlement=self.submit_for_settlement,
+        )
         return {"success": True, "transaction": checkout.checkout(self.gateway, request)}
 
     # HTTP ---------------------------------------------------------------------------------------
@@ -96,9 +105,16 @@ class Storefront:
         route = urlsplit(path).path
         cors = self._cors(headers)
         if method == "OPTIONS":
-            return 204, {**cors, "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
-                         "Access-Control-Allow-Headers": "Content-Type, Authorization, Braintree-Version",
-                         "Access-Control-Max-Age": "600"}, b""
+            return (
+                204,
+                {
+                    **cors,
+                    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+                    "Access-Control-Allow-Headers": "Content-Type, Authorization, Braintree-Version",
+                    "Access-Control-Max-Age": "600",
+                },
+                b"",
+            )
         if route in ("/client_token", "/checkout"):
             if method != "POST":
                 return _json(405, {"error": {"message": f"{route} takes POST"}}, {**cors, "Allow": "POST"})
@@ -123,8 +139,7 @@ class Storefront:
         try:
             body = json.loads(raw) if raw.strip() else {}
         except (ValueError, UnicodeDecodeError):
-            return _json(400, {"success": False, "error": {"type": "usage", "message": "the body is not JSON"}},
-                         cors)
+            return _json(400, {"success": False, "error": {"type": "usage", "message": "the body is not JSON"}}, cors)
         if not isinstance(body, dict):
             body = {}
         try:
@@ -132,8 +147,7 @@ class Storefront:
         except Declined as err:
             return _json(422, {"success": False, "message": err.message, "transaction": err.transaction}, cors)
         except GatewayRefused as err:
-            return _json(422, {"success": False, "message": err.message, "errors": err.details.get("errors", [])},
-                         cors)
+            return _json(422, {"success": False, "message": err.message, "errors": err.details.get("errors", [])}, cors)
         except PaycliError as err:
             return _json(_STATUS.get(err.type, 500), {"success": False, "error": err.to_json()}, cors)
 
@@ -149,8 +163,9 @@ class Storefront:
         api = _LOCAL_API.search(route)
         if api:
             query = urlsplit(path).query
-            return self._forward(method, f"{self.api_base()}/v1/{api['rest']}" + (f"?{query}" if query else ""),
-                                 headers, body)
+            return self._forward(
+                method, f"{self.api_base()}/v1/{api['rest']}" + (f"?{query}" if query else ""), headers, body
+            )
         return None
 
     def api_base(self) -> str:
@@ -163,8 +178,11 @@ class Storefront:
     @staticmethod
     def _forward(method: str, url: str, headers: Mapping[str, str], body: bytes) -> Answer:
         lowered = {k.lower(): v for k, v in headers.items()}
-        sent = {name: lowered[name.lower()] for name in ("Content-Type", "Authorization", "Braintree-Version")
-                if name.lower() in lowered}
+        sent = {
+            name: lowered[name.lower()]
+            for name in ("Content-Type", "Authorization", "Braintree-Version")
+            if name.lower() in lowered
+        }
         request = urllib.request.Request(url, data=body if method != "GET" else None, method=method, headers=sent)
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # the sandbox is on loopback
         try:
@@ -190,7 +208,7 @@ class Storefront:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: "_Server"
+    server: _Server
 
     def do_GET(self) -> None:
         # a checkout is acted on only once its whole body is read (see paycli/request_bodies.py)
@@ -201,13 +219,16 @@ class _Handler(BaseHTTPRequestHandler):
             return
         except BodyRefused as refused:
             self.close_connection = True
-            status, headers, body = _json(refused.status, {"error": {"message": "the request's body framing is refused"}})
+            status, headers, body = _json(
+                refused.status, {"error": {"message": "the request's body framing is refused"}}
+            )
         else:
             try:
                 status, headers, body = self.server.storefront.handle(self.command, self.path, dict(self.headers), raw)
             except Exception as err:  # one request's bug never stops the app; the page sees a 500
-                self.log_message("internal error on %s %s: %s", self.command, self.path.split("?")[0],
-                                 type(err).__name__)
+                self.log_message(
+                    "internal error on %s %s: %s", self.command, self.path.split("?")[0], type(err).__name__
+                )
                 status, headers, body = _json(500, {"error": {"message": "internal error (a bug in paycli)"}})
         self.send_response(status)
         for name, value in headers.items():
@@ -250,17 +271,19 @@ class RunningStorefront:
         self.server.shutdown()
         self.server.server_close()
 
-    def __enter__(self) -> "RunningStorefront":
+    def __enter__(self) -> RunningStorefront:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
 
-def start(storefront: Storefront, *, host: str = "127.0.0.1", port: int = 0,
-          log: Callable[[str], None] | None = None) -> RunningStorefront:
+def start(
+    storefront: Storefront, *, host: str = "127.0.0.1", port: int = 0, log: Callable[[str], None] | None = None
+) -> RunningStorefront:
     server = _Server(storefront, host, port, log)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              name="paycli-storefront", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="paycli-storefront", daemon=True
+    )
     thread.start()
     return RunningStorefront(server, thread)

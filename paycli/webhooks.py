@@ -192,8 +192,14 @@ def sample(gateway: Gateway, kind: str, subject_id: str = DEFAULT_SAMPLE_ID) -> 
 def parse(gateway: Gateway, signature: str, payload: str) -> Notification:
     """Verify against the profile's keys and decode; a signature or payload that does not verify: GatewayRefused."""
     fields = gateway.webhook_parse(signature, payload)
-    return Notification(fields["kind"], fields["timestamp"], fields["subject"], fields["subject_id"],
-                        fields["source_merchant_id"], fields["details"])
+    return Notification(
+        fields["kind"],
+        fields["timestamp"],
+        fields["subject"],
+        fields["subject_id"],
+        fields["source_merchant_id"],
+        fields["details"],
+    )
 
 
 def read_captured(text: str, *, source: str = "the input") -> SignedNotification:
@@ -211,8 +217,10 @@ def read_captured(text: str, *, source: str = "the input") -> SignedNotification
     signature, payload = pair["bt_signature"], pair["bt_payload"]
     if not isinstance(signature, str) or not isinstance(payload, str):
         missing = [name for name, value in pair.items() if not isinstance(value, str)]
-        raise UsageError(f"{source} has no {' or '.join(missing)}: give a form body "
-                         f"(bt_signature=…&bt_payload=…) or a JSON object with both")
+        raise UsageError(
+            f"{source} has no {' or '.join(missing)}: give a form body "
+            f"(bt_signature=…&bt_payload=…) or a JSON object with both"
+        )
     return SignedNotification(signature, payload)
 
 
@@ -225,10 +233,12 @@ def check_loopback_url(url: str, *, option: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"{option} '{url}' must be an http:// URL such as http://127.0.0.1:3000/webhooks")
     if not _is_loopback(parts.hostname):
-        raise UsageError(f"{option} {parts.hostname} is not a loopback address: webhooks are only sent to this "
-                         f"machine (127.0.0.1, ::1 or localhost); tunnel a remote endpoint to a local port")
+        raise UsageError(
+            f"{option} {parts.hostname} is not a loopback address: webhooks are only sent to this "
+            f"machine (127.0.0.1, ::1 or localhost); tunnel a remote endpoint to a local port"
+        )
     try:
-        parts.port
+        _ = parts.port  # a port that is not a number raises here
     except ValueError:
         raise UsageError(f"{option} '{url}' has an invalid port") from None
     return url
@@ -250,13 +260,15 @@ def send(gateway: Gateway, kind: str, url: str, subject_id: str = DEFAULT_SAMPLE
     status, reason, body, ms = post_form(url, signed.form_body().encode("ascii"))
     delivery = Delivery(url, kind, subject_id, status, reason, ms, body[:RESPONSE_EXCERPT_CHARS])
     if not delivery.ok:
-        raise GatewayRefused(f"{url} answered {status} {reason} ({ms} ms)", url=url, status=status, ms=ms,
-                             response=delivery.response)
+        raise GatewayRefused(
+            f"{url} answered {status} {reason} ({ms} ms)", url=url, status=status, ms=ms, response=delivery.response
+        )
     return delivery
 
 
-def post_form(url: str, body: bytes, *, content_type: str = FORM_CONTENT_TYPE,
-              timeout_s: float = SEND_TIMEOUT_S) -> tuple[int, str, str, int]:
+def post_form(
+    url: str, body: bytes, *, content_type: str = FORM_CONTENT_TYPE, timeout_s: float = SEND_TIMEOUT_S
+) -> tuple[int, str, str, int]:
     """POST `body`; returns (status, reason, start of the response text, ms). No proxies, no redirects."""
     parts = urlsplit(url)
     connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
@@ -264,8 +276,12 @@ def post_form(url: str, body: bytes, *, content_type: str = FORM_CONTENT_TYPE,
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     started = time.perf_counter()
     try:
-        connection.request("POST", target, body=body, headers={
-            "Content-Type": content_type, "User-Agent": "paycli-webhooks", "Accept": "*/*"})
+        connection.request(
+            "POST",
+            target,
+            body=body,
+            headers={"Content-Type": content_type, "User-Agent": "paycli-webhooks", "Accept": "*/*"},
+        )
         response = connection.getresponse()
         text = response.read(RESPONSE_EXCERPT_CHARS * 4).decode("utf-8", "replace")
     except ConnectionRefusedError:
@@ -297,8 +313,14 @@ class Listener:
     posted on to that loopback URL first.
     """
 
-    def __init__(self, gateway: Gateway, *, port: int = DEFAULT_LISTEN_PORT, forward_to: str | None = None,
-                 host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        gateway: Gateway,
+        *,
+        port: int = DEFAULT_LISTEN_PORT,
+        forward_to: str | None = None,
+        host: str = "127.0.0.1",
+    ) -> None:
         if forward_to:
             check_loopback_url(forward_to, option="--forward-to")
         self.gateway = gateway
@@ -318,10 +340,13 @@ class Listener:
         try:
             self._server = _ReceiverServer(self._address, self)
         except OSError as err:
-            raise UsageError(f"cannot listen on {self._address[0]}:{self._address[1]}: "
-                             f"{err.strerror or err}") from None
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                         name="paycli-webhook-listener", daemon=True).start()
+            raise UsageError(f"cannot listen on {self._address[0]}:{self._address[1]}: {err.strerror or err}") from None
+        threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="paycli-webhook-listener",
+            daemon=True,
+        ).start()
         return self
 
     def close(self) -> None:
@@ -361,15 +386,36 @@ class Listener:
         try:
             signed = read_captured(body.decode("utf-8", "replace"), source="the request body")
         except UsageError as err:
-            return Received(moment, False, 400, error=err.message, forward_url=self.forward_to,
-                            forward_status=forward_status, forward_error=forward_error)
+            return Received(
+                moment,
+                False,
+                400,
+                error=err.message,
+                forward_url=self.forward_to,
+                forward_status=forward_status,
+                forward_error=forward_error,
+            )
         try:
             notification = parse(self.gateway, signed.bt_signature, signed.bt_payload)
         except GatewayRefused as err:
-            return Received(moment, False, 403, error=err.message, forward_url=self.forward_to,
-                            forward_status=forward_status, forward_error=forward_error)
-        return Received(moment, True, 200, notification, forward_url=self.forward_to,
-                        forward_status=forward_status, forward_error=forward_error)
+            return Received(
+                moment,
+                False,
+                403,
+                error=err.message,
+                forward_url=self.forward_to,
+                forward_status=forward_status,
+                forward_error=forward_error,
+            )
+        return Received(
+            moment,
+            True,
+            200,
+            notification,
+            forward_url=self.forward_to,
+            forward_status=forward_status,
+            forward_error=forward_error,
+        )
 
     def hand_over(self, record: Received) -> None:
         """Queue a record for `records()`; called from a request thread before it answers."""

@@ -19,8 +19,9 @@ def plain_text(value: str, field: str) -> str:
         kind = unicodedata.category(char)
         if kind == "Cc":
             raise UsageError(
-                f"{field} contains a control character ({_codepoint(char)} at position {position}); "
-                "use printable text", field=field)
+                f"{field} contains a control character ({_codepoint(char)} at position {position}); use printable text",
+                field=field,
+            )
         if kind == "Cs":  # bytes that were not UTF-8 in argv arrive as lone surrogates
             raise UsageError(f"{field} is not valid UTF-8 text (at position {position})", field=field)
     return value

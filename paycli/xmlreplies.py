@@ -109,7 +109,7 @@ class ReplyDecoder:
 
         def end(name: str) -> None:
             attrs, kind, value = pop()
-            if kind == _TEXT or kind == _TEXT_THEN_MORE:
+            if kind in (_TEXT, _TEXT_THEN_MORE):
                 if attrs:
                     value = convert(attrs, value)
             elif kind == _EMPTY:

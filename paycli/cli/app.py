@@ -1,6 +1,5 @@
 """The root of the command tree: global options, and the lines that mount each command module."""
 
-
 import os
 import sys
 

@@ -1,6 +1,5 @@
 """`paycli assets fetch`: braintree-web's browser files for `paycli serve` and `checkout --browser`, from npm."""
 
-
 import typer
 
 from paycli.cli.runtime import Invocation, command
@@ -15,9 +14,15 @@ def fetch() -> None:
 
     run = Invocation.current()
     folder = browser_assets.fetch(run.env)
-    run.output.emit({"package": browser_assets.PACKAGE, "version": browser_assets.VERSION,
-                     "integrity": browser_assets.INTEGRITY, "path": str(folder),
-                     "files": sorted(browser_assets.FILES)})
+    run.output.emit(
+        {
+            "package": browser_assets.PACKAGE,
+            "version": browser_assets.VERSION,
+            "integrity": browser_assets.INTEGRITY,
+            "path": str(folder),
+            "files": sorted(browser_assets.FILES),
+        }
+    )
 
 
 @command(app, "status")
@@ -27,5 +32,11 @@ def status() -> None:
 
     run = Invocation.current()
     folder = browser_assets.locate(run.env)
-    run.output.emit({"package": browser_assets.PACKAGE, "version": browser_assets.VERSION, "path": str(folder),
-                     "files": sorted(browser_assets.FILES)})
+    run.output.emit(
+        {
+            "package": browser_assets.PACKAGE,
+            "version": browser_assets.VERSION,
+            "path": str(folder),
+            "files": sorted(browser_assets.FILES),
+        }
+    )

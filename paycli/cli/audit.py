@@ -1,6 +1,5 @@
 """`paycli audit`: the journal of money-moving operations (this machine's, or the whole team's)."""
 
-
 from typing import Annotated
 
 import typer

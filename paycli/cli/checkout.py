@@ -1,7 +1,6 @@
 """`paycli checkout`: a sale from a test nonce, as the seed's checkout controller makes it — or, with
 `--browser`, from a card typed into braintree-web's Hosted Fields in a headless Chromium."""
 
-
 from pathlib import Path
 from typing import Annotated
 
@@ -30,8 +29,12 @@ def _custom_fields(pairs: list[str]) -> dict[str, str]:
 @command(app, "checkout")
 def checkout(
     amount: Annotated[str, typer.Option("--amount", help="Amount like 10.00; Braintree's test amounts apply.")],
-    nonce: Annotated[str | None, typer.Option("--nonce", help="A test nonce (see `paycli nonces`). Default: fake-valid-nonce.")] = None,
-    no_submit: Annotated[bool, typer.Option("--no-submit", help="Only authorize; do not submit for settlement.")] = False,
+    nonce: Annotated[
+        str | None, typer.Option("--nonce", help="A test nonce (see `paycli nonces`). Default: fake-valid-nonce.")
+    ] = None,
+    no_submit: Annotated[
+        bool, typer.Option("--no-submit", help="Only authorize; do not submit for settlement.")
+    ] = False,
     order_id: Annotated[str | None, typer.Option("--order-id", help="Your order reference.")] = None,
     merchant_account: Annotated[str | None, typer.Option("--merchant-account", help="Merchant account id.")] = None,
     customer_email: Annotated[str | None, typer.Option("--customer-email", help="Customer e-mail.")] = None,
@@ -39,15 +42,26 @@ def checkout(
         list[str] | None, typer.Option("--custom-field", metavar="KEY=VALUE", help="A custom field; repeatable.")
     ] = None,
     browser: Annotated[
-        bool, typer.Option("--browser", help="Pay through braintree-web Hosted Fields in a headless Chromium "
-                                             "(needs `pip install 'paycli[browser]'`).")
+        bool,
+        typer.Option(
+            "--browser",
+            help="Pay through braintree-web Hosted Fields in a headless Chromium "
+            "(needs `pip install 'paycli[browser]'`).",
+        ),
     ] = False,
-    card: Annotated[str, typer.Option("--card", help="With --browser: the card number typed into the page.")] = "4111111111111111",
+    card: Annotated[
+        str, typer.Option("--card", help="With --browser: the card number typed into the page.")
+    ] = "4111111111111111",
     expiry: Annotated[str, typer.Option("--expiry", help="With --browser: the expiry typed, MM/YY.")] = "12/30",
     cvv: Annotated[str, typer.Option("--cvv", help="With --browser: the CVV typed.")] = "123",
     chromium: Annotated[
-        Path | None, typer.Option("--chromium", dir_okay=False, metavar="PATH",
-                                  help="With --browser: Chromium to drive. Default: $PAYCLI_CHROMIUM, else /usr/bin/chromium.")
+        Path | None,
+        typer.Option(
+            "--chromium",
+            dir_okay=False,
+            metavar="PATH",
+            help="With --browser: Chromium to drive. Default: $PAYCLI_CHROMIUM, else /usr/bin/chromium.",
+        ),
     ] = None,
     assets_dir: AssetsDirOpt = None,
 ) -> None:
@@ -57,13 +71,21 @@ def checkout(
     from paycli.wire_text import optional_text, plain_text
 
     if browser:
-        given = [name for name, value in (("--nonce", nonce), ("--order-id", order_id),
-                                          ("--merchant-account", merchant_account),
-                                          ("--customer-email", customer_email), ("--custom-field", custom_field))
-                 if value]
+        given = [
+            name
+            for name, value in (
+                ("--nonce", nonce),
+                ("--order-id", order_id),
+                ("--merchant-account", merchant_account),
+                ("--customer-email", customer_email),
+                ("--custom-field", custom_field),
+            )
+            if value
+        ]
         if given:
-            raise UsageError(f"{', '.join(given)} cannot be combined with --browser: the page sends only a nonce "
-                             "and an amount")
+            raise UsageError(
+                f"{', '.join(given)} cannot be combined with --browser: the page sends only a nonce and an amount"
+            )
         _browser_checkout(parse_amount(amount), not no_submit, card, expiry, cvv, chromium, assets_dir)
         return
     request = domain.CheckoutRequest(
@@ -79,8 +101,9 @@ def checkout(
     run.output.emit(domain.checkout(run.gateway(), request), views.TRANSACTION)
 
 
-def _browser_checkout(amount, submit: bool, card: str, expiry: str, cvv: str, chromium: Path | None,
-                      assets_dir: Path | None) -> None:
+def _browser_checkout(
+    amount, submit: bool, card: str, expiry: str, cvv: str, chromium: Path | None, assets_dir: Path | None
+) -> None:
     from paycli import browser_checkout
     from paycli.checkout import refuse_production
     from paycli.cli.serve import open_storefront
@@ -89,6 +112,7 @@ def _browser_checkout(amount, submit: bool, card: str, expiry: str, cvv: str, ch
     refuse_production(run.profile)  # before a browser starts: the page would only report it
     path = browser_checkout.chromium_path(run.env, chromium)
     front = open_storefront(run, assets_dir=assets_dir, submit=submit)
-    txn = browser_checkout.pay(front, amount, browser_checkout.Card(card, expiry, cvv), chromium=path,
-                               sandbox_url=run.profile.url)
+    txn = browser_checkout.pay(
+        front, amount, browser_checkout.Card(card, expiry, cvv), chromium=path, sandbox_url=run.profile.url
+    )
     run.output.emit(txn, views.TRANSACTION)

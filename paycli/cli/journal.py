@@ -1,6 +1,5 @@
 """`paycli journal status|import`: where the money-moving journal is, and bringing local history into a team's."""
 
-
 from pathlib import Path
 from typing import Annotated
 
@@ -23,8 +22,12 @@ def status() -> None:
 
 @command(app, "import")
 def import_(
-    file: Annotated[Path, typer.Argument(metavar="FILE", help="A SQLite journal, e.g. ~/.local/state/paycli/journal.db.",
-                                         show_default=False)],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            metavar="FILE", help="A SQLite journal, e.g. ~/.local/state/paycli/journal.db.", show_default=False
+        ),
+    ],
 ) -> None:
     """Copy a local SQLite journal's entries into this run's journal (the team's); running it twice adds nothing."""
     from paycli import journal
@@ -40,12 +43,14 @@ def import_(
     except ConfigError as err:
         raise UsageError(f"FILE {file} is not a paycli journal: {err.message}") from None
     if found.schema_version == 0 or found.too_new:
-        raise UsageError(f"FILE {file} is not a paycli journal this paycli can read "
-                         f"(schema version {found.schema_version})")
+        raise UsageError(
+            f"FILE {file} is not a paycli journal this paycli can read (schema version {found.schema_version})"
+        )
     target = run.journal()
     if target.path is not None and target.path.resolve() == source_path.resolve():
-        raise UsageError(f"FILE {file} is this run's journal already; set `journal:` or $PAYCLI_JOURNAL to the "
-                         "shared one first")
+        raise UsageError(
+            f"FILE {file} is this run's journal already; set `journal:` or $PAYCLI_JOURNAL to the shared one first"
+        )
     source = Journal(source_path)
     try:
         added, present = target.import_entries(source)

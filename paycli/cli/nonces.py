@@ -1,6 +1,5 @@
 """`paycli nonces`: Braintree's test nonces, so nobody has to look them up while testing a checkout."""
 
-
 from typing import Annotated
 
 import typer

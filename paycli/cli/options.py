@@ -51,6 +51,8 @@ YesOpt = Annotated[
     bool,
     typer.Option("--yes", "-y", help="Answer yes to confirmations; needed to move money without a terminal."),
 ]
+
+
 def complete_profile(incomplete: str) -> list[str]:
     """Profile names for shell completion of -p; nothing when the config cannot be read (no error mid-typing)."""
     import os

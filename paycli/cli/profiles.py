@@ -1,6 +1,5 @@
 """`paycli profiles list|show|check`: what profiles exist, where each value came from, and whether they work."""
 
-
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -42,8 +41,12 @@ def show(name: NameArg = None) -> None:
 
 def _entry(run: Invocation, profile: "Profile", selected: str, *, journal: bool = False) -> views.ProfileEntry:
     key = profile.private_key
-    return views.ProfileEntry(profile, profile.name == selected, key_missing=key is not None and key.missing(run.env),
-                              journal=run.profiles.journal if journal else None)
+    return views.ProfileEntry(
+        profile,
+        profile.name == selected,
+        key_missing=key is not None and key.missing(run.env),
+        journal=run.profiles.journal if journal else None,
+    )
 
 
 @command(app, "check")
@@ -62,10 +65,7 @@ def check(
     run = Invocation.current()
     if name and all_profiles:
         raise UsageError("give a profile NAME or --all, not both")
-    if all_profiles:
-        targets = list(run.profiles)
-    else:
-        targets = [run.profiles.get(name, why="argument") if name else run.profile]
+    targets = list(run.profiles) if all_profiles else [run.profiles.get(name, why="argument") if name else run.profile]
 
     # with --all, a profile that does not validate fails its check and the others are still checked; one
     # profile's failure is raised with its own error and exit code (4 or 6)
@@ -94,8 +94,11 @@ def _check_journal(run: Invocation) -> str:
 
     found = journal.status(run.profiles.journal.target)  # JournalUnavailable (6) or ConfigError (4) propagate
     if found.too_new:
-        raise ConfigError(f"journal {found.location}: schema version {found.schema_version} is newer than this "
-                          f"paycli understands ({found.supported_version}); upgrade paycli", journal=found.location)
+        raise ConfigError(
+            f"journal {found.location}: schema version {found.schema_version} is newer than this "
+            f"paycli understands ({found.supported_version}); upgrade paycli",
+            journal=found.location,
+        )
     version = f"schema version {found.schema_version}" if found.schema_version else "no entries yet"
     server = f", PostgreSQL {found.server}" if found.server else ""
     return f"journal {found.location} ({found.backend}{server}): reachable, {version}, {found.ms} ms"

@@ -108,8 +108,11 @@ class Invocation:
         # the run's Output from here on is a new one with these options; none is changed in place
         path = params["output"] if params.get("output") is not None else self.output.path
         self.output = self.output.to(path, params.get("fmt")).with_settings(
-            quiet=bool(params.get(GLOBAL_QUIET)), verbose=bool(params.get(GLOBAL_VERBOSE)),
-            assume_yes=bool(params.get("yes")), no_color=bool(params.get(GLOBAL_NO_COLOR)))
+            quiet=bool(params.get(GLOBAL_QUIET)),
+            verbose=bool(params.get(GLOBAL_VERBOSE)),
+            assume_yes=bool(params.get("yes")),
+            no_color=bool(params.get(GLOBAL_NO_COLOR)),
+        )
         self.yes = self.yes or bool(params.get("yes"))
         self.verbose = self.verbose or bool(params.get(GLOBAL_VERBOSE))
         if params.get(GLOBAL_PROFILE) is not None:
@@ -150,9 +153,14 @@ class Invocation:
             from paycli.config import state_dir
             from paycli.gateway import connect
 
-            gateway = connect(profile, env=self.env, state_dir=state_dir(self.env),
-                              log=self.output.log if self.verbose else None, notify=self.output.note,
-                              offline=offline)
+            gateway = connect(
+                profile,
+                env=self.env,
+                state_dir=state_dir(self.env),
+                log=self.output.log if self.verbose else None,
+                notify=self.output.note,
+                offline=offline,
+            )
             if callable(getattr(gateway, "close", None)):
                 self._cleanup.callback(gateway.close)
             self._gateways[key] = gateway
@@ -198,11 +206,18 @@ def command(
         if confirms:
             trailing.append(_keyword("yes", YesOpt, False))
         # the root's options typed after the command too (`checkout … -q`), unless the command has its own
-        trailing += [_keyword(GLOBAL_PROFILE, ProfileOpt, None), _keyword(GLOBAL_QUIET, QuietOpt, False),
-                     _keyword(GLOBAL_VERBOSE, VerboseOpt, False), _keyword(GLOBAL_NO_COLOR, NoColorOpt, False)]
+        trailing += [
+            _keyword(GLOBAL_PROFILE, ProfileOpt, None),
+            _keyword(GLOBAL_QUIET, QuietOpt, False),
+            _keyword(GLOBAL_VERBOSE, VerboseOpt, False),
+            _keyword(GLOBAL_NO_COLOR, NoColorOpt, False),
+        ]
         taken = {flag for param in own.parameters.values() for flag in _flags(param.annotation)}
-        extra = [param for param in trailing
-                 if param.name not in own.parameters and not taken & set(_flags(param.annotation))]
+        extra = [
+            param
+            for param in trailing
+            if param.name not in own.parameters and not taken & set(_flags(param.annotation))
+        ]
         wrapper = guarded(fn)
         wrapper.__signature__ = own.replace(parameters=[*own.parameters.values(), *extra])  # type: ignore[attr-defined]
         app.command(name, **settings)(wrapper)
@@ -212,8 +227,12 @@ def command(
 
 
 # parameter names of the global options repeated after a command: never a command's own parameter name
-GLOBAL_PROFILE, GLOBAL_QUIET, GLOBAL_VERBOSE, GLOBAL_NO_COLOR = ("global_profile", "global_quiet", "global_verbose",
-                                                                 "global_no_color")
+GLOBAL_PROFILE, GLOBAL_QUIET, GLOBAL_VERBOSE, GLOBAL_NO_COLOR = (
+    "global_profile",
+    "global_quiet",
+    "global_verbose",
+    "global_no_color",
+)
 
 
 def _flags(annotation: Any) -> tuple[str, ...]:
@@ -290,9 +309,10 @@ def _silence_stdout() -> None:
 # Click's exception classes, from wherever this Typer takes Click (newer releases vendor it as typer._click)
 _click_errors = sys.modules[typer.BadParameter.__module__]
 BadParameter = typer.BadParameter
-ClickException: type[Exception] = _click_errors.ClickException
-MissingParameter: type[Exception] = _click_errors.MissingParameter
-NoArgsIsHelpError: type[Exception] = getattr(_click_errors, "NoArgsIsHelpError", ())  # type: ignore[assignment]
+# typed Any: their module differs between Typer releases, so no stub names them for a checker
+ClickException: Any = _click_errors.ClickException
+MissingParameter: Any = _click_errors.MissingParameter
+NoArgsIsHelpError: Any = getattr(_click_errors, "NoArgsIsHelpError", ())
 Abort: tuple[type[BaseException], ...] = (typer.Abort, getattr(_click_errors, "Abort", typer.Abort))
 
 
@@ -315,15 +335,15 @@ class RootGroup(TyperGroup):
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
         if not standalone_mode:
-            return super().main(*args, standalone_mode=False, **kwargs)
+            return super().main(*args, **{**kwargs, "standalone_mode": False})
         argv = list(args[0] if args and args[0] is not None else kwargs.get("args") or sys.argv[1:])
         shell = _named_shell(argv)
         if shell is not None:
             _install_completion(shell)
         try:
             # non-standalone: Click raises its usage errors and returns `typer.Exit` codes instead of exiting
-            result = super().main(*args, standalone_mode=False, **kwargs)
-        except NoArgsIsHelpError as err:  # type: ignore[misc]
+            result = super().main(*args, **{**kwargs, "standalone_mode": False})
+        except NoArgsIsHelpError as err:
             err.show()  # `paycli txn` alone: the help is the answer, exit 2
             sys.exit(err.exit_code)
         except ClickException as err:
@@ -345,7 +365,7 @@ def _named_shell(argv: list[str]) -> str | None:
     names would get bash's completion (the shell they typed it in).
     """
     if "--install-completion" in argv:
-        following = argv[argv.index("--install-completion") + 1:][:1]
+        following = argv[argv.index("--install-completion") + 1 :][:1]
         if following and following[0] in COMPLETION_SHELLS:
             return following[0]
     return None
@@ -359,7 +379,7 @@ def _install_completion(shell: str) -> None:
     sys.exit(0)
 
 
-def usage_message(err: ClickException) -> str:
+def usage_message(err: Any) -> str:  # a Click usage exception
     """One line saying what was wrong with the command line, naming the option or argument."""
     ctx = getattr(err, "ctx", None)
     see = f" (see '{ctx.command_path} -h')" if ctx is not None else ""
@@ -386,14 +406,19 @@ def _bad_value(err: BadParameter, label: str) -> str:
     if not problems:  # a check of Typer's own, most often a path's kind ("File '/tmp' is a directory.")
         path = _TYPER_PATH_PROBLEM.fullmatch(err.message)
         if path:
-            return f"{label} {path['path']} {path['problem']}" + ("; name a file" if "directory" in path["problem"]
-                                                                  else "")
+            return f"{label} {path['path']} {path['problem']}" + (
+                "; name a file" if "directory" in path["problem"] else ""
+            )
         return f"{label}: {err.message[:1].lower()}{err.message[1:]}".rstrip(".")
     problem = problems[0]
     given, limits, kind = problem.get("input"), problem.get("ctx") or {}, str(problem.get("type", ""))
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
-        bounds = {"greater_than_equal": f"at least {limits.get('ge')}", "greater_than": f"more than {limits.get('gt')}",
-                  "less_than_equal": f"at most {limits.get('le')}", "less_than": f"less than {limits.get('lt')}"}
+        bounds = {
+            "greater_than_equal": f"at least {limits.get('ge')}",
+            "greater_than": f"more than {limits.get('gt')}",
+            "less_than_equal": f"at most {limits.get('le')}",
+            "less_than": f"less than {limits.get('lt')}",
+        }
         return f"{label} must be {bounds[kind]}, not {given}"
     if kind.startswith("int_"):
         return f"{label} '{given}' is not a whole number"
@@ -404,8 +429,10 @@ def _bad_value(err: BadParameter, label: str) -> str:
     return f"{label} '{given}' is not a valid value"
 
 
-_TYPER_PATH_PROBLEM = re.compile(r"(?:File|Directory|Path|file|directory|path) (?P<path>'.*') (?P<problem>is a "
-                                 r"directory|is a file|is not readable|is not writable|does not exist)\.?")
+_TYPER_PATH_PROBLEM = re.compile(
+    r"(?:File|Directory|Path|file|directory|path) (?P<path>'.*') (?P<problem>is a "
+    r"directory|is a file|is not readable|is not writable|does not exist)\.?"
+)
 
 
 def _choices(param: Any) -> tuple[str, ...]:

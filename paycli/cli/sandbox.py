@@ -1,6 +1,5 @@
 """`paycli sandbox serve|settle|reset|status`: the offline Braintree gateway, for paycli and any other SDK."""
 
-
 from collections.abc import Mapping
 from enum import Enum
 from pathlib import Path
@@ -9,10 +8,10 @@ from typing import Annotated
 import typer
 
 from paycli.braintree_facts import SEARCH_CAP, SETTLEMENT_OUTCOMES
-from paycli.tuning import SANDBOX_IDLE_TIMEOUT_S, SANDBOX_MAX_CONNECTIONS
 from paycli.cli import views
 from paycli.cli.runtime import Invocation, command, serve_until_stopped
 from paycli.errors import Cancelled, ConfigError, UsageError
+from paycli.tuning import SANDBOX_IDLE_TIMEOUT_S, SANDBOX_MAX_CONNECTIONS
 
 app = typer.Typer(help="Run and drive the offline Braintree-compatible sandbox.", no_args_is_help=True)
 
@@ -42,8 +41,9 @@ def _merchant(spec: str, env: Mapping[str, str]):  # -> paycli.sandbox.store.Mer
     if from_env:
         private_key = env.get(parts[3], "")
         if not private_key:
-            raise ConfigError(f"--merchant {merchant_id}: the environment variable {parts[3]} "
-                              "(its private key) is not set or empty")
+            raise ConfigError(
+                f"--merchant {merchant_id}: the environment variable {parts[3]} (its private key) is not set or empty"
+            )
     accounts = default_accounts(merchant_id)
     if len(parts) == fields + 1:
         accounts = {}
@@ -60,7 +60,7 @@ def _http_url(url: str) -> bool:
 
     parts = urlsplit(url)
     try:
-        parts.port
+        _ = parts.port  # a port that is not a number raises here
     except ValueError:
         return False
     return parts.scheme in ("http", "https") and bool(parts.hostname)
@@ -68,44 +68,81 @@ def _http_url(url: str) -> bool:
 
 @command(app, "serve", data=False)
 def serve(
-    host: Annotated[str, typer.Option("--host", help="Address to bind; loopback unless you mean otherwise.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option("--host", help="Address to bind; loopback unless you mean otherwise.")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port (0: any free port).")] = 4567,
-    db: Annotated[Path | None, typer.Option("--db", dir_okay=False, help="State database. Default: the state dir's sandbox.db.")] = None,
+    db: Annotated[
+        Path | None, typer.Option("--db", dir_okay=False, help="State database. Default: the state dir's sandbox.db.")
+    ] = None,
     merchant: Annotated[
         list[str] | None,
-        typer.Option("--merchant", metavar="ID:PUB:env:VAR[:ACCT=CUR,…]",
-                     help="A merchant and its keys; repeatable. `ID:PUB:env:VAR` reads the private key from the "
-                     "environment variable VAR, keeping it out of process listings; `ID:PUB:PRIV` (the key itself "
-                     "in argv, visible to every local user through ps) is for throwaway keys. "
-                     "Default: the built-in local merchant."),
+        typer.Option(
+            "--merchant",
+            metavar="ID:PUB:env:VAR[:ACCT=CUR,…]",
+            help="A merchant and its keys; repeatable. `ID:PUB:env:VAR` reads the private key from the "
+            "environment variable VAR, keeping it out of process listings; `ID:PUB:PRIV` (the key itself "
+            "in argv, visible to every local user through ps) is for throwaway keys. "
+            "Default: the built-in local merchant.",
+        ),
     ] = None,
     latency: Annotated[int, typer.Option("--latency", metavar="MS", min=0, help="Delay every request by MS.")] = 0,
-    faults: Annotated[str | None, typer.Option("--faults", metavar="SPEC", help="ROUTE=KIND@RATE,… e.g. refund=drop-after@0.05,*=503@0.03")] = None,
-    fault_seed: Annotated[int | None, typer.Option("--fault-seed", metavar="N", help="Make the fault sequence repeatable.")] = None,
-    search_cap: Annotated[int, typer.Option("--search-cap", metavar="N", min=1, help=f"Most ids one search returns (Braintree: {SEARCH_CAP}).")] = SEARCH_CAP,
+    faults: Annotated[
+        str | None,
+        typer.Option("--faults", metavar="SPEC", help="ROUTE=KIND@RATE,… e.g. refund=drop-after@0.05,*=503@0.03"),
+    ] = None,
+    fault_seed: Annotated[
+        int | None, typer.Option("--fault-seed", metavar="N", help="Make the fault sequence repeatable.")
+    ] = None,
+    search_cap: Annotated[
+        int,
+        typer.Option(
+            "--search-cap", metavar="N", min=1, help=f"Most ids one search returns (Braintree: {SEARCH_CAP})."
+        ),
+    ] = SEARCH_CAP,
     timezone: Annotated[str, typer.Option("--timezone", help="Merchants' timezone for settlement dates.")] = "UTC",
     nightly_settlement: Annotated[
-        str | None, typer.Option("--nightly-settlement", metavar="HH:MM", help="Settle what was submitted before this local time, nightly.")
+        str | None,
+        typer.Option(
+            "--nightly-settlement", metavar="HH:MM", help="Settle what was submitted before this local time, nightly."
+        ),
     ] = None,
     idle_timeout: Annotated[
-        float, typer.Option("--idle-timeout", metavar="SECONDS", min=0.1,
-                            help="Close a connection after this long without a byte from the client.")
+        float,
+        typer.Option(
+            "--idle-timeout",
+            metavar="SECONDS",
+            min=0.1,
+            help="Close a connection after this long without a byte from the client.",
+        ),
     ] = SANDBOX_IDLE_TIMEOUT_S,
     max_connections: Annotated[
-        int, typer.Option("--max-connections", metavar="N", min=1,
-                          help="Open connections served at once (a thread each); more are answered 503.")
+        int,
+        typer.Option(
+            "--max-connections",
+            metavar="N",
+            min=1,
+            help="Open connections served at once (a thread each); more are answered 503.",
+        ),
     ] = SANDBOX_MAX_CONNECTIONS,
     client_hosts: Annotated[
         ClientHosts,
-        typer.Option("--client-hosts", help="Host names in client tokens: `local` (this server) or `braintree` "
-                     "(Braintree's sandbox hosts, for a browser that routes them here: GraphQL tokenization, "
-                     "tokencc_ nonces)."),
+        typer.Option(
+            "--client-hosts",
+            help="Host names in client tokens: `local` (this server) or `braintree` "
+            "(Braintree's sandbox hosts, for a browser that routes them here: GraphQL tokenization, "
+            "tokencc_ nonces).",
+        ),
     ] = ClientHosts.local,
     webhook_url: Annotated[
         str | None,
-        typer.Option("--webhook-url", metavar="URL", help="POST signed transaction_settled, transaction_settlement_declined "
-                     "and transaction_disbursed notifications here as transactions settle (for every payment method; "
-                     "Braintree's own sandbox sends them only for ACH/SEPA), e.g. to `paycli webhook listen`."),
+        typer.Option(
+            "--webhook-url",
+            metavar="URL",
+            help="POST signed transaction_settled, transaction_settlement_declined "
+            "and transaction_disbursed notifications here as transactions settle (for every payment method; "
+            "Braintree's own sandbox sends them only for ACH/SEPA), e.g. to `paycli webhook listen`.",
+        ),
     ] = None,
 ) -> None:
     """Serve the offline gateway until Ctrl-C; prints how to point an SDK at it."""
@@ -134,10 +171,22 @@ def serve(
     merchants = [dataclasses.replace(m, timezone=timezone, nightly_settlement=nightly_settlement) for m in merchants]
     path = db or state_dir(run.env) / "sandbox.db"
     try:
-        running = sandbox.start(path, merchants, host=host, port=port, search_cap=search_cap, latency_ms=latency,
-                                faults=faults, fault_seed=fault_seed, log=run.output.log if run.verbose else None,
-                                webhook_url=webhook_url, webhook_log=run.output.note, idle_timeout=idle_timeout,
-                                max_connections=max_connections, client_hosts=client_hosts.value)
+        running = sandbox.start(
+            path,
+            merchants,
+            host=host,
+            port=port,
+            search_cap=search_cap,
+            latency_ms=latency,
+            faults=faults,
+            fault_seed=fault_seed,
+            log=run.output.log if run.verbose else None,
+            webhook_url=webhook_url,
+            webhook_log=run.output.note,
+            idle_timeout=idle_timeout,
+            max_connections=max_connections,
+            client_hosts=client_hosts.value,
+        )
     except OSError as err:
         raise UsageError(f"cannot serve on {host}:{port}: {err.strerror or err}") from None
     out = run.output
@@ -145,8 +194,10 @@ def serve(
     for m in merchants:
         out.note(f"  merchant {m.id}: public key {m.public_key}, accounts {', '.join(m.accounts)}")
     bound = f"{running.server.server_address[0]!s}"  # an AF_INET address: a str
-    out.note(f'  Python SDK: braintree.Environment("local", "{bound}", "{running.port}", '
-             f'"{running.url}", False, None, "{bound}", "{running.port}")')
+    out.note(
+        f'  Python SDK: braintree.Environment("local", "{bound}", "{running.port}", '
+        f'"{running.url}", False, None, "{bound}", "{running.port}")'
+    )
     out.note(f"  paycli profile: environment: local, url: {running.url}, merchant_id, public_key, private_key_env")
     if webhook_url:
         out.note(f"  webhooks: settlements are posted to {webhook_url}, signed with each merchant's keys")
@@ -188,8 +239,10 @@ def reset() -> None:
 
     run = Invocation.current()
     profile = run.profile
-    if profile.url and not run.confirm(f"Forget every transaction and customer of merchant {profile.merchant_id} "
-                                       f"on the sandbox at {profile.url}, for everyone using it?"):
+    if profile.url and not run.confirm(
+        f"Forget every transaction and customer of merchant {profile.merchant_id} "
+        f"on the sandbox at {profile.url}, for everyone using it?"
+    ):
         raise Cancelled("cancelled: nothing was reset")
     run.output.emit(sandbox_admin.reset(run.gateway()))
 

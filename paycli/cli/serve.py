@@ -1,6 +1,5 @@
 """`paycli serve`: the two checkout controllers and a Hosted Fields page, for a front end to point at."""
 
-
 from pathlib import Path
 from typing import Annotated
 
@@ -13,14 +12,19 @@ app = typer.Typer()
 
 AssetsDirOpt = Annotated[
     Path | None,
-    typer.Option("--assets-dir", file_okay=False, metavar="DIR",
-                 help="braintree-web's client.js and hosted-fields.js (pinned version) for machines without npm. "
-                      "Default: paycli's cache, filled by `paycli assets fetch`."),
+    typer.Option(
+        "--assets-dir",
+        file_okay=False,
+        metavar="DIR",
+        help="braintree-web's client.js and hosted-fields.js (pinned version) for machines without npm. "
+        "Default: paycli's cache, filled by `paycli assets fetch`.",
+    ),
 ]
 
 
-def open_storefront(run: Invocation, *, assets_dir: Path | None, cors_origin: str | None = None,
-                    submit: bool = True):  # -> paycli.storefront.Storefront
+def open_storefront(
+    run: Invocation, *, assets_dir: Path | None, cors_origin: str | None = None, submit: bool = True
+):  # -> paycli.storefront.Storefront
     """The storefront for the run's profile; a local profile needs braintree-web's files (exit 4 if missing)."""
     from paycli import browser_assets
     from paycli.storefront import Storefront
@@ -33,15 +37,22 @@ def open_storefront(run: Invocation, *, assets_dir: Path | None, cors_origin: st
 
 @command(app, "serve", data=False)
 def serve(
-    host: Annotated[str, typer.Option("--host", help="Address to bind; loopback unless you mean otherwise.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option("--host", help="Address to bind; loopback unless you mean otherwise.")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port (0: any free port).")] = 8765,
     cors_origin: Annotated[
         str | None,
-        typer.Option("--cors-origin", metavar="ORIGIN",
-                     help="Let a page on this origin (your dev server, e.g. http://localhost:3000) call the controllers."),
+        typer.Option(
+            "--cors-origin",
+            metavar="ORIGIN",
+            help="Let a page on this origin (your dev server, e.g. http://localhost:3000) call the controllers.",
+        ),
     ] = None,
     assets_dir: AssetsDirOpt = None,
-    no_submit: Annotated[bool, typer.Option("--no-submit", help="Only authorize; do not submit for settlement.")] = False,
+    no_submit: Annotated[
+        bool, typer.Option("--no-submit", help="Only authorize; do not submit for settlement.")
+    ] = False,
 ) -> None:
     """Serve POST /client_token, POST /checkout {nonce, amount} and a checkout page at / until Ctrl-C."""
     from urllib.parse import urlsplit

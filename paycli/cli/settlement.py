@@ -6,7 +6,6 @@ once; a bar shows only on a terminal; and the exit code says whether the file ca
 but it does not reconcile, or some profile of `--all-profiles` failed).
 """
 
-
 import re
 from collections.abc import Callable
 from datetime import date
@@ -26,16 +25,27 @@ if TYPE_CHECKING:
     from paycli.models import SettlementSummary
     from paycli.output import Output
 
-app = typer.Typer(help="Settlement reports: Braintree's batch summary and a reconciled transaction export.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Settlement reports: Braintree's batch summary and a reconciled transaction export.", no_args_is_help=True
+)
 
-DateOpt = Annotated[str | None, typer.Option(
-    "--date", metavar="DATE", show_default=False,
-    help="Settlement date: YYYY-MM-DD, today or yesterday, in the profile's timezone. Default: yesterday.")]
-AllProfilesOpt = Annotated[bool, typer.Option(
-    "--all-profiles",
-    help="Run for every configured profile (one file each with {profile} in -o, else one file for all); "
-         "the others still run and are written if one fails.")]
+DateOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--date",
+        metavar="DATE",
+        show_default=False,
+        help="Settlement date: YYYY-MM-DD, today or yesterday, in the profile's timezone. Default: yesterday.",
+    ),
+]
+AllProfilesOpt = Annotated[
+    bool,
+    typer.Option(
+        "--all-profiles",
+        help="Run for every configured profile (one file each with {profile} in -o, else one file for all); "
+        "the others still run and are written if one fails.",
+    ),
+]
 
 _CUSTOM_FIELD = re.compile(r"[A-Za-z0-9_]{1,255}", re.ASCII)  # Braintree's custom field names
 
@@ -43,8 +53,12 @@ _CUSTOM_FIELD = re.compile(r"[A-Za-z0-9_]{1,255}", re.ASCII)  # Braintree's cust
 @command(app, "summary")
 def summary(
     day: DateOpt = None,
-    group_by_custom_field: Annotated[str | None, typer.Option(
-        "--group-by-custom-field", metavar="FIELD", help="Split each record by this custom field's value.")] = None,
+    group_by_custom_field: Annotated[
+        str | None,
+        typer.Option(
+            "--group-by-custom-field", metavar="FIELD", help="Split each record by this custom field's value."
+        ),
+    ] = None,
     all_profiles: AllProfilesOpt = False,
 ) -> None:
     """Braintree's settlement batch summary for a date, with totals per merchant account and kind.
@@ -75,8 +89,9 @@ def summary(
                 summaries = tuple(o.result for o in outcomes if o.result is not None)
                 if summaries:  # every profile of this file failed: leave no file behind
                     failed = tuple((o.item.profile.name, o.error) for o in outcomes if o.error is not None)
-                    _emit_summaries(run.output.to(output), views.SettlementReport(summaries, failed), field,
-                                    all_profiles)
+                    _emit_summaries(
+                        run.output.to(output), views.SettlementReport(summaries, failed), field, all_profiles
+                    )
         except PaycliError as err:  # the lock, or the file itself
             runs.fail_each((target.profile.name for target in members), err)
     runs.finish(len(targets), "summary")
@@ -97,13 +112,20 @@ def _emit_summaries(out: "Output", report: views.SettlementReport, field: str | 
 @command(app, "export")
 def export(
     day: DateOpt = None,
-    first: Annotated[str | None, typer.Option(
-        "--from", metavar="DATE", show_default=False, help="First settlement date of a range (with --to).")] = None,
-    last: Annotated[str | None, typer.Option(
-        "--to", metavar="DATE", show_default=False, help="Last settlement date of a range, included.")] = None,
+    first: Annotated[
+        str | None,
+        typer.Option(
+            "--from", metavar="DATE", show_default=False, help="First settlement date of a range (with --to)."
+        ),
+    ] = None,
+    last: Annotated[
+        str | None,
+        typer.Option("--to", metavar="DATE", show_default=False, help="Last settlement date of a range, included."),
+    ] = None,
     all_profiles: AllProfilesOpt = False,
-    concurrency: Annotated[int, typer.Option(
-        "--concurrency", metavar="N", min=1, max=MAX_IN_FLIGHT, help="Search pages fetched at once.")] = EXPORT_PAGES_IN_FLIGHT,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", metavar="N", min=1, max=MAX_IN_FLIGHT, help="Search pages fetched at once.")
+    ] = EXPORT_PAGES_IN_FLIGHT,
 ) -> None:
     """Every sale and credit settled on a date, sorted by (settled_at, id) and reconciled with the summary.
 
@@ -126,8 +148,7 @@ def export(
     runs = ProfileRuns(keep_going=all_profiles, broken=run.profiles.broken)
     for output, members in export_targets.by_output(targets).items():
         out = run.output.to(output)
-        profiles = settlement.ProfilesExport(members, run.gateway_for, runs, workers=concurrency,
-                                             progress=out.progress)
+        profiles = settlement.ProfilesExport(members, run.gateway_for, runs, workers=concurrency, progress=out.progress)
         try:
             with export_targets.locked(output, state_dir(run.env)):
                 written = out.stream(profiles.rows(), views.SETTLEMENT_EXPORT, drop_if_empty=profiles.all_failed)
@@ -145,8 +166,10 @@ def export(
         reconciled = profiles.reconcile(output)
         # cron reads the exit code; a person reads this
         if export_targets.is_file(output) and run.output.terminal.stderr:
-            run.output.note(f"wrote {written} transaction{'' if written == 1 else 's'} to {output}"
-                            + (", reconciled with the settlement summary" if reconciled else ""))
+            run.output.note(
+                f"wrote {written} transaction{'' if written == 1 else 's'} to {output}"
+                + (", reconciled with the settlement summary" if reconciled else "")
+            )
     runs.finish(len(targets), "export")
 
 
@@ -180,8 +203,9 @@ def _export_days(profile: "Profile", day: str | None, first: str | None, last: s
     return tuple(settlement.days_between(start, end))
 
 
-def _targets(run: Invocation, all_profiles: bool,
-             days_for: Callable[["Profile"], tuple[date, ...]]) -> "list[export_targets.Target]":
+def _targets(
+    run: Invocation, all_profiles: bool, days_for: Callable[["Profile"], tuple[date, ...]]
+) -> "list[export_targets.Target]":
     from paycli import export_targets, profile_runs
 
     if all_profiles and run.requested_profile:
@@ -197,5 +221,6 @@ def _nothing_settled(run: Invocation, target: "export_targets.Target", *, defaul
     """An empty report says which day (and whose timezone) it looked at: "yesterday" is easy to misjudge."""
     days = target.days[0].isoformat() if len(target.days) == 1 else f"{target.days[0]} to {target.days[-1]}"
     hint = " (the default, yesterday there; what settled today: --date today)" if defaulted else ""
-    run.output.note(f"nothing settled on {days}{hint} for profile {target.profile.name}, "
-                    f"timezone {target.profile.timezone}")
+    run.output.note(
+        f"nothing settled on {days}{hint} for profile {target.profile.name}, timezone {target.profile.timezone}"
+    )

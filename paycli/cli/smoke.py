@@ -1,6 +1,5 @@
 """`paycli smoke`: prove a profile works end to end, one PASS/FAIL row per step."""
 
-
 from typing import Annotated
 
 import typer
@@ -14,10 +13,19 @@ app = typer.Typer()
 
 @command(app, "smoke")
 def smoke(
-    amount: Annotated[str, typer.Option("--amount", help="Sale amount; test amounts apply (2000.00 declines).")] = "10.00",
-    keep: Annotated[bool, typer.Option("--keep", help="Keep going after a failed step instead of skipping the rest.")] = False,
-    browser: Annotated[bool, typer.Option("--browser", help="Add a sale through braintree-web Hosted Fields in a "
-                                                            "headless Chromium (like `checkout --browser`).")] = False,
+    amount: Annotated[
+        str, typer.Option("--amount", help="Sale amount; test amounts apply (2000.00 declines).")
+    ] = "10.00",
+    keep: Annotated[
+        bool, typer.Option("--keep", help="Keep going after a failed step instead of skipping the rest.")
+    ] = False,
+    browser: Annotated[
+        bool,
+        typer.Option(
+            "--browser",
+            help="Add a sale through braintree-web Hosted Fields in a headless Chromium (like `checkout --browser`).",
+        ),
+    ] = False,
 ) -> None:
     """Run token → checkout → find → search → settle → refund → void → summary (read-only on production)."""
     from paycli import smoke as domain
@@ -43,6 +51,11 @@ def _browser_step(run: Invocation, amount) -> str:
     from paycli.cli.serve import open_storefront
 
     chromium = browser_checkout.chromium_path(run.env)
-    txn = browser_checkout.pay(open_storefront(run, assets_dir=None), amount, browser_checkout.Card(),
-                               chromium=chromium, sandbox_url=run.profile.url)
+    txn = browser_checkout.pay(
+        open_storefront(run, assets_dir=None),
+        amount,
+        browser_checkout.Card(),
+        chromium=chromium,
+        sandbox_url=run.profile.url,
+    )
     return f"{txn.id} {txn.status} {txn.amount} via braintree-web Hosted Fields"

@@ -1,6 +1,5 @@
 """`paycli txn show|search`: find a customer's transactions."""
 
-
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
@@ -28,12 +27,21 @@ def search(
     order_id: Annotated[str | None, typer.Option("--order-id", help="Exact order id.")] = None,
     email: Annotated[str | None, typer.Option("--email", help="Customer e-mail.")] = None,
     last4: Annotated[str | None, typer.Option("--last4", help="Last 4 digits of the card.")] = None,
-    status: Annotated[list[str] | None, typer.Option(
-        "--status", help="A status; repeatable.",
-        autocompletion=lambda incomplete: [s for s in TRANSACTION_STATUSES if s.startswith(incomplete)])] = None,
+    status: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--status",
+            help="A status; repeatable.",
+            autocompletion=lambda incomplete: [s for s in TRANSACTION_STATUSES if s.startswith(incomplete)],
+        ),
+    ] = None,
     since: Annotated[str | None, typer.Option("--since", help="Created at or after (date or ISO time).")] = None,
-    until: Annotated[str | None, typer.Option("--until", help="Created at or before (a date includes the day).")] = None,
-    settled_on: Annotated[str | None, typer.Option("--settled-on", help="Settled on this day (profile timezone).")] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Created at or before (a date includes the day).")
+    ] = None,
+    settled_on: Annotated[
+        str | None, typer.Option("--settled-on", help="Settled on this day (profile timezone).")
+    ] = None,
     amount_min: Annotated[str | None, typer.Option("--amount-min", help="Smallest amount.")] = None,
     amount_max: Annotated[str | None, typer.Option("--amount-max", help="Largest amount.")] = None,
     customer_id: Annotated[str | None, typer.Option("--customer-id", help="Vault customer id.")] = None,
@@ -49,8 +57,9 @@ def search(
     tz = run.profile.tz
     unknown = [s for s in status or [] if s not in TRANSACTION_STATUSES]
     if unknown:
-        raise UsageError(f"--status {unknown[0]} is not a transaction status; "
-                         f"use one of: {', '.join(TRANSACTION_STATUSES)}")
+        raise UsageError(
+            f"--status {unknown[0]} is not a transaction status; use one of: {', '.join(TRANSACTION_STATUSES)}"
+        )
     if last4 is not None and not (len(last4) == 4 and last4.isdigit()):
         raise UsageError(f"--last4 '{last4}' must be exactly 4 digits")
     settled_from = settled_to = None
@@ -77,15 +86,33 @@ def search(
     profile = run.profile
 
     def capped(count: int) -> None:
-        run.output.warn(f"the search stopped at {count} transactions, profile {profile.name}'s search_cap: there "
-                        "may be more; narrow it (--since/--until, --status, …)")
+        run.output.warn(
+            f"the search stopped at {count} transactions, profile {profile.name}'s search_cap: there "
+            "may be more; narrow it (--since/--until, --status, …)"
+        )
 
-    found = run.output.stream(_counted(run, lambda on_total: lookup.search_transactions(
-        run.gateway(), query, limit=limit, on_total=on_total, on_capped=capped)), views.TRANSACTION)
+    found = run.output.stream(
+        _counted(
+            run,
+            lambda on_total: lookup.search_transactions(
+                run.gateway(), query, limit=limit, on_total=on_total, on_capped=capped
+            ),
+        ),
+        views.TRANSACTION,
+    )
     if not found:
-        given = [("--order-id", order_id), ("--email", email), ("--last4", last4), ("--customer-id", customer_id),
-                 ("--status", ",".join(status or ()) or None), ("--since", since), ("--until", until),
-                 ("--settled-on", settled_on), ("--amount-min", amount_min), ("--amount-max", amount_max)]
+        given = [
+            ("--order-id", order_id),
+            ("--email", email),
+            ("--last4", last4),
+            ("--customer-id", customer_id),
+            ("--status", ",".join(status or ()) or None),
+            ("--since", since),
+            ("--until", until),
+            ("--settled-on", settled_on),
+            ("--amount-min", amount_min),
+            ("--amount-max", amount_max),
+        ]
         filters = " ".join(f"{option} {value}" for option, value in given if value)
         run.output.note(f"no transactions matched {filters or '(no filters)'} on profile {run.profile.name}")
 

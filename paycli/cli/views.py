@@ -149,14 +149,41 @@ def transaction_row(txn: Any) -> dict[str, Any]:
 TRANSACTION = View(
     "transaction",
     columns=(
-        "id", "type", "status", "amount", "currency", "merchant_account_id", "order_id", "created_at",
-        "updated_at", "payment_instrument_type", "card_type", "last_4", "customer_email",
-        "processor_response_code", "processor_response_text", "gateway_rejection_reason", "settlement_batch_id",
-        "refund_ids", "refunded_transaction_id", "refunded_amount", "refundable_amount",
+        "id",
+        "type",
+        "status",
+        "amount",
+        "currency",
+        "merchant_account_id",
+        "order_id",
+        "created_at",
+        "updated_at",
+        "payment_instrument_type",
+        "card_type",
+        "last_4",
+        "customer_email",
+        "processor_response_code",
+        "processor_response_text",
+        "gateway_rejection_reason",
+        "settlement_batch_id",
+        "refund_ids",
+        "refunded_transaction_id",
+        "refunded_amount",
+        "refundable_amount",
     ),
     row=transaction_row,
-    table_columns=("id", "type", "status", "amount", "currency", "created_at", "order_id", "last_4",
-                   "customer_email", "refundable_amount"),
+    table_columns=(
+        "id",
+        "type",
+        "status",
+        "amount",
+        "currency",
+        "created_at",
+        "order_id",
+        "last_4",
+        "customer_email",
+        "refundable_amount",
+    ),
     drop_first=("customer_email", "last_4", "order_id", "refundable_amount", "type"),
 )
 BY_TYPE["Transaction"] = TRANSACTION
@@ -167,15 +194,20 @@ SMOKE = View(
     row=lambda report: {
         "profile": report.profile,
         "ok": report.ok,
-        "steps": [{"name": s.name, "ok": s.ok, "skipped": s.skipped, "ms": s.ms, "detail": s.detail}
-                  for s in report.steps],
+        "steps": [
+            {"name": s.name, "ok": s.ok, "skipped": s.skipped, "ms": s.ms, "detail": s.detail} for s in report.steps
+        ],
     },
 )
 SMOKE_STEP = View(
     "smoke_step",
     columns=("step", "result", "ms", "detail"),
-    row=lambda s: {"step": s.name, "result": "PASS" if s.ok else "SKIP" if s.skipped else "FAIL", "ms": s.ms,
-                   "detail": s.detail},
+    row=lambda s: {
+        "step": s.name,
+        "result": "PASS" if s.ok else "SKIP" if s.skipped else "FAIL",
+        "ms": s.ms,
+        "detail": s.detail,
+    },
 )
 
 
@@ -224,8 +256,18 @@ def refund_outcome_row(outcome: Any) -> dict[str, Any]:
 
 REFUND_OUTCOME = View(
     "refund",
-    columns=("action", "id", "type", "status", "amount", "currency", "sale_id", "sale_refunded_amount",
-             "sale_refundable_amount", "refunded_transaction_id"),
+    columns=(
+        "action",
+        "id",
+        "type",
+        "status",
+        "amount",
+        "currency",
+        "sale_id",
+        "sale_refunded_amount",
+        "sale_refundable_amount",
+        "refunded_transaction_id",
+    ),
     row=refund_outcome_row,
 )
 
@@ -233,6 +275,7 @@ BATCH_RESULT = View(
     "batch_refund_result",
     columns=("row", "transaction_id", "amount", "currency", "action", "outcome", "refund_id", "message"),
 )
+
 
 def audit_row(entry: Any) -> dict[str, Any]:
     from paycli.output import jsonable
@@ -243,11 +286,42 @@ def audit_row(entry: Any) -> dict[str, Any]:
 AUDIT = View(
     "audit",
     row=audit_row,
-    columns=("id", "created_at", "operator", "profile", "environment", "merchant_id", "kind", "transaction_id",
-             "amount", "currency", "state", "result_id", "error", "api_request_key", "batch", "batch_row", "host",
-             "order_id", "reason"),
-    table_columns=("id", "created_at", "who", "profile", "kind", "transaction_id", "amount", "currency",
-                   "state", "result_id", "order_id", "reason", "error"),
+    columns=(
+        "id",
+        "created_at",
+        "operator",
+        "profile",
+        "environment",
+        "merchant_id",
+        "kind",
+        "transaction_id",
+        "amount",
+        "currency",
+        "state",
+        "result_id",
+        "error",
+        "api_request_key",
+        "batch",
+        "batch_row",
+        "host",
+        "order_id",
+        "reason",
+    ),
+    table_columns=(
+        "id",
+        "created_at",
+        "who",
+        "profile",
+        "kind",
+        "transaction_id",
+        "amount",
+        "currency",
+        "state",
+        "result_id",
+        "order_id",
+        "reason",
+        "error",
+    ),
     drop_first=("who", "operator", "reason", "order_id", "profile", "result_id"),
 )
 
@@ -294,8 +368,16 @@ WEBHOOK_NOTIFICATION = View(
 WEBHOOK_DELIVERY = View(
     "webhook_delivery",
     columns=("url", "kind", "id", "status", "reason", "ok", "ms", "response"),
-    row=lambda d: {"url": d.url, "kind": d.kind, "id": d.subject_id, "status": d.status, "reason": d.reason,
-                   "ok": d.ok, "ms": d.ms, "response": d.response},
+    row=lambda d: {
+        "url": d.url,
+        "kind": d.kind,
+        "id": d.subject_id,
+        "status": d.status,
+        "reason": d.reason,
+        "ok": d.ok,
+        "ms": d.ms,
+        "response": d.response,
+    },
 )
 
 
@@ -323,8 +405,18 @@ def webhook_received_row(record: Any) -> dict[str, Any]:
 
 WEBHOOK_RECEIVED = View(
     "webhook_received",
-    columns=("received_at", "verified", "kind", "subject", "subject_id", "status", "amount", "reply_status",
-             "forward_status", "error"),
+    columns=(
+        "received_at",
+        "verified",
+        "kind",
+        "subject",
+        "subject_id",
+        "status",
+        "amount",
+        "reply_status",
+        "forward_status",
+        "error",
+    ),
     row=webhook_received_row,
 )
 
@@ -353,8 +445,14 @@ SETTLEMENT_RECORD_KEYS = ("merchant_account_id", "card_type", "kind", "count", "
 def settlement_record_row(record: Any, summary: Any, *, tagged: bool = False) -> dict[str, Any]:
     """A summary record plus its custom field's value; `tagged` (--all-profiles, CSV) adds date and profile."""
     row: dict[str, Any] = {"date": summary.date, "profile": summary.profile} if tagged else {}
-    row.update(merchant_account_id=record.merchant_account_id, card_type=record.card_type, kind=record.kind,
-               count=record.count, amount_settled=record.amount_settled, currency=record.currency)
+    row.update(
+        merchant_account_id=record.merchant_account_id,
+        card_type=record.card_type,
+        kind=record.kind,
+        count=record.count,
+        amount_settled=record.amount_settled,
+        currency=record.currency,
+    )
     if summary.group_by_custom_field:
         row[summary.group_by_custom_field] = record.custom_field
     return row
@@ -362,9 +460,15 @@ def settlement_record_row(record: Any, summary: Any, *, tagged: bool = False) ->
 
 def settlement_total_row(total: Any, summary: Any, *, tagged: bool = False) -> dict[str, Any]:
     row: dict[str, Any] = {"date": summary.date, "profile": summary.profile} if tagged else {}
-    row.update(merchant_account_id=total.merchant_account_id, sales_count=total.sales_count,
-               sales_amount=total.sales_amount, credits_count=total.credits_count,
-               credits_amount=total.credits_amount, net_amount=total.net_amount, currency=total.currency)
+    row.update(
+        merchant_account_id=total.merchant_account_id,
+        sales_count=total.sales_count,
+        sales_amount=total.sales_amount,
+        credits_count=total.credits_count,
+        credits_amount=total.credits_amount,
+        net_amount=total.net_amount,
+        currency=total.currency,
+    )
     return row
 
 
@@ -393,10 +497,16 @@ def settlement_report_row(report: SettlementReport) -> dict[str, Any]:
         "date": next(iter(days)) if len(days) == 1 else None,  # each profile's "yesterday" can differ
         "profile": None,
         "profiles": [summary.profile for summary in report.summaries],
-        "records": [settlement_record_row(record, summary, tagged=True) for summary in report.summaries
-                    for record in summary.records],
-        "totals": [settlement_total_row(total, summary, tagged=True) for summary in report.summaries
-                   for total in summary.totals],
+        "records": [
+            settlement_record_row(record, summary, tagged=True)
+            for summary in report.summaries
+            for record in summary.records
+        ],
+        "totals": [
+            settlement_total_row(total, summary, tagged=True)
+            for summary in report.summaries
+            for total in summary.totals
+        ],
         "errors": [{"profile": name, **err.to_json()} for name, err in report.failures],
     }
 
@@ -409,18 +519,41 @@ SETTLEMENT_REPORT = View("settlement_report", row=settlement_report_row)
 def settlement_records_view(custom_field: str | None) -> View:
     """CSV rows of a summary: one per record, with its date and profile; items are (summary, record) pairs."""
     columns = ("date", "profile", *SETTLEMENT_RECORD_KEYS, *((custom_field,) if custom_field else ()))
-    return View("settlement_record", columns=columns,
-                row=lambda pair: settlement_record_row(pair[1], pair[0], tagged=True))
+    return View(
+        "settlement_record", columns=columns, row=lambda pair: settlement_record_row(pair[1], pair[0], tagged=True)
+    )
 
 
 SETTLEMENT_EXPORT_COLUMNS = (
-    "profile", "id", "type", "status", "amount", "currency", "merchant_account_id", "order_id", "card_type",
-    "last_4", "customer_email", "created_at", "settled_at", "settlement_batch_id", "refunded_transaction_id",
+    "profile",
+    "id",
+    "type",
+    "status",
+    "amount",
+    "currency",
+    "merchant_account_id",
+    "order_id",
+    "card_type",
+    "last_4",
+    "customer_email",
+    "created_at",
+    "settled_at",
+    "settlement_batch_id",
+    "refunded_transaction_id",
 )
 SETTLEMENT_EXPORT = View(
     "settlement_export",
     columns=SETTLEMENT_EXPORT_COLUMNS,
     row=lambda r: {column: getattr(r, column) for column in SETTLEMENT_EXPORT_COLUMNS},
-    drop_first=("customer_email", "card_type", "last_4", "created_at", "order_id", "settlement_batch_id",
-                "profile", "merchant_account_id", "type"),
+    drop_first=(
+        "customer_email",
+        "card_type",
+        "last_4",
+        "created_at",
+        "order_id",
+        "settlement_batch_id",
+        "profile",
+        "merchant_account_id",
+        "type",
+    ),
 )

@@ -1,6 +1,5 @@
 """`paycli webhook kinds|sample|parse|send|listen`: Braintree webhook notifications on a developer's machine."""
 
-
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
@@ -59,11 +58,17 @@ def sample(
 @command(app, "parse")
 def parse(
     signature: Annotated[str | None, typer.Option("--signature", metavar="S", help="The bt_signature value.")] = None,
-    payload: Annotated[str | None, typer.Option("--payload", metavar="P", help="The bt_payload value (base64).")] = None,
+    payload: Annotated[
+        str | None, typer.Option("--payload", metavar="P", help="The bt_payload value (base64).")
+    ] = None,
     source: Annotated[
         Path | None,
-        typer.Option("--from", metavar="FILE", dir_okay=False,
-                     help="A captured request body (bt_signature=…&bt_payload=…) or JSON with both; - for stdin."),
+        typer.Option(
+            "--from",
+            metavar="FILE",
+            dir_okay=False,
+            help="A captured request body (bt_signature=…&bt_payload=…) or JSON with both; - for stdin.",
+        ),
     ] = None,
 ) -> None:
     """Verify a notification against the profile's keys and decode it; exit 3 if it does not verify."""
@@ -92,7 +97,9 @@ def _read_source(source: Path, run: Invocation) -> str:
 @command(app, "send")
 def send(
     kind: KindArg,
-    to: Annotated[str, typer.Option("--to", metavar="URL", help="A loopback URL, e.g. http://127.0.0.1:3000/webhooks.")],
+    to: Annotated[
+        str, typer.Option("--to", metavar="URL", help="A loopback URL, e.g. http://127.0.0.1:3000/webhooks.")
+    ],
     subject_id: IdOpt = "sample_id",
 ) -> None:
     """POST a signed sample to a local endpoint, form-encoded like Braintree; exit 3 unless it answers 2xx."""
@@ -107,10 +114,14 @@ def send(
 def listen(
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port on 127.0.0.1 (0: any free port).")] = 4568,
     forward_to: Annotated[
-        str | None, typer.Option("--forward-to", metavar="URL", help="Also POST each request body, as received, to this loopback URL.")
+        str | None,
+        typer.Option(
+            "--forward-to", metavar="URL", help="Also POST each request body, as received, to this loopback URL."
+        ),
     ] = None,
     count: Annotated[
-        int | None, typer.Option("--count", metavar="N", min=1, help="Exit after N notifications (default: run until Ctrl-C).")
+        int | None,
+        typer.Option("--count", metavar="N", min=1, help="Exit after N notifications (default: run until Ctrl-C)."),
     ] = None,
 ) -> None:
     """Receive notifications on 127.0.0.1 and verify each with the profile's keys.
@@ -147,5 +158,8 @@ def listen(
         except KeyboardInterrupt:
             out.note("stopped")
     if rejected:
-        raise GatewayRefused(f"{rejected} of {received} notification(s) did not verify with profile "
-                             f"{gateway.profile.name}'s keys", rejected=rejected, received=received)
+        raise GatewayRefused(
+            f"{rejected} of {received} notification(s) did not verify with profile {gateway.profile.name}'s keys",
+            rejected=rejected,
+            received=received,
+        )

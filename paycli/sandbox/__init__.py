@@ -57,11 +57,23 @@ class RunningSandbox:
         self.stop()
 
 
-def start(db_path: Path | str, merchants: list[Merchant] | None = None, *, host: str = "127.0.0.1",
-          port: int = 0, search_cap: int = SEARCH_CAP, latency_ms: int = 0,
-          faults: str | None = None, fault_seed: int | None = None, log=None,
-          webhook_url: str | None = None, webhook_log=None, idle_timeout: float = IDLE_TIMEOUT_SECONDS,
-          max_connections: int = MAX_CONNECTIONS, client_hosts: str = "local") -> RunningSandbox:
+def start(
+    db_path: Path | str,
+    merchants: list[Merchant] | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    search_cap: int = SEARCH_CAP,
+    latency_ms: int = 0,
+    faults: str | None = None,
+    fault_seed: int | None = None,
+    log=None,
+    webhook_url: str | None = None,
+    webhook_log=None,
+    idle_timeout: float = IDLE_TIMEOUT_SECONDS,
+    max_connections: int = MAX_CONNECTIONS,
+    client_hosts: str = "local",
+) -> RunningSandbox:
     """Open the store, register merchants, and serve in a background thread.
 
     With `webhook_url`, settlements are announced there as Braintree webhooks (see `sandbox/webhooks.py`);
@@ -72,10 +84,16 @@ def start(db_path: Path | str, merchants: list[Merchant] | None = None, *, host:
     store = Store(db_path)
     for merchant in merchants if merchants is not None else [local_merchant()]:
         store.put_merchant(merchant)
-    options = ServerOptions(latency_ms=latency_ms, faults=FaultPlan.parse(faults, fault_seed), log=log,
-                            idle_timeout=idle_timeout, max_connections=max_connections)
+    options = ServerOptions(
+        latency_ms=latency_ms,
+        faults=FaultPlan.parse(faults, fault_seed),
+        log=log,
+        idle_timeout=idle_timeout,
+        max_connections=max_connections,
+    )
     webhooks = WebhookSender(webhook_url, store, log=webhook_log) if webhook_url else None  # a bad url: before binding
-    server = SandboxServer(Sandbox(store, search_cap=search_cap, webhooks=webhooks, client_hosts=client_hosts),
-                           host, port, options)
+    server = SandboxServer(
+        Sandbox(store, search_cap=search_cap, webhooks=webhooks, client_hosts=client_hosts), host, port, options
+    )
     server.start_background()
     return RunningSandbox(server, store, webhooks)

@@ -29,11 +29,17 @@ def expiration(card: dict[str, Any]) -> tuple[str | None, str | None]:
 
 
 def card_doc(card: instruments.Card, given: dict[str, Any]) -> dict[str, Any]:
-    doc = {"bin": card.bin, "last_4": card.last_4, "card_type": card.card_type,
-           "expiration_month": card.expiration_month, "expiration_year": card.expiration_year,
-           "cardholder_name": text(given.get("cardholder_name")) or card.cardholder_name,
-           "customer_location": card.customer_location, "token": None,
-           "unique_number_identifier": hashlib.sha256(f"{card.bin}{card.last_4}".encode()).hexdigest()[:32]}
+    doc = {
+        "bin": card.bin,
+        "last_4": card.last_4,
+        "card_type": card.card_type,
+        "expiration_month": card.expiration_month,
+        "expiration_year": card.expiration_year,
+        "cardholder_name": text(given.get("cardholder_name")) or card.cardholder_name,
+        "customer_location": card.customer_location,
+        "token": None,
+        "unique_number_identifier": hashlib.sha256(f"{card.bin}{card.last_4}".encode()).hexdigest()[:32],
+    }
     doc.update(card.indicators or {})
     return doc
 
@@ -42,8 +48,10 @@ def auth_code() -> str:
     return "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789") for _ in range(6))
 
 
-def raw_card(card: dict[str, Any], problems: list[tuple[str, str, str]],
-             ) -> tuple[instruments.Instrument, dict[str, Any]]:
+def raw_card(
+    card: dict[str, Any],
+    problems: list[tuple[str, str, str]],
+) -> tuple[instruments.Instrument, dict[str, Any]]:
     number = re.sub(r"[\s-]", "", str(card.get("number") or ""))
     if not number:
         problems.append(("credit_card", "81714", "number"))
@@ -67,9 +75,15 @@ def raw_card(card: dict[str, Any], problems: list[tuple[str, str, str]],
     if any(path == "credit_card" for path, _, _ in problems):
         return instruments.Instrument(), {}
     rejection = {rules.FRAUD_CARD: "fraud", rules.RISK_THRESHOLD_CARD: "risk_threshold"}.get(number)
-    base = instruments.Card(number[:6], number[-4:], brand, month or "", year or "",
-                      cardholder_name=text(card.get("cardholder_name")),
-                      indicators=rules.card_indicators(number))
+    base = instruments.Card(
+        number[:6],
+        number[-4:],
+        brand,
+        month or "",
+        year or "",
+        cardholder_name=text(card.get("cardholder_name")),
+        indicators=rules.card_indicators(number),
+    )
     doc = card_doc(base, card)
     doc["unique_number_identifier"] = hashlib.sha256(number.encode()).hexdigest()[:32]
     return instruments.Instrument(card=base, rejection=rejection), doc

@@ -18,8 +18,12 @@ from paycli.sandbox.replies import Reply, render
 from paycli.sandbox.store import Merchant, Store
 
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", re.IGNORECASE)
-_FINGERPRINT_OPTIONS = ("verify_card", "make_default", "fail_on_duplicate_payment_method",
-                        "fail_on_duplicate_payment_method_for_customer")
+_FINGERPRINT_OPTIONS = (
+    "verify_card",
+    "make_default",
+    "fail_on_duplicate_payment_method",
+    "fail_on_duplicate_payment_method_for_customer",
+)
 
 
 class ClientTokens:
@@ -48,15 +52,23 @@ class ClientTokens:
         elif any(not _DOMAIN.match(str(d or "")) for d in domains):
             error = "92011"
         if error:
-            return render(422, "api_error_response", {
-                "errors": schema.errors("client_token", {"": [(error, "base", rules.message(error))]}),
-                "params": {"client_token": params}, "message": rules.message(error),
-            })
+            return render(
+                422,
+                "api_error_response",
+                {
+                    "errors": schema.errors("client_token", {"": [(error, "base", rules.message(error))]}),
+                    "params": {"client_token": params},
+                    "message": rules.message(error),
+                },
+            )
         options: dict[str, Any] = params["options"] if isinstance(params.get("options"), dict) else {}
-        authorization = fingerprint.mint(merchant, customer_id, {
-            name: True for name in _FINGERPRINT_OPTIONS if options.get(name) in (True, "true")})
-        token: dict[str, Any] = {"version": version,
-                                 **clientapi.token_document(self.hosts, merchant.id, base_url, authorization)}
+        authorization = fingerprint.mint(
+            merchant, customer_id, {name: True for name in _FINGERPRINT_OPTIONS if options.get(name) in (True, "true")}
+        )
+        token: dict[str, Any] = {
+            "version": version,
+            **clientapi.token_document(self.hosts, merchant.id, base_url, authorization),
+        }
         if account:
             token["merchantAccountId"] = account
         document = json.dumps(token)

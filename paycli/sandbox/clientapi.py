@@ -46,9 +46,12 @@ GRAPHQL_DATE = "2018-05-08"
 SUPPORTED_CARD_TYPES = ("American Express", "Discover", "JCB", "MasterCard", "Visa", "UnionPay", "Maestro")
 
 CORS = {"Access-Control-Allow-Origin": "*"}
-PREFLIGHT = {**CORS, "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
-             "Access-Control-Allow-Headers": "Content-Type, Authorization, Braintree-Version",
-             "Access-Control-Max-Age": "600"}
+PREFLIGHT = {
+    **CORS,
+    "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
+    "Access-Control-Allow-Headers": "Content-Type, Authorization, Braintree-Version",
+    "Access-Control-Max-Age": "600",
+}
 _CLIENT_API = re.compile(r"^/merchants/(?P<merchant>[^/]+)/client_api/(?P<rest>.*)$")
 _OWNED = re.compile(r"^/(merchants/[^/]+/client_api/|graphql$|analytics(/|$)|web/|paycli/js/)")
 
@@ -59,8 +62,11 @@ def owns(path: str) -> bool:
 
 
 def json_answer(status: int, value: Any, headers: Mapping[str, str] | None = None) -> Answer:
-    return status, {**CORS, "Content-Type": "application/json; charset=utf-8", **(headers or {})}, \
-        json.dumps(value).encode()
+    return (
+        status,
+        {**CORS, "Content-Type": "application/json; charset=utf-8", **(headers or {})},
+        json.dumps(value).encode(),
+    )
 
 
 def api_base(hosts: str, base_url: str, merchant_id: str) -> str:
@@ -71,9 +77,14 @@ def token_document(hosts: str, merchant_id: str, base_url: str, authorization: s
     """The JSON inside a client token (braintree-web reads the fingerprint, configUrl, environment, graphQL)."""
     api = api_base(hosts, base_url, merchant_id)
     document: dict[str, Any] = {
-        "authorizationFingerprint": authorization, "configUrl": f"{api}/v1/configuration",
-        "clientApiUrl": api, "environment": "sandbox", "merchantId": merchant_id,
-        "challenges": [], "threeDSecureEnabled": False, "paypalEnabled": False,
+        "authorizationFingerprint": authorization,
+        "configUrl": f"{api}/v1/configuration",
+        "clientApiUrl": api,
+        "environment": "sandbox",
+        "merchantId": merchant_id,
+        "challenges": [],
+        "threeDSecureEnabled": False,
+        "paypalEnabled": False,
     }
     if hosts == BRAINTREE:
         document.update(assetsUrl=BRAINTREE_ASSETS, graphQL={"url": BRAINTREE_GRAPHQL, "date": GRAPHQL_DATE})
@@ -83,29 +94,58 @@ def token_document(hosts: str, merchant_id: str, base_url: str, authorization: s
 def configuration(hosts: str, merchant_id: str, base_url: str) -> dict[str, Any]:
     """The client configuration (REST shape). In the local layout it names no URL (see the module doc)."""
     config: dict[str, Any] = {
-        "environment": "sandbox", "merchantId": merchant_id, "challenges": [],
+        "environment": "sandbox",
+        "merchantId": merchant_id,
+        "challenges": [],
         "creditCards": {"supportedCardTypes": list(SUPPORTED_CARD_TYPES)},
-        "threeDSecureEnabled": False, "threeDSecure": None, "paypalEnabled": False, "venmo": "off",
+        "threeDSecureEnabled": False,
+        "threeDSecure": None,
+        "paypalEnabled": False,
+        "venmo": "off",
         "kount": {"kountMerchantId": None},
         "analytics": {"url": f"{base_url}/analytics/{merchant_id}"},
     }
     if hosts == BRAINTREE:
-        config.update(clientApiUrl=api_base(BRAINTREE, base_url, merchant_id), assetsUrl=BRAINTREE_ASSETS,
-                      analytics={"url": f"{BRAINTREE_ANALYTICS}/{merchant_id}"},
-                      graphQL={"url": BRAINTREE_GRAPHQL, "features": ["tokenize_credit_cards"]})
+        config.update(
+            clientApiUrl=api_base(BRAINTREE, base_url, merchant_id),
+            assetsUrl=BRAINTREE_ASSETS,
+            analytics={"url": f"{BRAINTREE_ANALYTICS}/{merchant_id}"},
+            graphQL={"url": BRAINTREE_GRAPHQL, "features": ["tokenize_credit_cards"]},
+        )
     return config
 
 
 def card_json(nonce: str, card: dict[str, Any]) -> dict[str, Any]:
     last_4 = card.get("last_4") or ""
     return {
-        "type": "CreditCard", "nonce": nonce, "description": f"ending in {last_4[-2:]}", "consumed": False,
+        "type": "CreditCard",
+        "nonce": nonce,
+        "description": f"ending in {last_4[-2:]}",
+        "consumed": False,
         "threeDSecureInfo": None,
-        "details": {"cardType": card.get("card_type"), "lastTwo": last_4[-2:], "lastFour": last_4,
-                    "bin": card.get("bin"), "expirationMonth": card.get("expiration_month"),
-                    "expirationYear": card.get("expiration_year"), "cardholderName": card.get("cardholder_name")},
-        "binData": {name: "Unknown" for name in ("prepaid", "healthcare", "debit", "durbinRegulated", "commercial",
-                                                 "payroll", "issuingBank", "countryOfIssuance", "productId")},
+        "details": {
+            "cardType": card.get("card_type"),
+            "lastTwo": last_4[-2:],
+            "lastFour": last_4,
+            "bin": card.get("bin"),
+            "expirationMonth": card.get("expiration_month"),
+            "expirationYear": card.get("expiration_year"),
+            "cardholderName": card.get("cardholder_name"),
+        },
+        "binData": {
+            name: "Unknown"
+            for name in (
+                "prepaid",
+                "healthcare",
+                "debit",
+                "durbinRegulated",
+                "commercial",
+                "payroll",
+                "issuingBank",
+                "countryOfIssuance",
+                "productId",
+            )
+        },
     }
 
 
@@ -113,19 +153,30 @@ def field_errors(problems: list[client_nonces.Problem]) -> Answer:
     """422 in the client API's shape: `fieldErrors` grouped under `creditCard`, Braintree's codes."""
     if any(code == client_nonces.VERIFICATION_FAILED for _, code, _ in problems):
         return json_answer(422, {"error": {"message": "Credit card verification failed"}, "fieldErrors": []})
-    fields = [{"field": client_nonces.FIELD_NAMES.get(attribute, attribute), "code": code,
-               "message": rules.message(code).rstrip(".")} for _, code, attribute in problems]
-    return json_answer(422, {"error": {"message": "Credit card is invalid"},
-                             "fieldErrors": [{"field": "creditCard", "fieldErrors": fields}]})
+    fields = [
+        {
+            "field": client_nonces.FIELD_NAMES.get(attribute, attribute),
+            "code": code,
+            "message": rules.message(code).rstrip("."),
+        }
+        for _, code, attribute in problems
+    ]
+    return json_answer(
+        422,
+        {
+            "error": {"message": "Credit card is invalid"},
+            "fieldErrors": [{"field": "creditCard", "fieldErrors": fields}],
+        },
+    )
 
 
 def unauthorized() -> Answer:
-    return json_answer(401, {"error": {"message": "Authorization fingerprint is invalid or expired"},
-                             "fieldErrors": []})
+    return json_answer(
+        401, {"error": {"message": "Authorization fingerprint is invalid or expired"}, "fieldErrors": []}
+    )
 
 
-def serve(sandbox: Sandbox, method: str, path: str, headers: Mapping[str, str], body: bytes,
-          base_url: str) -> Answer:
+def serve(sandbox: Sandbox, method: str, path: str, headers: Mapping[str, str], body: bytes, base_url: str) -> Answer:
     """One client-API request (`owns(path)` is true)."""
     from paycli.sandbox import graphql, hostedframe  # graphql and the frame build on this module
 
@@ -151,9 +202,12 @@ def serve(sandbox: Sandbox, method: str, path: str, headers: Mapping[str, str], 
     if match is None:
         return json_answer(404, {"error": {"message": "Not found"}})
     bearer = lowered.get("authorization", "")
-    presented = (query.get("authorizationFingerprint") or payload.get("authorizationFingerprint")
-                 or payload.get("authorization_fingerprint")
-                 or (bearer[7:] if bearer.lower().startswith("bearer ") else None))
+    presented = (
+        query.get("authorizationFingerprint")
+        or payload.get("authorizationFingerprint")
+        or payload.get("authorization_fingerprint")
+        or (bearer[7:] if bearer.lower().startswith("bearer ") else None)
+    )
     claims = fingerprint.verify(sandbox.store, presented)
     if claims is None or claims.merchant.id != match["merchant"]:
         return unauthorized()
@@ -166,8 +220,9 @@ def serve(sandbox: Sandbox, method: str, path: str, headers: Mapping[str, str], 
             return field_errors([("credit_card", "81714", "number")])
         options: dict[str, Any] = card["options"] if isinstance(card.get("options"), dict) else {}
         validate = options.get("validate")
-        result = client_nonces.tokenize(sandbox, claims, card, graphql=False,
-                                        validate=None if validate is None else validate in (True, "true"))
+        result = client_nonces.tokenize(
+            sandbox, claims, card, graphql=False, validate=None if validate is None else validate in (True, "true")
+        )
         if isinstance(result, list):
             return field_errors(result)
         return json_answer(201, {"creditCards": [card_json(result.nonce, result.card)]})
@@ -186,8 +241,10 @@ def payment_methods(sandbox: Sandbox, claims: fingerprint.Claims) -> list[dict[s
     with sandbox.store.write() as db:
         for card in sandbox.store.customer_payment_methods(db, claims.merchant.id, claims.customer_id):
             nonce = client_nonces.new_nonce(graphql=False)
-            doc = {key: card.get(key) for key in ("bin", "last_4", "card_type", "expiration_month",
-                                                  "expiration_year", "cardholder_name")}
+            doc = {
+                key: card.get(key)
+                for key in ("bin", "last_4", "card_type", "expiration_month", "expiration_year", "cardholder_name")
+            }
             doc.update(kind=instruments.CREDIT_CARD, customer_id=claims.customer_id, payment_method_token=card["token"])
             sandbox.store.put_client_nonce(db, claims.merchant.id, nonce, stamp(now()), doc)
             listed.append(dict(card_json(nonce, card), default=bool(card.get("default"))))

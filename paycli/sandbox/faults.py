@@ -78,6 +78,7 @@ def _parse_rule(text: str) -> _Rule:
     elif kind.isdigit() and int(kind) in STATUSES:
         fault = Fault("status", status=int(kind))
     else:
-        raise FaultSpecError(f"fault {text!r}: unknown kind {kind!r}; use 429, 500, 503, 504, drop-before, "
-                             "drop-after or slow:MS")
+        raise FaultSpecError(
+            f"fault {text!r}: unknown kind {kind!r}; use 429, 500, 503, 504, drop-before, drop-after or slow:MS"
+        )
     return _Rule(route, fault, rate)

@@ -36,8 +36,12 @@ def _sign(private_key: str, payload: str) -> str:
 
 
 def mint(merchant: Merchant, customer_id: str | None, options: dict[str, Any] | None = None) -> str:
-    claims = {"merchant_id": merchant.id, "customer_id": customer_id, "created_at": stamp(now()),
-              "options": options or {}}
+    claims = {
+        "merchant_id": merchant.id,
+        "customer_id": customer_id,
+        "created_at": stamp(now()),
+        "options": options or {},
+    }
     payload = base64.urlsafe_b64encode(json.dumps(claims, sort_keys=True).encode()).decode().rstrip("=")
     return f"{payload}.{_sign(merchant.private_key, payload)}?customer_id={customer_id or ''}"
 

@@ -18,12 +18,27 @@ if TYPE_CHECKING:
     from paycli.sandbox.operations import Sandbox
 
 # the SDK's brand names → GraphQL brand codes (braintree-web maps them back)
-BRAND_CODES = {"Visa": "VISA", "MasterCard": "MASTERCARD", "American Express": "AMERICAN_EXPRESS",
-               "Discover": "DISCOVER", "Diners Club": "DINERS", "JCB": "JCB", "Maestro": "INTERNATIONAL_MAESTRO",
-               "China UnionPay": "UNION_PAY", "UnionPay": "UNION_PAY", "Elo": "ELO", "Hiper": "HIPER",
-               "Hipercard": "HIPERCARD"}
-_INPUT_PATHS = {"number": "number", "expiration_date": "expirationMonth", "expiration_month": "expirationMonth",
-                "expiration_year": "expirationYear", "cvv": "cvv"}
+BRAND_CODES = {
+    "Visa": "VISA",
+    "MasterCard": "MASTERCARD",
+    "American Express": "AMERICAN_EXPRESS",
+    "Discover": "DISCOVER",
+    "Diners Club": "DINERS",
+    "JCB": "JCB",
+    "Maestro": "INTERNATIONAL_MAESTRO",
+    "China UnionPay": "UNION_PAY",
+    "UnionPay": "UNION_PAY",
+    "Elo": "ELO",
+    "Hiper": "HIPER",
+    "Hipercard": "HIPERCARD",
+}
+_INPUT_PATHS = {
+    "number": "number",
+    "expiration_date": "expirationMonth",
+    "expiration_month": "expirationMonth",
+    "expiration_year": "expirationYear",
+    "cvv": "cvv",
+}
 
 
 def _answer(status: int, value: dict[str, Any]) -> clientapi.Answer:
@@ -32,12 +47,15 @@ def _answer(status: int, value: dict[str, Any]) -> clientapi.Answer:
 
 
 def error(message: str, error_class: str, status: int = 200, **extensions: Any) -> clientapi.Answer:
-    return _answer(status, {"data": None, "errors": [
-        {"message": message, "extensions": {"errorClass": error_class, **extensions}}]})
+    return _answer(
+        status,
+        {"data": None, "errors": [{"message": message, "extensions": {"errorClass": error_class, **extensions}}]},
+    )
 
 
-def serve(sandbox: Sandbox, method: str, headers: Mapping[str, str], payload: dict[str, Any],
-          base_url: str) -> clientapi.Answer:
+def serve(
+    sandbox: Sandbox, method: str, headers: Mapping[str, str], payload: dict[str, Any], base_url: str
+) -> clientapi.Answer:
     if method != "POST":
         return error("GraphQL requests are POSTs", "UNSUPPORTED", 405)
     bearer = headers.get("authorization", "")
@@ -49,17 +67,26 @@ def serve(sandbox: Sandbox, method: str, headers: Mapping[str, str], payload: di
         return _answer(200, {"data": {"clientConfiguration": client_configuration(sandbox, claims, base_url)}})
     if operation == "TokenizeCreditCard":
         return tokenize(sandbox, claims, payload.get("variables"))
-    return error(f"paycli's sandbox does not implement the GraphQL operation {operation or '(unnamed)'}; "
-                 "it answers ClientConfiguration and TokenizeCreditCard", "UNSUPPORTED")
+    return error(
+        f"paycli's sandbox does not implement the GraphQL operation {operation or '(unnamed)'}; "
+        "it answers ClientConfiguration and TokenizeCreditCard",
+        "UNSUPPORTED",
+    )
 
 
 def client_configuration(sandbox: Sandbox, claims: fingerprint.Claims, base_url: str) -> dict[str, Any]:
     rest = clientapi.configuration(sandbox.client_hosts, claims.merchant.id, base_url)
     brands = [BRAND_CODES[name] for name in clientapi.SUPPORTED_CARD_TYPES]
     config: dict[str, Any] = {
-        "analyticsUrl": rest["analytics"]["url"], "environment": "SANDBOX", "merchantId": claims.merchant.id,
-        "creditCard": {"supportedCardBrands": brands, "challenges": [], "threeDSecureEnabled": False,
-                       "threeDSecure": None},
+        "analyticsUrl": rest["analytics"]["url"],
+        "environment": "SANDBOX",
+        "merchantId": claims.merchant.id,
+        "creditCard": {
+            "supportedCardBrands": brands,
+            "challenges": [],
+            "threeDSecureEnabled": False,
+            "threeDSecure": None,
+        },
         "supportedFeatures": ["TOKENIZE_CREDIT_CARDS"],
     }
     # absent rather than null: braintree-web checks the domain of every URL that is present
@@ -75,24 +102,68 @@ def tokenize(sandbox: Sandbox, claims: fingerprint.Claims, variables: Any) -> cl
         inputs = {}
     card = inputs.get("creditCard")
     if not isinstance(card, dict):
-        return error("Variable 'input' has an invalid value: creditCard is required", "VALIDATION",
-                     inputPath=["input", "creditCard"])
+        return error(
+            "Variable 'input' has an invalid value: creditCard is required",
+            "VALIDATION",
+            inputPath=["input", "creditCard"],
+        )
     options: dict[str, Any] = inputs["options"] if isinstance(inputs.get("options"), dict) else {}
     result = client_nonces.tokenize(sandbox, claims, card, graphql=True, validate=options.get("validate") is True)
     if isinstance(result, list):
-        return _answer(200, {"data": {"tokenizeCreditCard": None}, "errors": [
-            {"message": rules.message(code) if code != client_nonces.VERIFICATION_FAILED
-             else "Credit card verification failed",
-             "path": ["tokenizeCreditCard"],
-             "extensions": {"errorClass": "VALIDATION", "legacyCode": code,
-                            "inputPath": ["input", "creditCard", _INPUT_PATHS.get(attribute, attribute)]}}
-            for _, code, attribute in result]})
+        return _answer(
+            200,
+            {
+                "data": {"tokenizeCreditCard": None},
+                "errors": [
+                    {
+                        "message": rules.message(code)
+                        if code != client_nonces.VERIFICATION_FAILED
+                        else "Credit card verification failed",
+                        "path": ["tokenizeCreditCard"],
+                        "extensions": {
+                            "errorClass": "VALIDATION",
+                            "legacyCode": code,
+                            "inputPath": ["input", "creditCard", _INPUT_PATHS.get(attribute, attribute)],
+                        },
+                    }
+                    for _, code, attribute in result
+                ],
+            },
+        )
     details = result.card
-    return _answer(200, {"data": {"tokenizeCreditCard": {"token": result.nonce, "creditCard": {
-        "bin": details["bin"], "brandCode": BRAND_CODES.get(details["card_type"], "UNKNOWN"),
-        "last4": details["last_4"], "cardholderName": details.get("cardholder_name"),
-        "expirationMonth": details["expiration_month"], "expirationYear": details["expiration_year"],
-        "binData": {name: "UNKNOWN" for name in ("prepaid", "healthcare", "debit", "durbinRegulated", "commercial",
-                                                 "payroll", "issuingBank", "countryOfIssuance", "productId",
-                                                 "business", "consumer", "purchase", "corporate")},
-    }}}})
+    return _answer(
+        200,
+        {
+            "data": {
+                "tokenizeCreditCard": {
+                    "token": result.nonce,
+                    "creditCard": {
+                        "bin": details["bin"],
+                        "brandCode": BRAND_CODES.get(details["card_type"], "UNKNOWN"),
+                        "last4": details["last_4"],
+                        "cardholderName": details.get("cardholder_name"),
+                        "expirationMonth": details["expiration_month"],
+                        "expirationYear": details["expiration_year"],
+                        "binData": {
+                            name: "UNKNOWN"
+                            for name in (
+                                "prepaid",
+                                "healthcare",
+                                "debit",
+                                "durbinRegulated",
+                                "commercial",
+                                "payroll",
+                                "issuingBank",
+                                "countryOfIssuance",
+                                "productId",
+                                "business",
+                                "consumer",
+                                "purchase",
+                                "corporate",
+                            )
+                        },
+                    },
+                }
+            }
+        },
+    )

@@ -33,8 +33,15 @@ def script(folder: Path, name: str) -> clientapi.Answer:
     """One of the pinned files from a checked folder (anything else is 404)."""
     if name not in browser_assets.FILES:
         return clientapi.json_answer(404, {"error": {"message": f"no file {name}"}})
-    return 200, {**clientapi.CORS, "Content-Type": "application/javascript; charset=utf-8",
-                 "Cache-Control": f"max-age={CACHE_SECONDS}"}, (folder / name).read_bytes()
+    return (
+        200,
+        {
+            **clientapi.CORS,
+            "Content-Type": "application/javascript; charset=utf-8",
+            "Cache-Control": f"max-age={CACHE_SECONDS}",
+        },
+        (folder / name).read_bytes(),
+    )
 
 
 def frame() -> clientapi.Answer:

@@ -20,8 +20,15 @@ MAX_LINE_ITEMS = 249
 _LINE_ITEM_MAX = Decimal("2147483647")
 _TRANSACTION_MAX = Decimal("99999999.99")
 UPC_TYPES = ("UPC-A", "UPC-B", "UPC-C", "UPC-D", "UPC-E", "UPC-2", "UPC-5")
-TRANSACTION_SOURCES = ("recurring", "recurring_first", "unscheduled", "merchant", "moto",
-                       "installment", "installment_first")
+TRANSACTION_SOURCES = (
+    "recurring",
+    "recurring_first",
+    "unscheduled",
+    "merchant",
+    "moto",
+    "installment",
+    "installment_first",
+)
 RECURRING_SOURCES = ("recurring", "recurring_first")
 
 # (invalid format, too large, negative or not positive) per amount field
@@ -99,8 +106,9 @@ def _number(raw: str, places: int) -> Decimal | None:
         return None
 
 
-def _amount_problem(raw: str, places: int, limit: Decimal, codes: tuple[str, str, str],
-                    positive: bool = False) -> str | None:
+def _amount_problem(
+    raw: str, places: int, limit: Decimal, codes: tuple[str, str, str], positive: bool = False
+) -> str | None:
     """codes = (format, too large, negative/not positive); None when the amount is acceptable."""
     value = _number(raw, places)
     if value is None:
@@ -172,8 +180,14 @@ def line_item_problems(items: Any) -> list[Problem]:
 
 def _line_item(item: dict[str, Any]) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
-    lengths = (("name", 35, "95823"), ("description", 127, "95803"), ("product_code", 12, "95809"),
-               ("commodity_code", 12, "95801"), ("unit_of_measure", 12, "95821"), ("upc_code", 17, "95831"))
+    lengths = (
+        ("name", 35, "95823"),
+        ("description", 127, "95803"),
+        ("product_code", 12, "95809"),
+        ("commodity_code", 12, "95801"),
+        ("unit_of_measure", 12, "95821"),
+        ("upc_code", 17, "95831"),
+    )
     for name, limit, code in lengths:
         value = _text(item.get(name))
         if value and len(value) > limit:
@@ -185,12 +199,14 @@ def _line_item(item: dict[str, Any]) -> list[tuple[str, str]]:
         found.append(("95808", "kind"))
     elif kind not in ("debit", "credit"):
         found.append(("95807", "kind"))
-    required = (("quantity", 4, ("95810", "95812", "95811"), True),
-                ("unit_amount", 4, ("95817", "95819", "95820"), True),
-                ("total_amount", 2, ("95813", "95815", "95816"), True),
-                ("unit_tax_amount", 2, ("95824", "95825", "95826"), False),
-                ("tax_amount", 2, ("95827", "95828", "95829"), False),
-                ("discount_amount", 2, ("95804", "95805", "95806"), False))
+    required = (
+        ("quantity", 4, ("95810", "95812", "95811"), True),
+        ("unit_amount", 4, ("95817", "95819", "95820"), True),
+        ("total_amount", 2, ("95813", "95815", "95816"), True),
+        ("unit_tax_amount", 2, ("95824", "95825", "95826"), False),
+        ("tax_amount", 2, ("95827", "95828", "95829"), False),
+        ("discount_amount", 2, ("95804", "95805", "95806"), False),
+    )
     missing = {"quantity": "95811", "unit_amount": "95818", "total_amount": "95814"}
     for name, places, codes, positive in required:
         raw = _text(item.get(name))
@@ -219,9 +235,24 @@ def line_item_docs(items: Any) -> list[dict[str, Any]]:
     for item in items if isinstance(items, list) else []:
         if not isinstance(item, dict):
             continue
-        doc = {name: _text(item.get(name)) for name in (
-            "quantity", "name", "description", "kind", "unit_amount", "unit_of_measure", "product_code",
-            "commodity_code", "url", "image_url", "upc_code", "upc_type", "item_type")}
+        doc = {
+            name: _text(item.get(name))
+            for name in (
+                "quantity",
+                "name",
+                "description",
+                "kind",
+                "unit_amount",
+                "unit_of_measure",
+                "product_code",
+                "commodity_code",
+                "url",
+                "image_url",
+                "upc_code",
+                "upc_type",
+                "item_type",
+            )
+        }
         for name in ("unit_tax_amount", "discount_amount", "tax_amount", "total_amount"):
             raw = _text(item.get(name))
             doc[name] = str(Decimal(raw).quantize(Decimal("0.01"))) if raw is not None else None

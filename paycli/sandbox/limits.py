@@ -22,10 +22,25 @@ CUSTOM_FIELD_MAX = 255
 CARDHOLDER_NAME_MAX = 175
 _CUSTOM_FIELD_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]{0,254}", re.ASCII)
 
-CUSTOMER_TOO_LONG = {"first_name": "81608", "last_name": "81613", "company": "81601", "email": "81605",
-                     "website": "81615", "phone": "81614", "fax": "81607"}
-ADDRESS_TOO_LONG = {"first_name": "81805", "last_name": "81806", "company": "81802", "street_address": "81812",
-                    "extended_address": "81804", "locality": "81807", "region": "81810", "postal_code": "81809"}
+CUSTOMER_TOO_LONG = {
+    "first_name": "81608",
+    "last_name": "81613",
+    "company": "81601",
+    "email": "81605",
+    "website": "81615",
+    "phone": "81614",
+    "fax": "81607",
+}
+ADDRESS_TOO_LONG = {
+    "first_name": "81805",
+    "last_name": "81806",
+    "company": "81802",
+    "street_address": "81812",
+    "extended_address": "81804",
+    "locality": "81807",
+    "region": "81810",
+    "postal_code": "81809",
+}
 CARDHOLDER_NAME_TOO_LONG = "81723"
 TRANSACTION_TOO_LONG = {"channel": "91550"}
 # custom field codes: (invalid, too long) for a transaction's and for a customer's
@@ -37,8 +52,11 @@ def too_long(path: str, params: Any, codes: dict[str, str], limit: int = TEXT_MA
     """A problem for each field of `params` (a dict, else nothing) longer than `limit`."""
     if not isinstance(params, dict):
         return []
-    return [(path, code, name) for name, code in codes.items()
-            if params.get(name) is not None and len(str(params[name])) > limit]
+    return [
+        (path, code, name)
+        for name, code in codes.items()
+        if params.get(name) is not None and len(str(params[name])) > limit
+    ]
 
 
 def custom_fields(path: str, raw: Any, codes: tuple[str, str]) -> tuple[list[Problem], list[str]]:
@@ -48,8 +66,9 @@ def custom_fields(path: str, raw: Any, codes: tuple[str, str]) -> tuple[list[Pro
         return [], []
     if not isinstance(raw, dict):
         return [(path, invalid, "custom_fields")], ["custom_fields"]
-    bad = [name for name, value in raw.items()
-           if not _CUSTOM_FIELD_NAME.fullmatch(name) or isinstance(value, (dict, list))]
+    bad = [
+        name for name, value in raw.items() if not _CUSTOM_FIELD_NAME.fullmatch(name) or isinstance(value, (dict, list))
+    ]
     if bad:
         return [(path, invalid, "custom_fields")], [name[:40] for name in bad]
     long = [name for name, value in raw.items() if value is not None and len(str(value)) > CUSTOM_FIELD_MAX]
@@ -73,5 +92,13 @@ def overlong(params: Any, path: str = "") -> str | None:
     return None
 
 
-_OWN_LIMITS = frozenset({*CUSTOMER_TOO_LONG, *ADDRESS_TOO_LONG, *TRANSACTION_TOO_LONG, "cardholder_name",
-                         "custom_fields", "api_request_key"})
+_OWN_LIMITS = frozenset(
+    {
+        *CUSTOMER_TOO_LONG,
+        *ADDRESS_TOO_LONG,
+        *TRANSACTION_TOO_LONG,
+        "cardholder_name",
+        "custom_fields",
+        "api_request_key",
+    }
+)

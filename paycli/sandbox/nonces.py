@@ -40,19 +40,49 @@ _BRANDS = {
     "maestro": Card("630400", "0000", "Maestro"),
     "dinersclub": Card("362596", "0004", "Discover"),  # Braintree processes Diners Club cards as Discover
 }
-_BRAND_NAMES = {"visa": "a Visa", "amex": "an American Express", "mastercard": "a MasterCard",
-                "discover": "a Discover", "jcb": "a JCB", "maestro": "a Maestro", "dinersclub": "a Diners Club"}
+_BRAND_NAMES = {
+    "visa": "a Visa",
+    "amex": "an American Express",
+    "mastercard": "a MasterCard",
+    "discover": "a Discover",
+    "jcb": "a JCB",
+    "maestro": "a Maestro",
+    "dinersclub": "a Diners Club",
+}
 _INDICATORS = (
-    "prepaid", "prepaid-reloadable", "commercial", "durbin-regulated", "healthcare", "debit", "payroll",
-    "no-indicators", "unknown-indicators", "country-of-issuance-usa", "country-of-issuance-cad",
-    "issuing-bank-network-only", "business", "consumer", "corporate", "purchase",
+    "prepaid",
+    "prepaid-reloadable",
+    "commercial",
+    "durbin-regulated",
+    "healthcare",
+    "debit",
+    "payroll",
+    "no-indicators",
+    "unknown-indicators",
+    "country-of-issuance-usa",
+    "country-of-issuance-cad",
+    "issuing-bank-network-only",
+    "business",
+    "consumer",
+    "corporate",
+    "purchase",
 )
 _THREE_D_SECURE = (  # the 3-D Secure result each names; the sandbox does not simulate 3-D Secure itself
-    "visa-full-authentication", "visa-lookup-timeout", "visa-failed-signature", "visa-failed-authentication",
-    "visa-attempts-non-participating", "visa-not-enrolled", "visa-unavailable", "visa-mpi-lookup-error",
-    "visa-mpi-authenticate-error", "visa-authentication-unavailable", "visa-bypassed-authentication",
-    "two-visa-successful-frictionless-authentication", "two-visa-successful-step-up-authentication",
-    "two-visa-error-on-lookup", "two-visa-timeout-on-lookup",
+    "visa-full-authentication",
+    "visa-lookup-timeout",
+    "visa-failed-signature",
+    "visa-failed-authentication",
+    "visa-attempts-non-participating",
+    "visa-not-enrolled",
+    "visa-unavailable",
+    "visa-mpi-lookup-error",
+    "visa-mpi-authenticate-error",
+    "visa-authentication-unavailable",
+    "visa-bypassed-authentication",
+    "two-visa-successful-frictionless-authentication",
+    "two-visa-successful-step-up-authentication",
+    "two-visa-error-on-lookup",
+    "two-visa-timeout-on-lookup",
 )
 
 
@@ -114,64 +144,108 @@ def _rows() -> tuple[TestNonce, ...]:
     for brand in ("visa", "mastercard", "amex", "discover", "dinersclub"):
         rows[f"fake-processor-declined-{brand}-nonce"] = _card(
             f"{_BRAND_NAMES[brand]} card the processor declines in verifications (not in sales)",
-            _BRANDS[brand], DECLINED_VERIFICATION)
-    rows["fake-processor-failure-jcb-nonce"] = _card("a JCB card whose verification fails", _BRANDS["jcb"],
-                                                     "failed 3000")
-    rows.update({
-        "fake-luhn-invalid-nonce": ("a Luhn-invalid card number", "validation error 81715",
-                                    Instrument(validation="81715"), None),
-        "fake-consumed-nonce": ("a nonce that was already used", "validation error 93107", None, "91564"),
-        "fake-gateway-rejected-fraud-nonce": ("a fraudulent card", NOT_APPLICABLE,
-                                              Instrument(card=VISA_1881, rejection="fraud"), None),
-        "fake-gateway-rejected-risk-thresholds-nonce": ("a card over the risk thresholds", NOT_APPLICABLE,
-                                                        Instrument(card=VISA_1881, rejection="risk_threshold"), None),
-    })
+            _BRANDS[brand],
+            DECLINED_VERIFICATION,
+        )
+    rows["fake-processor-failure-jcb-nonce"] = _card(
+        "a JCB card whose verification fails", _BRANDS["jcb"], "failed 3000"
+    )
+    rows.update(
+        {
+            "fake-luhn-invalid-nonce": (
+                "a Luhn-invalid card number",
+                "validation error 81715",
+                Instrument(validation="81715"),
+                None,
+            ),
+            "fake-consumed-nonce": ("a nonce that was already used", "validation error 93107", None, "91564"),
+            "fake-gateway-rejected-fraud-nonce": (
+                "a fraudulent card",
+                NOT_APPLICABLE,
+                Instrument(card=VISA_1881, rejection="fraud"),
+                None,
+            ),
+            "fake-gateway-rejected-risk-thresholds-nonce": (
+                "a card over the risk thresholds",
+                NOT_APPLICABLE,
+                Instrument(card=VISA_1881, rejection="risk_threshold"),
+                None,
+            ),
+        }
+    )
     for result in _THREE_D_SECURE:
         rows[f"fake-three-d-secure-{result}-nonce"] = _card(
             f"a Visa whose 3-D Secure result is {result.removeprefix('two-').removeprefix('visa-').replace('-', ' ')}"
-            " (3-D Secure is not simulated: it pays as a Visa)")
-    rows.update({
-        "fake-paypal-one-time-nonce": _wallet(PAYPAL, "a PayPal account for a one-time payment"),
-        "fake-paypal-billing-agreement-nonce": _wallet(PAYPAL, "a PayPal billing agreement (vaultable)"),
-        "fake-paypal-future-nonce": _wallet(PAYPAL, "a PayPal future payment (deprecated flow)"),
-        "fake-paypal-future-refresh-token-nonce": _wallet(PAYPAL, "a PayPal future payment with a refresh token"),
-        "fake-venmo-account-nonce": _wallet(VENMO, "a Venmo account"),
-        "fake-token-issuance-error-venmo-account-nonce": (
-            "a Venmo account whose token cannot be issued", NOT_APPLICABLE,
-            Instrument(kind=VENMO, rejection="token_issuance"), None),
-        "fake-apple-pay-visa-nonce": _wallet(APPLE_PAY, "Apple Pay with a Visa", _apple_pay("Visa")),
-        "fake-apple-pay-mastercard-nonce": _wallet(APPLE_PAY, "Apple Pay with a MasterCard", _apple_pay("MasterCard")),
-        "fake-apple-pay-amex-nonce": _wallet(APPLE_PAY, "Apple Pay with an American Express", _apple_pay("AmEx")),
-        "fake-apple-pay-mpan-nonce": _wallet(APPLE_PAY, "Apple Pay with a merchant token (MPAN) on a Visa",
-                                             _apple_pay("Visa")),
-    })
+            " (3-D Secure is not simulated: it pays as a Visa)"
+        )
+    rows.update(
+        {
+            "fake-paypal-one-time-nonce": _wallet(PAYPAL, "a PayPal account for a one-time payment"),
+            "fake-paypal-billing-agreement-nonce": _wallet(PAYPAL, "a PayPal billing agreement (vaultable)"),
+            "fake-paypal-future-nonce": _wallet(PAYPAL, "a PayPal future payment (deprecated flow)"),
+            "fake-paypal-future-refresh-token-nonce": _wallet(PAYPAL, "a PayPal future payment with a refresh token"),
+            "fake-venmo-account-nonce": _wallet(VENMO, "a Venmo account"),
+            "fake-token-issuance-error-venmo-account-nonce": (
+                "a Venmo account whose token cannot be issued",
+                NOT_APPLICABLE,
+                Instrument(kind=VENMO, rejection="token_issuance"),
+                None,
+            ),
+            "fake-apple-pay-visa-nonce": _wallet(APPLE_PAY, "Apple Pay with a Visa", _apple_pay("Visa")),
+            "fake-apple-pay-mastercard-nonce": _wallet(
+                APPLE_PAY, "Apple Pay with a MasterCard", _apple_pay("MasterCard")
+            ),
+            "fake-apple-pay-amex-nonce": _wallet(APPLE_PAY, "Apple Pay with an American Express", _apple_pay("AmEx")),
+            "fake-apple-pay-mpan-nonce": _wallet(
+                APPLE_PAY, "Apple Pay with a merchant token (MPAN) on a Visa", _apple_pay("Visa")
+            ),
+        }
+    )
     google_pay = Card("401288", "1881", "Visa")
     rows["fake-android-pay-nonce"] = _wallet(ANDROID_PAY, "Google Pay", google_pay)
     for brand in ("visa", "mastercard", "amex", "discover"):
         rows[f"fake-android-pay-{brand}-nonce"] = _wallet(
-            ANDROID_PAY, f"Google Pay with {_BRAND_NAMES[brand]} (answered as the Google Pay Visa)", google_pay)
+            ANDROID_PAY, f"Google Pay with {_BRAND_NAMES[brand]} (answered as the Google Pay Visa)", google_pay
+        )
     rows["fake-google-pay-paypal-nonce"] = _wallet(
-        ANDROID_PAY, "Google Pay funded by PayPal (answered as the Google Pay Visa)", google_pay)
-    for wallet, name, brands in (("visa-checkout", "Visa Checkout", ("visa", "mastercard", "amex", "discover")),
-                                 ("masterpass", "Masterpass", ("visa", "mastercard", "amex", "discover"))):
+        ANDROID_PAY, "Google Pay funded by PayPal (answered as the Google Pay Visa)", google_pay
+    )
+    for wallet, name, brands in (
+        ("visa-checkout", "Visa Checkout", ("visa", "mastercard", "amex", "discover")),
+        ("masterpass", "Masterpass", ("visa", "mastercard", "amex", "discover")),
+    ):
         for brand in brands:
             rows[f"fake-{wallet}-{brand}-nonce"] = _card(
-                f"{name} with {_BRAND_NAMES[brand]} (paid as a plain card here)", _BRANDS[brand])
-    rows.update({
-        "fake-meta-checkout-card-nonce": _card("Meta Checkout with a card (paid as a plain Visa here)"),
-        "fake-meta-checkout-token-nonce": _card("Meta Checkout with a network token (paid as a plain Visa here)"),
-        "fake-amex-express-checkout-nonce": _card("Amex Express Checkout (retired; paid as a plain Visa here)"),
-    })
-    for brand, name in (("visa", "visa"), ("mastercard", "mastercard"), ("american_express", "amex"),
-                        ("discover", "discover")):
+                f"{name} with {_BRAND_NAMES[brand]} (paid as a plain card here)", _BRANDS[brand]
+            )
+    rows.update(
+        {
+            "fake-meta-checkout-card-nonce": _card("Meta Checkout with a card (paid as a plain Visa here)"),
+            "fake-meta-checkout-token-nonce": _card("Meta Checkout with a network token (paid as a plain Visa here)"),
+            "fake-amex-express-checkout-nonce": _card("Amex Express Checkout (retired; paid as a plain Visa here)"),
+        }
+    )
+    for brand, name in (
+        ("visa", "visa"),
+        ("mastercard", "mastercard"),
+        ("american_express", "amex"),
+        ("discover", "discover"),
+    ):
         rows[f"tokensam_fake_{brand}"] = _card(
-            f"Samsung Pay with {_BRAND_NAMES[name]} (retired; paid as a plain Visa here)")
-    rows["fake-us-bank-account-nonce"] = ("a US bank account (ACH)", NOT_APPLICABLE,
-                                          Instrument(kind=US_BANK, needs_account="us_bank"), None)
-    for nonce, description in (("fake-europe-bank-account-nonce", "a European bank account"),
-                               ("fake-sepa-bank-account-nonce", "a SEPA bank account"),
-                               ("fake-sepa-direct-debit-nonce", "a SEPA Direct Debit account"),
-                               ("fake-local-payment-method-nonce", "a local payment method")):
+            f"Samsung Pay with {_BRAND_NAMES[name]} (retired; paid as a plain Visa here)"
+        )
+    rows["fake-us-bank-account-nonce"] = (
+        "a US bank account (ACH)",
+        NOT_APPLICABLE,
+        Instrument(kind=US_BANK, needs_account="us_bank"),
+        None,
+    )
+    for nonce, description in (
+        ("fake-europe-bank-account-nonce", "a European bank account"),
+        ("fake-sepa-bank-account-nonce", "a SEPA bank account"),
+        ("fake-sepa-direct-debit-nonce", "a SEPA Direct Debit account"),
+        ("fake-local-payment-method-nonce", "a local payment method"),
+    ):
         rows[nonce] = (description, NOT_APPLICABLE, Instrument(kind=SEPA_DEBIT, needs_account="sepa"), None)
     return tuple(TestNonce(nonce, *row) for nonce, row in rows.items())
 

@@ -45,8 +45,14 @@ if TYPE_CHECKING:
 class Sandbox:
     """The gateway's behaviour for every merchant in one store."""
 
-    def __init__(self, store: Store, *, search_cap: int = SEARCH_CAP, webhooks: WebhookSender | None = None,
-                 client_hosts: str = clientapi.LOCAL) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        search_cap: int = SEARCH_CAP,
+        webhooks: WebhookSender | None = None,
+        client_hosts: str = clientapi.LOCAL,
+    ) -> None:
         """`webhooks` (`serve --webhook-url`) is told of every settlement; `client_hosts` is where client
         tokens send a browser: clientapi.LOCAL or clientapi.BRAINTREE."""
         self.store = store
@@ -68,8 +74,11 @@ class Sandbox:
 
     def authenticate(self, merchant_id: str, public_key: str, private_key: str) -> Merchant | None:
         merchant = self.store.merchant(merchant_id)
-        if merchant is None or not secrets.compare_digest(merchant.public_key, public_key) \
-                or not secrets.compare_digest(merchant.private_key, private_key):
+        if (
+            merchant is None
+            or not secrets.compare_digest(merchant.public_key, public_key)
+            or not secrets.compare_digest(merchant.private_key, private_key)
+        ):
             return None
         return merchant
 
@@ -85,8 +94,15 @@ class Sandbox:
 
     def _status_body(self, merchant: Merchant) -> dict[str, Any]:
         counts = self.store.counts(merchant.id)
-        return {"merchant_id": merchant.id, "merchant_accounts": xmlcodec.Items("merchant-account", [
-                    {"id": account, "currency": currency} for account, currency in merchant.accounts.items()]),
-                "timezone": merchant.timezone, "nightly_settlement": merchant.nightly_settlement,
-                "search_cap": self.search_cap, "transactions": sum(counts.values()),
-                "statuses": xmlcodec.Items("status", [{"status": k, "count": v} for k, v in sorted(counts.items())])}
+        return {
+            "merchant_id": merchant.id,
+            "merchant_accounts": xmlcodec.Items(
+                "merchant-account",
+                [{"id": account, "currency": currency} for account, currency in merchant.accounts.items()],
+            ),
+            "timezone": merchant.timezone,
+            "nightly_settlement": merchant.nightly_settlement,
+            "search_cap": self.search_cap,
+            "transactions": sum(counts.values()),
+            "statuses": xmlcodec.Items("status", [{"status": k, "count": v} for k, v in sorted(counts.items())]),
+        }

@@ -36,11 +36,15 @@ class Invalid(Exception):
         for path, code, attribute in self.errors:
             by_object.setdefault(path, []).append((code, attribute, rules.message(code, names=self.names)))
         messages = [text for items in by_object.values() for _, _, text in items]
-        return render(422, "api_error_response", {
-            "errors": schema.errors(self.root, by_object),
-            "params": {self.root: echo(params)},
-            "message": "\n".join(messages),
-        })
+        return render(
+            422,
+            "api_error_response",
+            {
+                "errors": schema.errors(self.root, by_object),
+                "params": {self.root: echo(params)},
+                "message": "\n".join(messages),
+            },
+        )
 
 
 def echo(params: dict[str, Any]) -> dict[str, Any]:

@@ -26,11 +26,26 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 # Visa's default authorization window; the sandbox records it but never expires an authorization by itself
 # (docs/sandbox.md, "Lifecycle").
 AUTHORIZATION_WINDOW = timedelta(days=7)
-_PAYPAL_DETAILS = ("debug_id", "payee_id", "payee_email", "seller_protection_status", "capture_id", "refund_id",
-                   "transaction_fee_amount", "transaction_fee_currency_iso_code", "description", "custom_field",
-                   "shipping_option_id", "cobranded_card_label", "implicitly_vaulted_payment_method_token",
-                   "implicitly_vaulted_payment_method_global_id", "refund_from_transaction_fee_amount",
-                   "refund_from_transaction_fee_currency_iso_code", "image_url", "token")
+_PAYPAL_DETAILS = (
+    "debug_id",
+    "payee_id",
+    "payee_email",
+    "seller_protection_status",
+    "capture_id",
+    "refund_id",
+    "transaction_fee_amount",
+    "transaction_fee_currency_iso_code",
+    "description",
+    "custom_field",
+    "shipping_option_id",
+    "cobranded_card_label",
+    "implicitly_vaulted_payment_method_token",
+    "implicitly_vaulted_payment_method_global_id",
+    "refund_from_transaction_fee_amount",
+    "refund_from_transaction_fee_currency_iso_code",
+    "image_url",
+    "token",
+)
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -42,8 +57,7 @@ def _flag(value: Any) -> bool:
 
 
 def _address(fields: dict[str, Any]) -> dict[str, Any]:
-    address: dict[str, Any] = {name: text(fields.get(name)) for name in ADDRESS_FIELDS
-                               if fields.get(name) is not None}
+    address: dict[str, Any] = {name: text(fields.get(name)) for name in ADDRESS_FIELDS if fields.get(name) is not None}
     if isinstance(fields.get("international_phone"), dict):
         address["international_phone"] = {k: text(v) for k, v in fields["international_phone"].items()}
     return address
@@ -58,8 +72,9 @@ class Sales:
         self._vault = vault
 
     def create(self, merchant: Merchant, params: dict[str, Any]) -> Reply:
-        return self._writes.run(merchant, "transaction.create", params, "transaction",
-                                lambda db: self._create(db, merchant, params))
+        return self._writes.run(
+            merchant, "transaction.create", params, "transaction", lambda db: self._create(db, merchant, params)
+        )
 
     def _create(self, db: sqlite3.Connection, merchant: Merchant, params: dict[str, Any]) -> Reply:
         try:
@@ -74,13 +89,20 @@ class Sales:
             message = f"Gateway Rejected: {authorization.rejection}"
         else:
             message = authorization.text or "Declined"
-        return render(422, "api_error_response", {
-            "errors": {"errors": xmlcodec.Items("error", [])},
-            "params": {"transaction": echo(params)}, "message": message, "transaction": body,
-        })
+        return render(
+            422,
+            "api_error_response",
+            {
+                "errors": {"errors": xmlcodec.Items("error", [])},
+                "params": {"transaction": echo(params)},
+                "message": message,
+                "transaction": body,
+            },
+        )
 
-    def _validate(self, db: sqlite3.Connection, merchant: Merchant, params: dict[str, Any],
-                  problems: Problems) -> tuple[str, list[str]]:
+    def _validate(
+        self, db: sqlite3.Connection, merchant: Merchant, params: dict[str, Any], problems: Problems
+    ) -> tuple[str, list[str]]:
         kind = params.get("type")
         if not kind:
             problems.append(("", "91524", "type"))
@@ -100,24 +122,36 @@ class Sales:
         customer_params = _dict(params.get("customer"))
         problems += limits.too_long("", params, limits.TRANSACTION_TOO_LONG)
         problems += limits.too_long("customer", customer_params, limits.CUSTOMER_TOO_LONG)
-        problems += limits.custom_fields("customer", customer_params.get("custom_fields"),
-                                         limits.CUSTOMER_CUSTOM_FIELDS)[0]
+        problems += limits.custom_fields(
+            "customer", customer_params.get("custom_fields"), limits.CUSTOMER_CUSTOM_FIELDS
+        )[0]
         for side in ("billing", "shipping"):
             problems += limits.too_long(side, params.get(side), limits.ADDRESS_TOO_LONG)
-        problems += limits.too_long("credit_card", params.get("credit_card"),
-                                    {"cardholder_name": limits.CARDHOLDER_NAME_TOO_LONG}, limits.CARDHOLDER_NAME_MAX)
+        problems += limits.too_long(
+            "credit_card",
+            params.get("credit_card"),
+            {"cardholder_name": limits.CARDHOLDER_NAME_TOO_LONG},
+            limits.CARDHOLDER_NAME_MAX,
+        )
         email = text(customer_params.get("email"))
         if email and not _EMAIL.fullmatch(email):
             problems.append(("customer", "81604", "email"))
         new_customer_id = text(customer_params.get("id"))
-        if new_customer_id and _flag(_dict(params.get("options")).get("store_in_vault")) \
-                and self._store.customer(db, merchant.id, new_customer_id) is not None:
+        if (
+            new_customer_id
+            and _flag(_dict(params.get("options")).get("store_in_vault"))
+            and self._store.customer(db, merchant.id, new_customer_id) is not None
+        ):
             problems.append(("customer", "91609", "id"))
         problems += level3.transaction_fields(params)
         return account, names
 
-    def _build_transaction(self, db: sqlite3.Connection, merchant: Merchant, params: dict[str, Any],
-                           ) -> tuple[dict[str, Any], rules.Authorization]:
+    def _build_transaction(
+        self,
+        db: sqlite3.Connection,
+        merchant: Merchant,
+        params: dict[str, Any],
+    ) -> tuple[dict[str, Any], rules.Authorization]:
         problems: Problems = []
         account, names = self._validate(db, merchant, params, problems)
         customer_id = text(params.get("customer_id"))
@@ -135,13 +169,15 @@ class Sales:
         amount = rules.to_amount(params["amount"])
         options = _dict(params.get("options"))
         card_params = _dict(params.get("credit_card"))
-        partial_ok = _flag(params.get("accept_partial_authorization")) \
-            or _flag(options.get("accept_partial_authorization"))
+        partial_ok = _flag(params.get("accept_partial_authorization")) or _flag(
+            options.get("accept_partial_authorization")
+        )
         if kind == "credit":
             authorization = rules.Authorization("authorized", *rules.APPROVED)
         else:
-            authorization = rules.authorize(amount, rejection=instrument.rejection, partial_ok=partial_ok,
-                                            instrument_kind=instrument.kind)
+            authorization = rules.authorize(
+                amount, rejection=instrument.rejection, partial_ok=partial_ok, instrument_kind=instrument.kind
+            )
         if vaulted and vault_customer is None:
             vault_customer = self._store.customer(db, merchant.id, vaulted["customer_id"])
         billing = _address(_dict(params.get("billing")))
@@ -154,8 +190,9 @@ class Sales:
         if options.get("skip_avs") in (True, "true"):
             avs_error, avs_postal, avs_street = None, "B", "B"
         else:
-            avs_error, avs_postal, avs_street = rules.avs_responses(billing.get("postal_code"),
-                                                                    billing.get("street_address"))
+            avs_error, avs_postal, avs_street = rules.avs_responses(
+                billing.get("postal_code"), billing.get("street_address")
+            )
         cvv = "B" if _flag(options.get("skip_cvv")) else rules.cvv_response(text(card_params.get("cvv")))
         moment = now()
         txn_id = new_id()
@@ -172,14 +209,27 @@ class Sales:
             card["account_type"] = text(options["credit_card"]["account_type"])
         source = text(params.get("transaction_source"))
         doc: dict[str, Any] = {
-            "id": txn_id, "type": kind, "status": authorization.status, "amount": str(amount),
-            "currency_iso_code": merchant.accounts.get(account, "USD"), "merchant_account_id": account,
-            "order_id": text(params.get("order_id")), "created_at": stamp(moment), "updated_at": stamp(moment),
-            "customer": customer, "customer_id": customer.get("id"), "billing": billing, "shipping": shipping,
-            "custom_fields": {k: "" if v is None else str(v).lower() if isinstance(v, bool) else str(v)
-                              for k, v in _dict(params.get("custom_fields")).items()},
-            "payment_instrument_type": instrument.kind, "credit_card": card,
-            "processor_response_code": authorization.code, "processor_response_text": authorization.text,
+            "id": txn_id,
+            "type": kind,
+            "status": authorization.status,
+            "amount": str(amount),
+            "currency_iso_code": merchant.accounts.get(account, "USD"),
+            "merchant_account_id": account,
+            "order_id": text(params.get("order_id")),
+            "created_at": stamp(moment),
+            "updated_at": stamp(moment),
+            "customer": customer,
+            "customer_id": customer.get("id"),
+            "billing": billing,
+            "shipping": shipping,
+            "custom_fields": {
+                k: "" if v is None else str(v).lower() if isinstance(v, bool) else str(v)
+                for k, v in _dict(params.get("custom_fields")).items()
+            },
+            "payment_instrument_type": instrument.kind,
+            "credit_card": card,
+            "processor_response_code": authorization.code,
+            "processor_response_text": authorization.text,
             "processor_response_type": authorization.response_type,
             "additional_processor_response": authorization.additional,
             "gateway_rejection_reason": authorization.rejection,
@@ -187,24 +237,39 @@ class Sales:
             "network_response_code": "XX" if authorization.ok else None,
             "network_response_text": "sample network response text" if authorization.ok else None,
             "network_transaction_id": moment.strftime("0%Y%m%d%H%M%S") if authorization.ok else None,
-            "avs_error_response_code": avs_error, "avs_postal_code_response_code": avs_postal,
-            "avs_street_address_response_code": avs_street, "cvv_response_code": cvv,
-            "refund_ids": [], "status_history": [], "authorized_amount": str(amount),
+            "avs_error_response_code": avs_error,
+            "avs_postal_code_response_code": avs_postal,
+            "avs_street_address_response_code": avs_street,
+            "cvv_response_code": cvv,
+            "refund_ids": [],
+            "status_history": [],
+            "authorized_amount": str(amount),
             "authorization_expires_at": stamp(moment + AUTHORIZATION_WINDOW)
-            if authorization.ok and kind == "sale" else None,
-            "tax_exempt": _flag(params.get("tax_exempt")), "channel": text(params.get("channel")),
+            if authorization.ok and kind == "sale"
+            else None,
+            "tax_exempt": _flag(params.get("tax_exempt")),
+            "channel": text(params.get("channel")),
             "recurring": _flag(params.get("recurring")) or source in level3.RECURRING_SOURCES,
-            "transaction_source": source, "foreign_retailer": _flag(params.get("foreign_retailer")) or None,
+            "transaction_source": source,
+            "foreign_retailer": _flag(params.get("foreign_retailer")) or None,
             "descriptor": _dict(params.get("descriptor")),
             "line_items": level3.line_item_docs(params.get("line_items")),
             "global_id": global_id("transaction", txn_id),
         }
-        for name in ("purchase_order_number", "tax_amount", "discount_amount", "shipping_amount",
-                     "shipping_tax_amount", "ships_from_postal_code", "surcharge_amount"):
+        for name in (
+            "purchase_order_number",
+            "tax_amount",
+            "discount_amount",
+            "shipping_amount",
+            "shipping_tax_amount",
+            "ships_from_postal_code",
+            "surcharge_amount",
+        ):
             doc[name] = text(params.get(name))
         self._wallet_details(doc, instrument, params)
-        if _flag(options.get("store_in_vault")) \
-                or (_flag(options.get("store_in_vault_on_success")) and authorization.ok):
+        if _flag(options.get("store_in_vault")) or (
+            _flag(options.get("store_in_vault_on_success")) and authorization.ok
+        ):
             self._store_in_vault(db, merchant, doc, params, options, vault_customer, vaulted)
         append_status(doc, authorization.status, amount, moment)
         if kind == "credit" or (authorization.ok and _flag(options.get("submit_for_settlement"))):
@@ -217,25 +282,43 @@ class Sales:
         if instrument.kind == instruments.PAYPAL:
             paypal_options = _dict(_dict(params.get("options")).get("paypal"))
             doc["paypal"] = {name: None for name in _PAYPAL_DETAILS}
-            doc["paypal"].update(payer_email="payer@example.com", payment_id=f"PAY-{txn_id}",
-                                 authorization_id=f"AUTH-{txn_id}", payer_id="PAYER", payer_first_name="Some",
-                                 payer_last_name="Buyer", payer_status="VERIFIED",
-                                 payee_email=text(paypal_options.get("payee_email")),
-                                 custom_field=text(paypal_options.get("custom_field")),
-                                 description=text(paypal_options.get("description")))
+            doc["paypal"].update(
+                payer_email="payer@example.com",
+                payment_id=f"PAY-{txn_id}",
+                authorization_id=f"AUTH-{txn_id}",
+                payer_id="PAYER",
+                payer_first_name="Some",
+                payer_last_name="Buyer",
+                payer_status="VERIFIED",
+                payee_email=text(paypal_options.get("payee_email")),
+                custom_field=text(paypal_options.get("custom_field")),
+                description=text(paypal_options.get("description")),
+            )
         elif instrument.kind == instruments.VENMO:
-            doc["venmo_account"] = {"username": "venmojoe", "venmo_user_id": "1234567891234567891",
-                                    "token": None, "image_url": None, "source_description": "Venmo Account: venmojoe"}
+            doc["venmo_account"] = {
+                "username": "venmojoe",
+                "venmo_user_id": "1234567891234567891",
+                "token": None,
+                "image_url": None,
+                "source_description": "Venmo Account: venmojoe",
+            }
 
-    def _payment_method(self, db: sqlite3.Connection, merchant: Merchant, params: dict[str, Any], account: str,
-                        vault_customer: dict[str, Any] | None, problems: Problems,
-                        ) -> tuple[instruments.Instrument, dict[str, Any], dict[str, Any] | None]:
+    def _payment_method(
+        self,
+        db: sqlite3.Connection,
+        merchant: Merchant,
+        params: dict[str, Any],
+        account: str,
+        vault_customer: dict[str, Any] | None,
+        problems: Problems,
+    ) -> tuple[instruments.Instrument, dict[str, Any], dict[str, Any] | None]:
         """(instrument, the transaction's card details, the vaulted card used, if any)."""
         nonce = text(params.get("payment_method_nonce"))
         card = params.get("credit_card") if isinstance(params.get("credit_card"), dict) else None
         token = text(params.get("payment_method_token"))
-        given = [name for name, value in (("nonce", nonce), ("card", card and card.get("number")), ("token", token))
-                 if value]
+        given = [
+            name for name, value in (("nonce", nonce), ("card", card and card.get("number")), ("token", token)) if value
+        ]
         if len(given) > 1:
             problems.append(("", "91549", "base"))
             return instruments.Instrument(), {}, None
@@ -275,8 +358,11 @@ class Sales:
         if token or vaulted:
             if vaulted is None:
                 return instruments.Instrument(), {}, None
-            details = {key: value for key, value in vaulted.items()
-                       if key not in ("billing_address", "default", "created_at", "updated_at", "global_id")}
+            details = {
+                key: value
+                for key, value in vaulted.items()
+                if key not in ("billing_address", "default", "created_at", "updated_at", "global_id")
+            }
             brand = instruments.Card(vaulted["bin"], vaulted["last_4"], vaulted["card_type"])
             return instruments.Instrument(card=brand), details, vaulted
         if card is None:
@@ -288,9 +374,16 @@ class Sales:
             details["bin_extended"] = number[:8]
         return instrument, details, None
 
-    def _store_in_vault(self, db: sqlite3.Connection, merchant: Merchant, doc: dict[str, Any],
-                        params: dict[str, Any], options: dict[str, Any], vault_customer: dict[str, Any] | None,
-                        vaulted: dict[str, Any] | None) -> None:
+    def _store_in_vault(
+        self,
+        db: sqlite3.Connection,
+        merchant: Merchant,
+        doc: dict[str, Any],
+        params: dict[str, Any],
+        options: dict[str, Any],
+        vault_customer: dict[str, Any] | None,
+        vaulted: dict[str, Any] | None,
+    ) -> None:
         """store_in_vault(_on_success): the customer (new unless customer_id named one) and the card."""
         customer = vault_customer or self._vault.new_customer(db, merchant, _dict(params.get("customer")))
         doc["customer"] = {name: customer.get(name) for name in CUSTOMER_FIELDS}

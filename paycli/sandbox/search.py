@@ -33,6 +33,7 @@ def _path(*keys: str) -> Callable[[Doc], Any]:
         for key in keys:
             value = value.get(key) if isinstance(value, dict) else None
         return value
+
     return get
 
 
@@ -42,6 +43,7 @@ def _event_time(*statuses: str) -> Callable[[Doc], Any]:
             if event["status"] in statuses:
                 return event["timestamp"]
         return None
+
     return get
 
 
@@ -53,13 +55,17 @@ def _expiration(doc: Doc) -> str | None:
 
 
 TEXT: dict[str, Callable[[Doc], Any]] = {
-    "id": _path("id"), "order_id": _path("order_id"), "settlement_batch_id": _path("settlement_batch_id"),
-    "currency": _path("currency_iso_code"), "payment_method_token": _path("credit_card", "token"),
+    "id": _path("id"),
+    "order_id": _path("order_id"),
+    "settlement_batch_id": _path("settlement_batch_id"),
+    "currency": _path("currency_iso_code"),
+    "payment_method_token": _path("credit_card", "token"),
     "processor_authorization_code": _path("processor_authorization_code"),
     "customer_id": lambda doc: doc.get("customer_id") or (doc.get("customer") or {}).get("id"),
     "credit_card_cardholder_name": _path("credit_card", "cardholder_name"),
     "credit_card_unique_identifier": _path("credit_card", "unique_number_identifier"),
-    "paypal_payer_email": _path("paypal", "payer_email"), "paypal_payment_id": _path("paypal", "payment_id"),
+    "paypal_payer_email": _path("paypal", "payer_email"),
+    "paypal_payment_id": _path("paypal", "payment_id"),
     "paypal_authorization_id": _path("paypal", "authorization_id"),
     "credit_card_expiration_date": _expiration,
     "acquirer_reference_number": _path("acquirer_reference_number"),
@@ -67,21 +73,40 @@ TEXT: dict[str, Callable[[Doc], Any]] = {
 for _name in ("email", "first_name", "last_name", "company", "phone", "fax", "website"):
     TEXT[f"customer_{_name}"] = _path("customer", _name)
 for _side in ("billing", "shipping"):
-    for _name in ("first_name", "last_name", "company", "country_name", "extended_address", "locality",
-                  "postal_code", "region", "street_address"):
+    for _name in (
+        "first_name",
+        "last_name",
+        "company",
+        "country_name",
+        "extended_address",
+        "locality",
+        "postal_code",
+        "region",
+        "street_address",
+    ):
         TEXT[f"{_side}_{_name}"] = _path(_side, _name)
 
 # Search takes the instrument's detail class name (CreditCardDetail…) as well as the response value.
-_DETAIL_NAMES = {"credit_card": "CreditCardDetail", "paypal_account": "PayPalDetail",
-                 "apple_pay_card": "ApplePayDetail", "android_pay_card": "AndroidPayCardDetail",
-                 "venmo_account": "VenmoAccountDetail", "us_bank_account": "UsBankAccountDetail",
-                 "local_payment": "LocalPaymentDetail", "sepa_debit_account": "SEPADebitAccountDetail"}
+_DETAIL_NAMES = {
+    "credit_card": "CreditCardDetail",
+    "paypal_account": "PayPalDetail",
+    "apple_pay_card": "ApplePayDetail",
+    "android_pay_card": "AndroidPayCardDetail",
+    "venmo_account": "VenmoAccountDetail",
+    "us_bank_account": "UsBankAccountDetail",
+    "local_payment": "LocalPaymentDetail",
+    "sepa_debit_account": "SEPADebitAccountDetail",
+}
 
 MULTIPLE: dict[str, Callable[[Doc], Any]] = {
-    "status": _path("status"), "type": _path("type"), "ids": _path("id"),
+    "status": _path("status"),
+    "type": _path("type"),
+    "ids": _path("id"),
     "merchant_account_id": _path("merchant_account_id"),
-    "payment_instrument_type": lambda doc: [doc.get("payment_instrument_type"),
-                                            _DETAIL_NAMES.get(doc.get("payment_instrument_type") or "")],
+    "payment_instrument_type": lambda doc: [
+        doc.get("payment_instrument_type"),
+        _DETAIL_NAMES.get(doc.get("payment_instrument_type") or ""),
+    ],
     "credit_card_card_type": _path("credit_card", "card_type"),
     "credit_card_customer_location": _path("credit_card", "customer_location"),
     "source": lambda doc: "api",
@@ -89,10 +114,13 @@ MULTIPLE: dict[str, Callable[[Doc], Any]] = {
 }
 
 RANGE: dict[str, Callable[[Doc], Any]] = {
-    "amount": _path("amount"), "created_at": _path("created_at"), "settled_at": _path("settled_at"),
+    "amount": _path("amount"),
+    "created_at": _path("created_at"),
+    "settled_at": _path("settled_at"),
     "authorized_at": _event_time("authorized"),
     "submitted_for_settlement_at": _event_time("submitted_for_settlement", "settling"),
-    "voided_at": _event_time("voided"), "failed_at": _event_time("failed"),
+    "voided_at": _event_time("voided"),
+    "failed_at": _event_time("failed"),
     "gateway_rejected_at": _event_time("gateway_rejected"),
     "processor_declined_at": _event_time("processor_declined"),
     "authorization_expired_at": _event_time("authorization_expired"),
@@ -209,8 +237,11 @@ def matches(doc: Doc, criteria: dict[str, Any]) -> bool:
         elif field in MULTIPLE:
             wanted = {str(item).lower() for item in (rule if isinstance(rule, list) else [rule])}
             actual = MULTIPLE[field](doc)
-            ok = any(str(value).lower() in wanted for value in (actual if isinstance(actual, list) else [actual])
-                     if value is not None)
+            ok = any(
+                str(value).lower() in wanted
+                for value in (actual if isinstance(actual, list) else [actual])
+                if value is not None
+            )
         elif field in RANGE:
             ok = _range_matches(field, RANGE[field](doc), rule)
         elif field == "refund":
@@ -265,10 +296,16 @@ class Searches:
     def page(self, merchant: Merchant, criteria: dict[str, Any]) -> Reply:
         if not valid_criteria(criteria):
             return BAD_REQUEST
-        ids = [str(i) for i in (criteria.get("ids") or []) if i][:SEARCH_PAGE_SIZE * 4]
+        ids = [str(i) for i in (criteria.get("ids") or []) if i][: SEARCH_PAGE_SIZE * 4]
         rest = {key: value for key, value in criteria.items() if key != "ids"}
         docs = [doc for doc in self._store.transactions_by_ids(merchant.id, ids) if matches(doc, rest)]
-        return render(200, "credit_card_transactions", {
-            "current_page_number": 1, "page_size": SEARCH_PAGE_SIZE, "total_items": len(docs),
-            "transaction": xmlcodec.Repeated([schema.transaction(doc) for doc in docs]),
-        })
+        return render(
+            200,
+            "credit_card_transactions",
+            {
+                "current_page_number": 1,
+                "page_size": SEARCH_PAGE_SIZE,
+                "total_items": len(docs),
+                "transaction": xmlcodec.Repeated([schema.transaction(doc) for doc in docs]),
+            },
+        )

@@ -22,22 +22,25 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from paycli.tuning import SANDBOX_IDLE_TIMEOUT_S, SANDBOX_MAX_CONNECTIONS
 from paycli.request_bodies import BodyCut, BodyRefused, read_body
 from paycli.sandbox import clientapi, xmlcodec
 from paycli.sandbox.faults import FaultPlan
 from paycli.sandbox.operations import Sandbox
 from paycli.sandbox.replies import NOT_FOUND, Reply
 from paycli.sandbox.store import Merchant
+from paycli.tuning import SANDBOX_IDLE_TIMEOUT_S, SANDBOX_MAX_CONNECTIONS
 
 MAX_BODY_BYTES = 1 << 20
 IDLE_TIMEOUT_SECONDS = SANDBOX_IDLE_TIMEOUT_S
 MAX_CONNECTIONS = SANDBOX_MAX_CONNECTIONS
-_BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n"
-         b"Retry-After: 1\r\n\r\n")
+_BUSY = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\nRetry-After: 1\r\n\r\n"
 _TXN = r"(?P<id>[A-Za-z0-9_-]+)"
-_TESTING = {"settle": "settled", "settlement_confirm": "settlement_confirmed",
-            "settlement_decline": "settlement_declined", "settlement_pending": "settlement_pending"}
+_TESTING = {
+    "settle": "settled",
+    "settlement_confirm": "settlement_confirmed",
+    "settlement_decline": "settlement_declined",
+    "settlement_pending": "settlement_pending",
+}
 
 Handler = Callable[[Sandbox, Merchant, dict[str, Any], dict[str, str], str], Reply]
 
@@ -57,11 +60,11 @@ class Route:
     decode: Callable[[bytes], dict[str, Any]] = xml_params  # the body's format; a decode error must be XmlError
 
 
-def merchant_route(method: str, path: str, name: str, handle: Handler,
-          decode: Callable[[bytes], dict[str, Any]] = xml_params) -> Route:
+def merchant_route(
+    method: str, path: str, name: str, handle: Handler, decode: Callable[[bytes], dict[str, Any]] = xml_params
+) -> Route:
     """A route under `/merchants/<merchant>/`; `path` is a regex that may name groups for the handler."""
     return Route(method, re.compile(rf"^/merchants/(?P<merchant>[^/]+)/{path}$"), name, handle, decode)
-
 
 
 ROUTES: list[Route] = [
@@ -70,30 +73,59 @@ ROUTES: list[Route] = [
     merchant_route("POST", "transactions/advanced_search", "search", lambda s, m, p, a, b: s.searches.page(m, p)),
     merchant_route("POST", "transactions", "sale", lambda s, m, p, a, b: s.sales.create(m, p)),
     merchant_route("GET", f"transactions/{_TXN}", "find", lambda s, m, p, a, b: s.transactions.find(m, a["id"])),
-    merchant_route("PUT", f"transactions/{_TXN}/submit_for_settlement", "submit",
-                   lambda s, m, p, a, b: s.transactions.submit_for_settlement(m, a["id"], p)),
-    merchant_route("PUT", f"transactions/{_TXN}/void", "void",
-                   lambda s, m, p, a, b: s.transactions.void(m, a["id"], p)),
-    merchant_route("POST", f"transactions/{_TXN}/refund", "refund",
-                   lambda s, m, p, a, b: s.transactions.refund(m, a["id"], p)),
-    merchant_route("POST", f"transactions/{_TXN}/submit_for_partial_settlement", "submit",
-                   lambda s, m, p, a, b: s.transactions.submit_for_partial_settlement(m, a["id"], p)),
-    merchant_route("GET", f"transactions/{_TXN}/line_items", "find",
-                   lambda s, m, p, a, b: s.transactions.line_items(m, a["id"])),
-    merchant_route("PUT", f"transactions/{_TXN}/(?P<action>{'|'.join(_TESTING)})", "testing",
-                   lambda s, m, p, a, b: s.settlement.simulate(m, a["id"], _TESTING[a["action"]])),
+    merchant_route(
+        "PUT",
+        f"transactions/{_TXN}/submit_for_settlement",
+        "submit",
+        lambda s, m, p, a, b: s.transactions.submit_for_settlement(m, a["id"], p),
+    ),
+    merchant_route(
+        "PUT", f"transactions/{_TXN}/void", "void", lambda s, m, p, a, b: s.transactions.void(m, a["id"], p)
+    ),
+    merchant_route(
+        "POST", f"transactions/{_TXN}/refund", "refund", lambda s, m, p, a, b: s.transactions.refund(m, a["id"], p)
+    ),
+    merchant_route(
+        "POST",
+        f"transactions/{_TXN}/submit_for_partial_settlement",
+        "submit",
+        lambda s, m, p, a, b: s.transactions.submit_for_partial_settlement(m, a["id"], p),
+    ),
+    merchant_route(
+        "GET", f"transactions/{_TXN}/line_items", "find", lambda s, m, p, a, b: s.transactions.line_items(m, a["id"])
+    ),
+    merchant_route(
+        "PUT",
+        f"transactions/{_TXN}/(?P<action>{'|'.join(_TESTING)})",
+        "testing",
+        lambda s, m, p, a, b: s.settlement.simulate(m, a["id"], _TESTING[a["action"]]),
+    ),
     merchant_route("POST", "settlement_batch_summary", "summary", lambda s, m, p, a, b: s.settlement.summary(m, p)),
     merchant_route("POST", "customers", "customer", lambda s, m, p, a, b: s.vault.create_customer(m, p)),
-    merchant_route("GET", r"customers/(?P<id>[^/]+)", "customer",
-                   lambda s, m, p, a, b: s.vault.find_customer(m, a["id"])),
-    merchant_route("DELETE", r"customers/(?P<id>[^/]+)", "customer",
-                   lambda s, m, p, a, b: s.vault.delete_customer(m, a["id"])),
-    merchant_route("POST", r"customers/(?P<id>[^/]+)/addresses", "customer",
-                   lambda s, m, p, a, b: s.vault.create_address(m, a["id"], p)),
-    merchant_route("GET", r"customers/(?P<id>[^/]+)/addresses/(?P<address>[^/]+)", "customer",
-                   lambda s, m, p, a, b: s.vault.find_address(m, a["id"], a["address"])),
-    merchant_route("GET", r"payment_methods/(?:credit_card|any)/(?P<token>[^/]+)", "customer",
-                   lambda s, m, p, a, b: s.vault.find_credit_card(m, a["token"])),
+    merchant_route(
+        "GET", r"customers/(?P<id>[^/]+)", "customer", lambda s, m, p, a, b: s.vault.find_customer(m, a["id"])
+    ),
+    merchant_route(
+        "DELETE", r"customers/(?P<id>[^/]+)", "customer", lambda s, m, p, a, b: s.vault.delete_customer(m, a["id"])
+    ),
+    merchant_route(
+        "POST",
+        r"customers/(?P<id>[^/]+)/addresses",
+        "customer",
+        lambda s, m, p, a, b: s.vault.create_address(m, a["id"], p),
+    ),
+    merchant_route(
+        "GET",
+        r"customers/(?P<id>[^/]+)/addresses/(?P<address>[^/]+)",
+        "customer",
+        lambda s, m, p, a, b: s.vault.find_address(m, a["id"], a["address"]),
+    ),
+    merchant_route(
+        "GET",
+        r"payment_methods/(?:credit_card|any)/(?P<token>[^/]+)",
+        "customer",
+        lambda s, m, p, a, b: s.vault.find_credit_card(m, a["token"]),
+    ),
     # paycli's own controls, for `paycli sandbox reset|status` against a served sandbox
     merchant_route("POST", "paycli_sandbox/reset", "testing", lambda s, m, p, a, b: s.reset(m)),
     merchant_route("GET", "paycli_sandbox/status", "testing", lambda s, m, p, a, b: s.status(m)),
@@ -167,13 +199,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
             reply = Reply(refused.status)
         except Exception:  # the server never dies on a request; the client sees a 500 and the operator why
             route = self._route.name if self._route else "-"
-            self.server.options.errors(f"paycli sandbox: 500 on {self.command} {self.path} (route {route})\n"
-                                       f"{traceback.format_exc().rstrip()}")
+            self.server.options.errors(
+                f"paycli sandbox: 500 on {self.command} {self.path} (route {route})\n{traceback.format_exc().rstrip()}"
+            )
             reply = Reply(500)
         self._send(reply)
         if self.server.options.log:
-            self.server.options.log(f"{self.command} {self.path} {reply.status} "
-                                     f"{(time.monotonic() - started) * 1000:.1f}ms")
+            self.server.options.log(
+                f"{self.command} {self.path} {reply.status} {(time.monotonic() - started) * 1000:.1f}ms"
+            )
 
     def _dispatch(self) -> Reply:
         # The whole body is read before anything else happens: a request is acted on only once it is complete.
@@ -225,8 +259,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
         Its body is read by the same strict reader as the XML API's, so it too acts only on a whole body."""
         try:
             body = self._read_body()
-            status, headers, reply = clientapi.serve(self.server.sandbox, self.command, self.path,
-                                                     dict(self.headers.items()), body, self.server.base_url)
+            status, headers, reply = clientapi.serve(
+                self.server.sandbox, self.command, self.path, dict(self.headers.items()), body, self.server.base_url
+            )
         except (_Dropped, OSError):
             self.close_connection = True
             return
@@ -234,8 +269,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             status, headers, reply = refused.status, {}, b""
         except Exception:  # the server never dies on a request; the client sees a 500 and the operator why
-            self.server.options.errors(f"paycli sandbox: 500 on {self.command} {self.path.split('?')[0]} "
-                                       f"(client API)\n{traceback.format_exc().rstrip()}")
+            self.server.options.errors(
+                f"paycli sandbox: 500 on {self.command} {self.path.split('?')[0]} "
+                f"(client API)\n{traceback.format_exc().rstrip()}"
+            )
             status, headers, reply = 500, {}, b""
         self.send_response(status)
         for name, value in headers.items():
@@ -259,10 +296,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _send(self, reply: Reply) -> None:
         # One write for head and body: two sendall calls per answer cost a find ~40% of its time.
         phrase = self.responses.get(reply.status, ("",))[0]
-        head = (f"{self.protocol_version} {reply.status} {phrase}\r\n"
-                f"Server: {self.version_string()}\r\nDate: {self.date_time_string()}\r\n"
-                f"Content-Type: application/xml; charset=utf-8\r\nContent-Length: {len(reply.body)}\r\n"
-                + ("Connection: close\r\n" if self.close_connection else "") + "\r\n")
+        head = (
+            f"{self.protocol_version} {reply.status} {phrase}\r\n"
+            f"Server: {self.version_string()}\r\nDate: {self.date_time_string()}\r\n"
+            f"Content-Type: application/xml; charset=utf-8\r\nContent-Length: {len(reply.body)}\r\n"
+            + ("Connection: close\r\n" if self.close_connection else "")
+            + "\r\n"
+        )
         self.wfile.write(head.encode("latin-1") + reply.body)
 
 
@@ -271,8 +311,9 @@ class SandboxServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, sandbox: Sandbox, host: str = "127.0.0.1", port: int = 0,
-                 options: ServerOptions | None = None) -> None:
+    def __init__(
+        self, sandbox: Sandbox, host: str = "127.0.0.1", port: int = 0, options: ServerOptions | None = None
+    ) -> None:
         super().__init__((host, port), _RequestHandler)
         self.sandbox = sandbox
         self.options = options or ServerOptions()
@@ -298,8 +339,9 @@ class SandboxServer(ThreadingHTTPServer):
         # Outside a request's own handling: a client that vanished mid-answer is routine, anything else is reported.
         error = sys.exc_info()[1]
         if not isinstance(error, (ConnectionError, TimeoutError)):
-            self.options.errors(f"paycli sandbox: error on a connection from {client_address[0]}\n"
-                                f"{traceback.format_exc().rstrip()}")
+            self.options.errors(
+                f"paycli sandbox: error on a connection from {client_address[0]}\n{traceback.format_exc().rstrip()}"
+            )
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:
@@ -315,8 +357,9 @@ class SandboxServer(ThreadingHTTPServer):
 
     def start_background(self) -> threading.Thread:
         # serve_forever polls for shutdown every 0.5 s by default, which every embedded CLI run would pay on exit.
-        thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05},
-                                  name="paycli-sandbox", daemon=True)
+        thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.05}, name="paycli-sandbox", daemon=True
+        )
         thread.start()
         return thread
 

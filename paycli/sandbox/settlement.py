@@ -27,8 +27,9 @@ def append_status(doc: dict[str, Any], status: str, amount: Decimal, moment: dat
     """Move a transaction to `status`, recording the step in its status history."""
     doc["status"] = status
     doc["updated_at"] = stamp(moment)
-    doc["status_history"].append({"timestamp": stamp(moment), "status": status, "amount": str(amount),
-                                  "user": None, "transaction_source": "api"})
+    doc["status_history"].append(
+        {"timestamp": stamp(moment), "status": status, "amount": str(amount), "user": None, "transaction_source": "api"}
+    )
 
 
 def submit(doc: dict[str, Any], amount: Decimal, moment: datetime) -> None:
@@ -145,8 +146,13 @@ class Settlement:
             entry[1] += Decimal(doc["amount"])
         records = []
         for key, (count, total) in sorted(groups.items()):
-            record = {"card_type": key[1], "merchant_account_id": key[0], "kind": key[2],
-                      "count": str(count), "amount_settled": str(total.quantize(Decimal("0.01")))}
+            record = {
+                "card_type": key[1],
+                "merchant_account_id": key[0],
+                "kind": key[2],
+                "count": str(count),
+                "amount_settled": str(total.quantize(Decimal("0.01"))),
+            }
             if field:
                 record[field] = key[3]
             records.append(record)

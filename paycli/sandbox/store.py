@@ -144,15 +144,25 @@ class Store:
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET public_key=excluded.public_key,"
                 " private_key=excluded.private_key, accounts=excluded.accounts, timezone=excluded.timezone,"
                 " nightly_settlement=excluded.nightly_settlement",
-                (merchant.id, merchant.public_key, merchant.private_key, json.dumps(merchant.accounts),
-                 merchant.timezone, merchant.nightly_settlement),
+                (
+                    merchant.id,
+                    merchant.public_key,
+                    merchant.private_key,
+                    json.dumps(merchant.accounts),
+                    merchant.timezone,
+                    merchant.nightly_settlement,
+                ),
             )
 
     def merchant(self, merchant_id: str) -> Merchant | None:
-        row = self.read().execute(
-            "SELECT id, public_key, private_key, accounts, timezone, nightly_settlement FROM merchants WHERE id = ?",
-            (merchant_id,),
-        ).fetchone()
+        row = (
+            self.read()
+            .execute(
+                "SELECT id, public_key, private_key, accounts, timezone, nightly_settlement FROM merchants WHERE id = ?",
+                (merchant_id,),
+            )
+            .fetchone()
+        )
         if row is None:
             return None
         return Merchant(row[0], row[1], row[2], json.loads(row[3]), row[4], row[5])
@@ -174,8 +184,15 @@ class Store:
         db.execute(
             "INSERT INTO transactions (merchant_id, id, type, status, created_at, settled_at, doc)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (merchant_id, doc["id"], doc["type"], doc["status"], doc["created_at"], doc.get("settled_at"),
-             json.dumps(doc, separators=(",", ":"))),
+            (
+                merchant_id,
+                doc["id"],
+                doc["type"],
+                doc["status"],
+                doc["created_at"],
+                doc.get("settled_at"),
+                json.dumps(doc, separators=(",", ":")),
+            ),
         )
 
     def update_transaction(self, db: sqlite3.Connection, merchant_id: str, doc: dict[str, Any]) -> None:
@@ -206,16 +223,23 @@ class Store:
         marks = ",".join("?" * len(ids))
         # `+merchant_id`: look rows up by the unique id index; with an index on merchant_id to choose from, the
         # planner would otherwise read every row of the merchant for each page (0.2 s at 100,000 rows)
-        rows = self.read().execute(
-            f"SELECT doc FROM transactions WHERE +merchant_id = ? AND id IN ({marks})", (merchant_id, *ids)
-        ).fetchall()
+        rows = (
+            self.read()
+            .execute(f"SELECT doc FROM transactions WHERE +merchant_id = ? AND id IN ({marks})", (merchant_id, *ids))
+            .fetchall()
+        )
         docs = {doc["id"]: doc for doc in (json.loads(row[0]) for row in rows)}
         return [docs[i] for i in ids if i in docs]
 
-    def scan_transactions(self, merchant_id: str, *, created: tuple[str | None, str | None] = (None, None),
-                          settled: tuple[str | None, str | None] = (None, None),
-                          statuses: Iterable[str] | None = None, ids: Iterable[str] | None = None,
-                          ) -> Iterator[dict[str, Any]]:
+    def scan_transactions(
+        self,
+        merchant_id: str,
+        *,
+        created: tuple[str | None, str | None] = (None, None),
+        settled: tuple[str | None, str | None] = (None, None),
+        statuses: Iterable[str] | None = None,
+        ids: Iterable[str] | None = None,
+    ) -> Iterator[dict[str, Any]]:
         """Transactions in creation order, narrowed by the indexed columns; callers filter the rest."""
         clauses, args = ["merchant_id = ?"], [merchant_id]
         for column, (low, high) in (("created_at", created), ("settled_at", settled)):
@@ -269,8 +293,12 @@ class Store:
         ).fetchone()
         return json.loads(row[0]) if row else None
 
-    def customer_payment_methods(self, db: sqlite3.Connection, merchant_id: str, customer_id: str,
-                                 ) -> list[dict[str, Any]]:
+    def customer_payment_methods(
+        self,
+        db: sqlite3.Connection,
+        merchant_id: str,
+        customer_id: str,
+    ) -> list[dict[str, Any]]:
         rows = db.execute(
             "SELECT doc FROM payment_methods WHERE merchant_id = ? AND customer_id = ? ORDER BY seq",
             (merchant_id, customer_id),
@@ -296,8 +324,9 @@ class Store:
         ).fetchone()
         return (row[0], row[1], bytes(row[2])) if row else None
 
-    def remember_reply(self, db: sqlite3.Connection, merchant_id: str, key: str, fingerprint: str,
-                       status: int, body: bytes) -> None:
+    def remember_reply(
+        self, db: sqlite3.Connection, merchant_id: str, key: str, fingerprint: str, status: int, body: bytes
+    ) -> None:
         db.execute(
             "INSERT OR REPLACE INTO idempotency (merchant_id, key, fingerprint, status, body) VALUES (?, ?, ?, ?, ?)",
             (merchant_id, key, fingerprint, status, body),
@@ -305,21 +334,31 @@ class Store:
 
     # client-API nonces -------------------------------------------------------------------
 
-    def put_client_nonce(self, db: sqlite3.Connection, merchant_id: str, nonce: str, created_at: str,
-                         doc: dict[str, Any]) -> None:
-        db.execute("INSERT INTO client_nonces (nonce, merchant_id, created_at, doc) VALUES (?, ?, ?, ?)",
-                   (nonce, merchant_id, created_at, json.dumps(doc)))
+    def put_client_nonce(
+        self, db: sqlite3.Connection, merchant_id: str, nonce: str, created_at: str, doc: dict[str, Any]
+    ) -> None:
+        db.execute(
+            "INSERT INTO client_nonces (nonce, merchant_id, created_at, doc) VALUES (?, ?, ?, ?)",
+            (nonce, merchant_id, created_at, json.dumps(doc)),
+        )
 
-    def client_nonce(self, db: sqlite3.Connection, merchant_id: str, nonce: str,
-                     ) -> tuple[dict[str, Any], str | None] | None:
+    def client_nonce(
+        self,
+        db: sqlite3.Connection,
+        merchant_id: str,
+        nonce: str,
+    ) -> tuple[dict[str, Any], str | None] | None:
         """(doc, consumed_at) of a nonce this merchant's client API issued."""
-        row = db.execute("SELECT doc, consumed_at FROM client_nonces WHERE merchant_id = ? AND nonce = ?",
-                         (merchant_id, nonce)).fetchone()
+        row = db.execute(
+            "SELECT doc, consumed_at FROM client_nonces WHERE merchant_id = ? AND nonce = ?", (merchant_id, nonce)
+        ).fetchone()
         return (json.loads(row[0]), row[1]) if row else None
 
     def consume_client_nonce(self, db: sqlite3.Connection, merchant_id: str, nonce: str, at: str) -> bool:
-        cursor = db.execute("UPDATE client_nonces SET consumed_at = ? WHERE merchant_id = ? AND nonce = ?"
-                            " AND consumed_at IS NULL", (at, merchant_id, nonce))
+        cursor = db.execute(
+            "UPDATE client_nonces SET consumed_at = ? WHERE merchant_id = ? AND nonce = ? AND consumed_at IS NULL",
+            (at, merchant_id, nonce),
+        )
         return cursor.rowcount > 0
 
     # housekeeping ------------------------------------------------------------------------
@@ -332,11 +371,15 @@ class Store:
                     db.execute(f"DELETE FROM {table}")
                 else:
                     db.execute(f"DELETE FROM {table} WHERE merchant_id = ?", (merchant_id,))
-            db.execute("UPDATE merchants SET settled_through = NULL" + (" WHERE id = ?" if merchant_id else ""),
-                       (merchant_id,) if merchant_id else ())
+            db.execute(
+                "UPDATE merchants SET settled_through = NULL" + (" WHERE id = ?" if merchant_id else ""),
+                (merchant_id,) if merchant_id else (),
+            )
 
     def counts(self, merchant_id: str) -> dict[str, int]:
-        rows = self.read().execute(
-            "SELECT status, COUNT(*) FROM transactions WHERE merchant_id = ? GROUP BY status", (merchant_id,)
-        ).fetchall()
+        rows = (
+            self.read()
+            .execute("SELECT status, COUNT(*) FROM transactions WHERE merchant_id = ? GROUP BY status", (merchant_id,))
+            .fetchall()
+        )
         return {status: count for status, count in rows}

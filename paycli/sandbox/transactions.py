@@ -75,21 +75,25 @@ class Transactions:
 
     # lifecycle ---------------------------------------------------------------
 
-    def _change(self, merchant: Merchant, txn_id: str, route: str, params: dict[str, Any],
-                change: Change) -> Reply:
+    def _change(self, merchant: Merchant, txn_id: str, route: str, params: dict[str, Any], change: Change) -> Reply:
         def action(db: sqlite3.Connection) -> Reply:
             doc = self._store.transaction(db, merchant.id, txn_id)
             if doc is None:
                 return NOT_FOUND
             return change(db, doc)
+
         return self._writes.run(merchant, f"{route}:{txn_id}", params, "transaction", action)
 
     def submit_for_settlement(self, merchant: Merchant, txn_id: str, params: dict[str, Any]) -> Reply:
         def change(db: sqlite3.Connection, doc: dict[str, Any]) -> Reply:
             if doc["status"] != "authorized":
                 return Invalid("transaction", ("", "91507", "base")).reply(params)
-            amount = _requested_amount(params, default=Decimal(doc["amount"]),
-                                       limit=Decimal(doc.get("authorized_amount", doc["amount"])), too_large="91522")
+            amount = _requested_amount(
+                params,
+                default=Decimal(doc["amount"]),
+                limit=Decimal(doc.get("authorized_amount", doc["amount"])),
+                too_large="91522",
+            )
             if isinstance(amount, Invalid):
                 return amount.reply(params)
             for name in ("order_id", "purchase_order_number", "tax_amount"):
@@ -101,31 +105,54 @@ class Transactions:
             submit(doc, amount, now())
             self._store.update_transaction(db, merchant.id, doc)
             return _render(200, "transaction", schema.transaction(doc))
+
         return self._change(merchant, txn_id, "submit", params, change)
 
     def submit_for_partial_settlement(self, merchant: Merchant, txn_id: str, params: dict[str, Any]) -> Reply:
         """A child sale captures part of an authorization; the parent waits in settlement_pending
         until a capture marked final_capture (or one reaching the authorized amount) closes it."""
+
         def change(db: sqlite3.Connection, parent: dict[str, Any]) -> Reply:
-            if parent["type"] != "sale" or parent.get("authorized_transaction_id") or parent.get("final_captured") \
-                    or parent["status"] not in ("authorized", "settlement_pending"):
+            if (
+                parent["type"] != "sale"
+                or parent.get("authorized_transaction_id")
+                or parent.get("final_captured")
+                or parent["status"] not in ("authorized", "settlement_pending")
+            ):
                 return Invalid("transaction", ("", "915103", "base")).reply(params)
             code = rules.amount_error(params.get("amount"))
             if code:
                 return Invalid("transaction", ("", code, "amount")).reply(params)
             amount = rules.to_amount(params["amount"])
-            captured = sum((Decimal(child["amount"]) for child in self._store.transactions_by_ids(
-                merchant.id, parent.get("partial_settlement_transaction_ids", []))), Decimal("0"))
+            captured = sum(
+                (
+                    Decimal(child["amount"])
+                    for child in self._store.transactions_by_ids(
+                        merchant.id, parent.get("partial_settlement_transaction_ids", [])
+                    )
+                ),
+                Decimal("0"),
+            )
             if captured + amount > Decimal(parent.get("authorized_amount", parent["amount"])):
                 return Invalid("transaction", ("", "91522", "amount")).reply(params)
             moment = now()
             child_id = _new_id()
             while self._store.transaction_exists(db, child_id):
                 child_id = _new_id()
-            child = {key: value for key, value in parent.items() if key not in (
-                "partial_settlement_transaction_ids", "refund_ids", "status_history", "final_captured")}
-            child.update(id=child_id, amount=str(amount), authorized_transaction_id=parent["id"], refund_ids=[],
-                         status_history=[], created_at=stamp(moment), global_id=global_id("transaction", child_id))
+            child = {
+                key: value
+                for key, value in parent.items()
+                if key not in ("partial_settlement_transaction_ids", "refund_ids", "status_history", "final_captured")
+            }
+            child.update(
+                id=child_id,
+                amount=str(amount),
+                authorized_transaction_id=parent["id"],
+                refund_ids=[],
+                status_history=[],
+                created_at=stamp(moment),
+                global_id=global_id("transaction", child_id),
+            )
             for name in ("order_id", "purchase_order_number", "tax_amount", "shipping_amount", "discount_amount"):
                 if _text(params.get(name)):
                     child[name] = _text(params.get(name))
@@ -133,8 +160,10 @@ class Transactions:
                 child["descriptor"] = params["descriptor"]
             submit(child, amount, moment)
             self._store.insert_transaction(db, merchant.id, child)
-            parent["partial_settlement_transaction_ids"] = [*parent.get("partial_settlement_transaction_ids", []),
-                                                           child_id]
+            parent["partial_settlement_transaction_ids"] = [
+                *parent.get("partial_settlement_transaction_ids", []),
+                child_id,
+            ]
             if params.get("final_capture") in (True, "true") or captured + amount == Decimal(parent["amount"]):
                 parent["final_captured"] = True
             if parent["status"] != "settlement_pending":
@@ -142,6 +171,7 @@ class Transactions:
             parent["updated_at"] = stamp(moment)
             self._store.update_transaction(db, merchant.id, parent)
             return _render(201, "transaction", schema.transaction(child))
+
         return self._change(merchant, txn_id, "partial", params, change)
 
     def line_items(self, merchant: Merchant, txn_id: str) -> Reply:
@@ -158,6 +188,7 @@ class Transactions:
             append_status(doc, "voided", Decimal(doc["amount"]), moment)
             self._store.update_transaction(db, merchant.id, doc)
             return _render(200, "transaction", schema.transaction(doc))
+
         return self._change(merchant, txn_id, "void", params, change)
 
     def refund(self, merchant: Merchant, txn_id: str, params: dict[str, Any]) -> Reply:
@@ -181,23 +212,47 @@ class Transactions:
             refund_id = _new_id()
             while self._store.transaction_exists(db, refund_id):
                 refund_id = _new_id()
-            credit = {key: original.get(key) for key in (
-                "currency_iso_code", "merchant_account_id", "customer", "customer_id", "billing", "shipping",
-                "payment_instrument_type", "credit_card", "paypal", "venmo_account", "custom_fields", "descriptor")}
-            credit.update({
-                "id": refund_id, "type": "credit", "status": authorization.status, "amount": str(amount),
-                "order_id": _text(params.get("order_id")) or original.get("order_id"),
-                "created_at": stamp(moment), "updated_at": stamp(moment),
-                "refunded_transaction_id": original["id"], "refund_ids": [], "status_history": [],
-                "merchant_account_id": account,
-                "processor_response_code": authorization.code, "processor_response_text": authorization.text,
-                "processor_response_type": authorization.response_type,
-                "additional_processor_response": "2046 : Declined" if authorization.code == "1005"
-                else authorization.additional,
-                "processor_authorization_code": _auth_code() if authorization.ok else None,
-                "authorized_amount": str(amount),
-                "global_id": global_id("transaction", refund_id),
-            })
+            credit = {
+                key: original.get(key)
+                for key in (
+                    "currency_iso_code",
+                    "merchant_account_id",
+                    "customer",
+                    "customer_id",
+                    "billing",
+                    "shipping",
+                    "payment_instrument_type",
+                    "credit_card",
+                    "paypal",
+                    "venmo_account",
+                    "custom_fields",
+                    "descriptor",
+                )
+            }
+            credit.update(
+                {
+                    "id": refund_id,
+                    "type": "credit",
+                    "status": authorization.status,
+                    "amount": str(amount),
+                    "order_id": _text(params.get("order_id")) or original.get("order_id"),
+                    "created_at": stamp(moment),
+                    "updated_at": stamp(moment),
+                    "refunded_transaction_id": original["id"],
+                    "refund_ids": [],
+                    "status_history": [],
+                    "merchant_account_id": account,
+                    "processor_response_code": authorization.code,
+                    "processor_response_text": authorization.text,
+                    "processor_response_type": authorization.response_type,
+                    "additional_processor_response": "2046 : Declined"
+                    if authorization.code == "1005"
+                    else authorization.additional,
+                    "processor_authorization_code": _auth_code() if authorization.ok else None,
+                    "authorized_amount": str(amount),
+                    "global_id": global_id("transaction", refund_id),
+                }
+            )
             append_status(credit, authorization.status, amount, moment)
             if authorization.ok:
                 submit(credit, amount, moment)
@@ -208,10 +263,17 @@ class Transactions:
             body = schema.transaction(credit)
             if authorization.ok:
                 return _render(201, "transaction", body)
-            return _render(422, "api_error_response", {
-                "errors": {"errors": xmlcodec.Items("error", [])},
-                "params": {"transaction": _echo(params)}, "message": authorization.text, "transaction": body,
-            })
+            return _render(
+                422,
+                "api_error_response",
+                {
+                    "errors": {"errors": xmlcodec.Items("error", [])},
+                    "params": {"transaction": _echo(params)},
+                    "message": authorization.text,
+                    "transaction": body,
+                },
+            )
+
         return self._change(merchant, txn_id, "refund", params, change)
 
     def _refundable(self, db: sqlite3.Connection, merchant: Merchant, original: dict[str, Any]) -> Decimal:
@@ -223,8 +285,13 @@ class Transactions:
         return Decimal(original["amount"]) - refunded
 
 
-def _requested_amount(params: dict[str, Any], *, default: Decimal, limit: Decimal, too_large: str,
-                      ) -> Decimal | Invalid:
+def _requested_amount(
+    params: dict[str, Any],
+    *,
+    default: Decimal,
+    limit: Decimal,
+    too_large: str,
+) -> Decimal | Invalid:
     """The request's amount (an empty one means `default`), or its validation error: 815xx, or
     `too_large` (91521 refund, 91522 settlement) above `limit`."""
     raw = params.get("amount")

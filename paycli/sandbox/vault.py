@@ -21,9 +21,21 @@ from paycli.sandbox.replies import NOT_FOUND, Invalid, Reply, render
 from paycli.sandbox.store import Merchant, Store
 from paycli.sandbox.writes import IdempotentWrites
 
-ADDRESS_FIELDS = ("first_name", "last_name", "company", "street_address", "extended_address", "locality", "region",
-                  "postal_code", "country_name", "country_code_alpha2", "country_code_alpha3",
-                  "country_code_numeric", "phone_number")
+ADDRESS_FIELDS = (
+    "first_name",
+    "last_name",
+    "company",
+    "street_address",
+    "extended_address",
+    "locality",
+    "region",
+    "postal_code",
+    "country_name",
+    "country_code_alpha2",
+    "country_code_alpha3",
+    "country_code_numeric",
+    "phone_number",
+)
 CUSTOMER_FIELDS = ("first_name", "last_name", "company", "email", "website", "phone", "fax")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _CUSTOMER_ID = re.compile(r"[\w-]{1,36}")
@@ -61,10 +73,15 @@ class Vault:
                 address = self.add_address(db, merchant, customer, billing) if isinstance(billing, dict) else None
                 self.vault_card(db, merchant, customer["id"], card, text(card_params.get("token")), address)
             return render(201, "customer", self.customer_body(db, merchant, customer))
+
         return self._writes.run(merchant, "customer.create", params, "customer", action)
 
-    def _customer_problems(self, db: sqlite3.Connection, merchant: Merchant, params: dict[str, Any],
-                           ) -> list[tuple[str, str, str]]:
+    def _customer_problems(
+        self,
+        db: sqlite3.Connection,
+        merchant: Merchant,
+        params: dict[str, Any],
+    ) -> list[tuple[str, str, str]]:
         problems = []
         customer_id = text(params.get("id"))
         if customer_id and not _CUSTOMER_ID.fullmatch(customer_id):
@@ -77,11 +94,13 @@ class Vault:
         problems += limits.too_long("", params, limits.CUSTOMER_TOO_LONG)
         problems += limits.custom_fields("", params.get("custom_fields"), limits.CUSTOMER_CUSTOM_FIELDS)[0]
         card = params.get("credit_card")
-        problems += limits.too_long("credit_card", card, {"cardholder_name": limits.CARDHOLDER_NAME_TOO_LONG},
-                                    limits.CARDHOLDER_NAME_MAX)
+        problems += limits.too_long(
+            "credit_card", card, {"cardholder_name": limits.CARDHOLDER_NAME_TOO_LONG}, limits.CARDHOLDER_NAME_MAX
+        )
         if isinstance(card, dict):
-            problems += limits.too_long("credit_card.billing_address", card.get("billing_address"),
-                                        limits.ADDRESS_TOO_LONG)
+            problems += limits.too_long(
+                "credit_card.billing_address", card.get("billing_address"), limits.ADDRESS_TOO_LONG
+            )
         return problems
 
     def new_customer(self, db: sqlite3.Connection, merchant: Merchant, params: dict[str, Any]) -> dict[str, Any]:
@@ -91,10 +110,15 @@ class Vault:
         moment = stamp(now())
         doc: dict[str, Any] = {name: text(params.get(name)) for name in CUSTOMER_FIELDS}
         custom = params.get("custom_fields")
-        doc.update(id=customer_id, merchant_id=merchant.id, created_at=moment, updated_at=moment,
-                   custom_fields={name: text(value) for name, value in custom.items()} if isinstance(custom, dict)
-                   else {}, addresses=[],
-                   global_id=global_id("customer", customer_id))
+        doc.update(
+            id=customer_id,
+            merchant_id=merchant.id,
+            created_at=moment,
+            updated_at=moment,
+            custom_fields={name: text(value) for name, value in custom.items()} if isinstance(custom, dict) else {},
+            addresses=[],
+            global_id=global_id("customer", customer_id),
+        )
         self._store.put_customer(db, merchant.id, doc)
         return doc
 
@@ -116,8 +140,9 @@ class Vault:
 
     # addresses --------------------------------------------------------------------------
 
-    def add_address(self, db: sqlite3.Connection, merchant: Merchant, customer: dict[str, Any],
-                    fields: dict[str, Any]) -> dict[str, Any]:
+    def add_address(
+        self, db: sqlite3.Connection, merchant: Merchant, customer: dict[str, Any], fields: dict[str, Any]
+    ) -> dict[str, Any]:
         taken = {address["id"] for address in customer.get("addresses", [])}
         address_id = new_id()[:2]
         while address_id in taken:
@@ -138,14 +163,16 @@ class Vault:
             if problems:
                 return Invalid("address", *problems).reply(params)
             return render(201, "address", schema.address(self.add_address(db, merchant, customer, params)))
+
         return self._writes.run(merchant, f"address.create:{customer_id}", params, "address", action)
 
     def find_address(self, merchant: Merchant, customer_id: str, address_id: str) -> Reply:
         address = self.address(self._store.read(), merchant, customer_id, address_id)
         return render(200, "address", schema.address(address)) if address else NOT_FOUND
 
-    def address(self, db: sqlite3.Connection, merchant: Merchant, customer_id: str | None,
-                address_id: str | None) -> dict[str, Any] | None:
+    def address(
+        self, db: sqlite3.Connection, merchant: Merchant, customer_id: str | None, address_id: str | None
+    ) -> dict[str, Any] | None:
         customer = self._store.customer(db, merchant.id, customer_id) if customer_id else None
         for address in (customer or {}).get("addresses", []):
             if address["id"] == address_id:
@@ -154,8 +181,15 @@ class Vault:
 
     # credit cards -----------------------------------------------------------------------
 
-    def vault_card(self, db: sqlite3.Connection, merchant: Merchant, customer_id: str, card: dict[str, Any],
-                   token: str | None, billing_address: dict[str, Any] | None) -> dict[str, Any]:
+    def vault_card(
+        self,
+        db: sqlite3.Connection,
+        merchant: Merchant,
+        customer_id: str,
+        card: dict[str, Any],
+        token: str | None,
+        billing_address: dict[str, Any] | None,
+    ) -> dict[str, Any]:
         """Store a card for a customer; the first card becomes the default."""
         token = token or new_id()
         while not text(token) or self._store.payment_method(db, merchant.id, token) is not None:
@@ -163,9 +197,15 @@ class Vault:
         moment = stamp(now())
         existing = self._store.customer_payment_methods(db, merchant.id, customer_id)
         stored = {key: value for key, value in card.items() if key != "bin_extended"}
-        stored.update(token=token, customer_id=customer_id, default=not existing, created_at=moment,
-                      updated_at=moment, billing_address=billing_address,
-                      global_id=global_id("paymentmethod", token))
+        stored.update(
+            token=token,
+            customer_id=customer_id,
+            default=not existing,
+            created_at=moment,
+            updated_at=moment,
+            billing_address=billing_address,
+            global_id=global_id("paymentmethod", token),
+        )
         self._store.put_payment_method(db, merchant.id, stored)
         return stored
 

@@ -68,8 +68,9 @@ def sign(public_key: str, private_key: str, payload: bytes) -> str:
 
 def payload(kind: str, moment: datetime, doc: dict[str, Any]) -> bytes:
     """`bt_payload`: base64 with a newline every 76 characters, as the SDKs' `encodebytes` makes it."""
-    document = xmlcodec.render("notification", {
-        "timestamp": moment, "kind": kind, "subject": {"transaction": schema.transaction(doc)}})
+    document = xmlcodec.render(
+        "notification", {"timestamp": moment, "kind": kind, "subject": {"transaction": schema.transaction(doc)}}
+    )
     return base64.encodebytes(document)
 
 
@@ -121,8 +122,9 @@ class WebhookSender:
         with self._wake:
             now = time.monotonic()
             for kind in kinds:
-                heapq.heappush(self._queue, _Pending(now, next(self._seq), merchant, kind, status, moment,
-                                                     snapshot, now))
+                heapq.heappush(
+                    self._queue, _Pending(now, next(self._seq), merchant, kind, status, moment, snapshot, now)
+                )
             self._wake.notify()
 
     # the sender's thread ---------------------------------------------------------------------------------
@@ -162,8 +164,12 @@ class WebhookSender:
                 return time.monotonic() + COMMIT_POLL_S
         item.attempts += 1
         body = payload(item.kind, item.moment, item.doc)
-        form = urlencode({"bt_signature": sign(item.merchant.public_key, item.merchant.private_key, body),
-                          "bt_payload": body.decode("ascii")}).encode("ascii")
+        form = urlencode(
+            {
+                "bt_signature": sign(item.merchant.public_key, item.merchant.private_key, body),
+                "bt_payload": body.decode("ascii"),
+            }
+        ).encode("ascii")
         started = time.monotonic()
         try:
             status = self._post(form)
@@ -180,8 +186,10 @@ class WebhookSender:
             self._say(f"{item.label} → {self.url} {problem}; gave up after {item.attempts} attempts")
             return None
         pause = RETRY_BACKOFF_S * 2 ** (item.attempts - 1)
-        self._say(f"{item.label} → {self.url} {problem}; retrying in {pause:.1f} s "
-                  f"(attempt {item.attempts + 1} of {MAX_ATTEMPTS})")
+        self._say(
+            f"{item.label} → {self.url} {problem}; retrying in {pause:.1f} s "
+            f"(attempt {item.attempts + 1} of {MAX_ATTEMPTS})"
+        )
         return time.monotonic() + pause
 
     def _is_stored(self, item: _Pending) -> bool:
@@ -189,17 +197,24 @@ class WebhookSender:
             return True
         doc = self.store.transaction(self.store.read(), item.merchant.id, item.doc["id"])
         when = stamp(item.moment)
-        return doc is not None and any(event["status"] == item.status and event["timestamp"] == when
-                                       for event in doc.get("status_history", []))
+        return doc is not None and any(
+            event["status"] == item.status and event["timestamp"] == when for event in doc.get("status_history", [])
+        )
 
     def _post(self, form: bytes) -> int:
         parts = urlsplit(self.url)
         connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
         connection = connection_class(parts.hostname or "", parts.port, timeout=DELIVERY_TIMEOUT_S)
         try:
-            connection.request("POST", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""), body=form,
-                               headers={"Content-Type": "application/x-www-form-urlencoded",
-                                        "User-Agent": "Braintree Webhooks (paycli sandbox)"})
+            connection.request(
+                "POST",
+                (parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
+                body=form,
+                headers={
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "User-Agent": "Braintree Webhooks (paycli sandbox)",
+                },
+            )
             response = connection.getresponse()
             response.read()
             return response.status

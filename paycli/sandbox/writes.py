@@ -35,14 +35,18 @@ class IdempotentWrites:
         too_long = limits.overlong(params)
         if too_long:
             message = f"{too_long} is too long (at most {limits.LONGEST_TEXT} characters)."
-            return render(422, "api_error_response", {"errors": {"errors": xmlcodec.Items("error", [])},
-                                                      "params": {}, "message": message})
+            return render(
+                422,
+                "api_error_response",
+                {"errors": {"errors": xmlcodec.Items("error", [])}, "params": {}, "message": message},
+            )
         key = text(params.get("api_request_key"))
         if key and len(key) > MAX_API_REQUEST_KEY:
             return Invalid(root, ("", "915230", "api_request_key")).reply(params)
         fingerprint = hashlib.sha256(
-            json.dumps([route, {k: v for k, v in params.items() if k != "api_request_key"}],
-                       sort_keys=True, default=str).encode()
+            json.dumps(
+                [route, {k: v for k, v in params.items() if k != "api_request_key"}], sort_keys=True, default=str
+            ).encode()
         ).hexdigest()
         self._before(merchant)
         with self._store.write() as db:
