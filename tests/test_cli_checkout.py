@@ -121,4 +121,5 @@ def test_token_for_a_vault_customer(invoke, sandbox) -> None:
 
 
 def test_token_bad_version_exits_2(invoke, sandbox) -> None:
-    invoke("token", "--version", "3", code=2)
+    run = invoke("token", "--version", "3", code=2)
+    assert "--version" in run.stderr and "3" in run.stderr, run.stderr

@@ -107,9 +107,11 @@ def test_sandbox_settle_reset_and_status(invoke, sandbox) -> None:
 
 
 def test_sandbox_settle_needs_ids_or_all(invoke, sandbox) -> None:
-    invoke("sandbox", "settle", code=2)
-    invoke("sandbox", "settle", "abc", "--all", code=2)
-    invoke("sandbox", "settle", "--all", "--outcome", "paid", code=2)
+    assert "--all" in invoke("sandbox", "settle", code=2).stderr
+    both = invoke("sandbox", "settle", "abc", "--all", code=2).stderr
+    assert "--all" in both and "not both" in both, both
+    outcome = invoke("sandbox", "settle", "--all", "--outcome", "paid", code=2).stderr
+    assert "--outcome" in outcome and "paid" in outcome, outcome
 
 
 def test_sandbox_settle_of_an_authorized_sale_is_refused(invoke, sandbox) -> None:
@@ -148,7 +150,8 @@ def test_installed_script_smoke_pipes_json(isolated_env) -> None:
 def test_python_dash_m_reports_exit_codes(isolated_env) -> None:
     run = subprocess.run([sys.executable, "-m", "paycli", "txn", "show", "bad.id"], capture_output=True, text=True)
     assert run.returncode == 2 and "Traceback" not in run.stderr
-    assert json.loads(run.stdout)["error"]["type"] == "usage"
+    error = json.loads(run.stdout)["error"]
+    assert error["type"] == "usage" and "bad.id" in error["message"], error
 
 
 def test_served_sandbox_works_for_another_process(tmp_path, isolated_env) -> None:

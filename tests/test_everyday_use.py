@@ -64,7 +64,8 @@ def test_output_suffix_that_names_no_format_is_exit_2_naming_the_choices(invoke,
     assert "--output" in run.stderr and "'.txt' names no format" in run.stderr
     assert ".csv" in run.stderr and "--format table|json|ndjson|csv" in run.stderr
     assert not target.exists()
-    invoke("-o", target, "txn", "search", code=2)  # before the command too
+    before = invoke("-o", target, "txn", "search", code=2)  # before the command too
+    assert "--output" in before.stderr and "'.txt' names no format" in before.stderr
 
 
 def test_output_with_an_explicit_format_or_a_known_suffix_is_written(invoke, sandbox, tmp_path) -> None:

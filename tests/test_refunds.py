@@ -127,13 +127,15 @@ def test_void_of_a_settled_sale_is_refused(invoke, sandbox) -> None:
 
 
 def test_unknown_transaction_exits_5(invoke, sandbox) -> None:
-    invoke("refund", "nosuchtxn", code=5)
-    invoke("void", "nosuchtxn", code=5)
+    for command in ("refund", "void"):
+        run = invoke(command, "nosuchtxn", code=5)
+        assert "nosuchtxn" in run.stderr and len(run.stderr.strip().splitlines()) == 1, run.stderr
 
 
 @pytest.mark.parametrize("amount", ["0", "-1", "1.001", "ten"])
 def test_malformed_refund_amounts_exit_2(invoke, sandbox, amount: str) -> None:
-    invoke("refund", sandbox.sale("9.00", settle=True), "--amount", amount, code=2)
+    run = invoke("refund", sandbox.sale("9.00", settle=True), "--amount", amount, code=2)
+    assert run.stderr.startswith(f"error: --amount '{amount}'") and len(run.stderr.strip().splitlines()) == 1, run.stderr
 
 
 def test_dry_run_touches_nothing(invoke, sandbox, isolated_env) -> None:

@@ -294,10 +294,15 @@ def test_sample_rejects_an_unknown_kind_and_an_unsafe_id(invoke: Callable[..., A
 # send ↔ listen ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url", ["http://example.com/hook", "http://10.0.0.1:80/", "ftp://127.0.0.1/x"])
-def test_send_only_posts_to_loopback_http_urls(invoke: Callable[..., Any], keys: Path, url: str) -> None:
+@pytest.mark.parametrize(("url", "says"), [
+    ("http://example.com/hook", "--to example.com is not a loopback address"),
+    ("http://10.0.0.1:80/", "--to 10.0.0.1 is not a loopback address"),
+    ("ftp://127.0.0.1/x", "--to 'ftp://127.0.0.1/x'"),
+])
+def test_send_only_posts_to_loopback_http_urls(invoke: Callable[..., Any], keys: Path, url: str, says: str) -> None:
     run = invoke("webhook", "send", "check", "--to", url, "-f", "json", code=2)
-    assert run.json()["error"]["type"] == "usage"
+    error = run.json()["error"]
+    assert error["type"] == "usage" and error["message"].startswith(says), error
 
 
 def test_send_to_a_port_nobody_listens_on_is_unavailable(invoke: Callable[..., Any], keys: Path) -> None:
