@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
+import harness
 import pytest
 
 from paycli import sandbox as offline
@@ -268,13 +269,7 @@ def _find_reply(running: Any, txn_id: str) -> str:
             bodies.append(body)
             return status, body
 
-    import braintree
-
-    port = str(running.port)
-    environment = braintree.Environment("local", "127.0.0.1", port, running.url, False, None, "127.0.0.1", port)
-    sdk = braintree.BraintreeGateway(braintree.Configuration(
-        environment=environment, merchant_id=MERCHANT.id, public_key=MERCHANT.public_key,
-        private_key=MERCHANT.private_key, http_strategy=Recording))
+    sdk = harness.merchant_gateway(running.url, MERCHANT, http_strategy=Recording)
     sdk.transaction.find(txn_id)
     return bodies[-1]
 

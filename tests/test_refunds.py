@@ -8,6 +8,7 @@ import sqlite3
 from pathlib import Path
 
 import braintree
+import harness
 import pytest
 
 
@@ -154,11 +155,7 @@ def test_dry_run_touches_nothing(invoke, sandbox, isolated_env) -> None:
 @pytest.fixture
 def production(sandbox, write_config, monkeypatch):
     """A production profile whose 'production' host is the sandbox (the SDK itself is untouched)."""
-    from urllib.parse import urlsplit
-
-    port = str(urlsplit(sandbox.url).port)
-    local = braintree.Environment("production-here", "127.0.0.1", port, sandbox.url, False, None, "127.0.0.1", port)
-    monkeypatch.setitem(braintree.Environment.All, "production", local)
+    monkeypatch.setitem(braintree.Environment.All, "production", harness.local_environment(sandbox.url))
     write_config(f"""
         default_profile: prod
         profiles:

@@ -11,7 +11,6 @@ import csv
 import io
 import json
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import harness
 import pytest
 from freezegun import freeze_time
 
@@ -69,7 +69,7 @@ class Account:
 class Accounts:
     """`accounts.add(name, timezone=…, server=…, search_cap=…)`: one more profile in the config file."""
 
-    sandbox_server: Any
+    shared_sandbox: Any
     write_config: Callable[..., Path]
     monkeypatch: pytest.MonkeyPatch
     sdk_for: Callable[..., Any]
@@ -77,16 +77,15 @@ class Accounts:
 
     def add(self, name: str = "test", *, timezone: str = "UTC", server: Any = None, search_cap: int | None = None,
             key: str | None = None) -> Account:
-        server = server or self.sandbox_server
-        merchant_id = f"m{secrets.token_hex(4)}"
-        merchant = Merchant(merchant_id, f"{merchant_id}_pub", f"{merchant_id}_{secrets.token_hex(8)}",
-                            {f"{merchant_id}_usd": "USD", f"{merchant_id}_eur": "EUR"}, timezone=timezone)
+        server = server or self.shared_sandbox
+        merchant = harness.new_merchant(timezone=timezone)
+        usd, eur = merchant.accounts
         server.store.put_merchant(merchant)
         variable = f"PAYCLI_KEY_{name.upper().replace('-', '_')}"
         self.monkeypatch.setenv(variable, key or merchant.private_key)
         block = (f"  {name}:\n    environment: local\n    url: {server.url}\n    merchant_id: {merchant.id}\n"
                  f"    public_key: {merchant.public_key}\n    private_key_env: {variable}\n    timezone: {timezone}\n"
-                 f"    merchant_accounts: {{USD: {merchant_id}_usd, EUR: {merchant_id}_eur}}\n")
+                 f"    merchant_accounts: {{USD: {usd}, EUR: {eur}}}\n")
         if search_cap is not None:
             block += f"    search_cap: {search_cap}\n"
         self.blocks.append(block)
@@ -97,8 +96,8 @@ class Accounts:
 
 
 @pytest.fixture
-def accounts(sandbox_server, write_config, monkeypatch, sdk_for) -> Accounts:
-    return Accounts(sandbox_server, write_config, monkeypatch, sdk_for)
+def accounts(shared_sandbox, write_config, monkeypatch, sdk_for) -> Accounts:
+    return Accounts(shared_sandbox, write_config, monkeypatch, sdk_for)
 
 
 @pytest.fixture
