@@ -191,6 +191,13 @@ def sandbox(shared_sandbox: RunningSandbox, write_config: Callable[..., Path],
 _IN_CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that needs the PostgreSQL server is slow: starting the server alone takes seconds."""
+    for item in items:
+        if "postgres_cluster" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def postgres_cluster() -> Iterator[Any]:
     import pgcluster

@@ -203,6 +203,7 @@ def flaky_batch(tmp_path, write_config, monkeypatch, sdk_for) -> Iterator[Any]:
     steady.stop()
 
 
+@pytest.mark.slow  # hundreds of rows through injected faults and retries
 def test_faulty_gateway_every_row_refunded_exactly_once_after_a_rerun(invoke, flaky_batch, isolated_env,
                                                                       monkeypatch) -> None:
     monkeypatch.setattr("paycli.gateway.BACKOFF_BASE_S", 0.01)
@@ -220,6 +221,7 @@ def test_faulty_gateway_every_row_refunded_exactly_once_after_a_rerun(invoke, fl
     assert all(now[sale] == ids for sale, ids in after_first.items() if ids)
 
 
+@pytest.mark.slow  # a paycli process killed and run again
 def test_a_run_killed_midway_then_rerun_refunds_every_row_exactly_once(flaky_batch, isolated_env) -> None:
     command = [sys.executable, "-m", "paycli", "batch-refund", str(flaky_batch.path), "--concurrency", "4"]
     killed = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -251,6 +253,7 @@ def test_unknown_transactions_fail_their_row_only(invoke, sandbox, tmp_path) -> 
         ("failed", "transaction ghost1 not found"), ("done", "refunded 6.00")]
 
 
+@pytest.mark.slow  # 120 sales made and settled first
 def test_a_large_batch_is_looked_up_in_bulk(invoke, sandbox, tmp_path, monkeypatch) -> None:
     from paycli.gateway import Gateway
 
@@ -275,6 +278,7 @@ def test_dry_run_with_failing_rows_exits_7_like_a_real_run(invoke, sandbox, tmp_
     assert sandbox.sdk.transaction.find(settled).refund_ids == []
 
 
+@pytest.mark.slow  # a paycli process interrupted, against a slow sandbox
 def test_ctrl_c_reports_what_was_done_and_writes_the_finished_rows(tmp_path, write_config, sdk_for,
                                                                    isolated_env) -> None:
     db = tmp_path / "slow.db"

@@ -50,7 +50,8 @@ def _missing() -> str | None:
 MISSING = _missing()
 if MISSING and IN_CI:
     raise RuntimeError(f"browser tests must run in CI, but: {MISSING}")
-pytestmark = pytest.mark.skipif(MISSING is not None, reason=f"browser checkout: {MISSING}")
+pytestmark = [pytest.mark.skipif(MISSING is not None, reason=f"browser checkout: {MISSING}"),
+              pytest.mark.slow]  # a real Chromium per test
 
 
 @pytest.fixture

@@ -101,6 +101,7 @@ def test_version_does_not_import_rich() -> None:
     assert "rich" not in _import_log("--version")
 
 
+@pytest.mark.slow  # two paycli processes
 def test_piped_output_is_json_and_errors_keep_their_exit_code(isolated_env: Path) -> None:
     ok = subprocess.run([sys.executable, "-m", "paycli", "profiles", "list"], capture_output=True, text=True)
     assert ok.returncode == 0 and json.loads(ok.stdout)[0]["name"] == "local" and ok.stderr == ""

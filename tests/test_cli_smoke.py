@@ -141,12 +141,14 @@ def _paycli() -> list[str]:
     return [found] if found else [sys.executable, "-m", "paycli"]
 
 
+@pytest.mark.slow  # the installed script in a process of its own
 def test_installed_script_smoke_pipes_json(isolated_env) -> None:
     run = subprocess.run([*_paycli(), "smoke"], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["ok"] is True
 
 
+@pytest.mark.slow  # `python -m paycli` in a process of its own
 def test_python_dash_m_reports_exit_codes(isolated_env) -> None:
     run = subprocess.run([sys.executable, "-m", "paycli", "txn", "show", "bad.id"], capture_output=True, text=True)
     assert run.returncode == 2 and "Traceback" not in run.stderr
@@ -154,6 +156,7 @@ def test_python_dash_m_reports_exit_codes(isolated_env) -> None:
     assert error["type"] == "usage" and "bad.id" in error["message"], error
 
 
+@pytest.mark.slow  # `paycli sandbox serve` in a process of its own
 def test_served_sandbox_works_for_another_process(tmp_path, isolated_env) -> None:
     import socket
 

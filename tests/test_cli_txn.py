@@ -147,6 +147,7 @@ def _many_sales(sandbox, count: int) -> None:
             store.insert_transaction(db, merchant, doc)
 
 
+@pytest.mark.slow  # a paycli process per format
 @pytest.mark.parametrize("fmt", ["ndjson", "table", "csv", "json"])
 def test_a_reader_that_stops_early_gets_a_quiet_exit_141(sandbox, tmp_path, fmt: str) -> None:
     import subprocess
@@ -166,6 +167,7 @@ def test_a_reader_that_stops_early_gets_a_quiet_exit_141(sandbox, tmp_path, fmt:
     assert said == ""
 
 
+@pytest.mark.slow  # a shell pipeline of paycli processes
 def test_a_closed_pipe_in_a_shell_pipeline_is_sigpipe_status(sandbox) -> None:
     import shlex
     import subprocess

@@ -390,6 +390,7 @@ def test_install_completion_for_the_shell_named(tmp_path) -> None:
     assert not (home / ".bashrc").exists() and not (home / ".bash_completions").exists()
 
 
+@pytest.mark.slow  # shell completion in paycli processes
 def test_profile_names_and_statuses_complete(write_config) -> None:
     write_config("profiles:\n  acme-prod:\n    environment: local\n  acme-test:\n    environment: local\n")
     profiles = _paycli({"_PAYCLI_COMPLETE": "complete_bash", "COMP_WORDS": "paycli -p acme", "COMP_CWORD": "2"})

@@ -185,6 +185,7 @@ def test_a_journal_locked_before_the_call_exits_6_and_no_money_moves(invoke, gat
     assert len(gateways.sdk.transaction.find(sale).refund_ids) == 1
 
 
+@pytest.mark.slow  # a refund held in flight for 1.5 s while another run takes the journal's lock
 def test_a_journal_locked_after_the_call_says_the_refund_happened_and_a_rerun_records_it(
         invoke, gateways, isolated_env, monkeypatch) -> None:
     monkeypatch.setattr("paycli.journal.LOCK_WAIT_S", 0.5, raising=False)

@@ -23,6 +23,7 @@ def test_the_server_asks_for_a_password(postgres_url: str, monkeypatch: pytest.M
         psycopg.connect(postgres_url, connect_timeout=5)
 
 
+@pytest.mark.slow  # a pytest run in a subprocess
 @pytest.mark.parametrize(("ci", "verdict"), [("", "1 skipped"), ("true", "1 error")])
 def test_without_a_server_the_tests_skip_locally_and_fail_in_ci(ci: str, verdict: str, tmp_path) -> None:
     import os

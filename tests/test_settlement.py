@@ -527,6 +527,7 @@ def test_a_second_run_on_the_same_file_exits_6_and_leaves_it_alone(invoke, accou
     assert not list(out.parent.glob("*.lock"))  # locks live in the state directory, not beside the file
 
 
+@pytest.mark.slow  # a paycli process killed mid-export
 def test_a_run_killed_midway_leaves_the_previous_file_whole(accounts, tmp_path) -> None:
     running = sandbox_pkg.start(tmp_path / "slow.db", merchants=[], latency_ms=400)
     try:
