@@ -19,7 +19,7 @@ ALICE = Context("acme", "production", "acme_mid", "alice", "desk-1")
 BOB = Context("acme-eu", "production", "acme_mid", "bob", "desk-2")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])  # slow: starts PostgreSQL
 def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Where a fresh journal lives: a file, or an empty database on the suite's PostgreSQL server."""
     if request.param == "sqlite":
