@@ -136,7 +136,8 @@ def test_unknown_transaction_exits_5(invoke, sandbox) -> None:
 @pytest.mark.parametrize("amount", ["0", "-1", "1.001", "ten"])
 def test_malformed_refund_amounts_exit_2(invoke, sandbox, amount: str) -> None:
     run = invoke("refund", sandbox.sale("9.00", settle=True), "--amount", amount, code=2)
-    assert run.stderr.startswith(f"error: --amount '{amount}'") and len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert run.stderr.startswith(f"error: --amount '{amount}'"), run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr
 
 
 def test_dry_run_touches_nothing(invoke, sandbox, isolated_env) -> None:
