@@ -111,7 +111,7 @@ def test_sandbox_settle_needs_ids_or_all(invoke, sandbox) -> None:
     both = invoke("sandbox", "settle", "abc", "--all", code=2).stderr
     assert "--all" in both and "not both" in both, both
     outcome = invoke("sandbox", "settle", "--all", "--outcome", "paid", code=2).stderr
-    assert "--outcome" in outcome and "paid" in outcome, outcome
+    assert outcome.startswith("error: --outcome 'paid' is not one of"), outcome
 
 
 def test_sandbox_settle_of_an_authorized_sale_is_refused(invoke, sandbox) -> None:

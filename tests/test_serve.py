@@ -184,7 +184,7 @@ def test_fetch_without_npm_is_a_config_error_naming_npm() -> None:
 def test_cors_origin_must_be_an_origin(invoke, sandbox) -> None:
     run = invoke("serve", "--cors-origin", "localhost:3000/app", code=2)
 
-    assert "--cors-origin" in run.stderr
+    assert run.stderr.startswith("error: --cors-origin 'localhost:3000/app' is not an origin"), run.stderr
 
 
 def test_smoke_browser_without_chromium_fails_that_step_with_exit_4(invoke, sandbox, tmp_path: Path,
@@ -201,7 +201,7 @@ def test_smoke_browser_without_chromium_fails_that_step_with_exit_4(invoke, sand
 def test_checkout_browser_refuses_options_the_page_cannot_send(invoke, sandbox) -> None:
     run = invoke("checkout", "--browser", "--amount", "1.00", "--order-id", "o-1", code=2)
 
-    assert "--order-id" in run.stderr and "--browser" in run.stderr
+    assert run.stderr.startswith("error: --order-id cannot be combined with --browser"), run.stderr
 
 
 def test_checkout_browser_is_refused_on_production_before_any_browser(invoke, write_config, monkeypatch) -> None:
