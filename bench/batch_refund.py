@@ -34,21 +34,14 @@ import braintree
 from paycli import sandbox
 from paycli.sandbox.store import Merchant
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # tests/harness.py, tests/pgcluster.py
+import harness
+
 MERCHANT = Merchant("bench", "bench_pub", "bench_priv", {"bench_usd": "USD"})
 
 
 def sdk(url: str) -> braintree.BraintreeGateway:
-    host, port = url.removeprefix("http://").split(":")
-    env = braintree.Environment("bench", host, port, url, False, None, host, port)
-    return braintree.BraintreeGateway(
-        braintree.Configuration(
-            environment=env,
-            merchant_id=MERCHANT.id,
-            public_key=MERCHANT.public_key,
-            private_key=MERCHANT.private_key,
-            wrap_http_exceptions=True,
-        )
-    )
+    return harness.merchant_gateway(url, MERCHANT)
 
 
 def settled_sales(gateway: braintree.BraintreeGateway, count: int) -> list[str]:
@@ -85,7 +78,6 @@ def main() -> None:
     setup.stop()
     cluster, postgres_url = None, args.postgres
     if "postgresql" in args.journal and postgres_url is None:
-        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
         from pgcluster import Cluster
 
         cluster = Cluster.start(fast=False)

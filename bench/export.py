@@ -41,6 +41,9 @@ from typing import Any
 
 from paycli import settlement
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # tests/harness.py
+import harness
+
 SPEED_TARGET = 6.0
 FLOOR_TARGET = 1.5
 DECODER_SAMPLE_PAGES = 10  # pages timed with both parsers: the SDK's takes ~0.1 s each
@@ -56,23 +59,12 @@ def _merchant(name: str):  # -> paycli.sandbox.store.Merchant
 
 def seed(db: Path, merchant_id: str, count: int) -> None:
     """`count` settled sales on DAY for `merchant_id`, cloned from one real sale made through the SDK."""
-    import braintree
-
     from paycli import sandbox
 
     merchant = _merchant(merchant_id)
     running = sandbox.start(db, [merchant])
     try:
-        port = str(running.port)
-        environment = braintree.Environment("local", "127.0.0.1", port, running.url, False, None, "127.0.0.1", port)
-        sdk = braintree.BraintreeGateway(
-            braintree.Configuration(
-                environment=environment,
-                merchant_id=merchant.id,
-                public_key=merchant.public_key,
-                private_key=merchant.private_key,
-            )
-        )
+        sdk = harness.merchant_gateway(running.url, merchant)
         sale = sdk.transaction.sale(
             {"amount": "1.00", "payment_method_nonce": "fake-valid-nonce", "options": {"submit_for_settlement": True}}
         ).transaction
@@ -208,8 +200,7 @@ def run_export(profile: str, out: Path, env: dict[str, str]) -> tuple[float, flo
 
 def process_start(env: dict[str, str]) -> float:
     """Seconds for an interpreter to start and import what the export needs (the best of three)."""
-    modules = "paycli.cli.app, paycli.cli.settlement, paycli.gateway.client, paycli.settlement"
-    cmd = [sys.executable, "-c", f"import {modules}"]
+    cmd = [sys.executable, "-c", "import paycli.cli.app, paycli.cli.settlement, paycli.gateway, paycli.settlement"]
     best = float("inf")
     for _ in range(3):
         started = time.perf_counter()
@@ -231,7 +222,7 @@ def decoder_vs_sdk(pages: list[str]) -> tuple[float, float, int]:
     """CPU ms per transaction of the SDK's parser and of paycli's decoder on the same pages."""
     from braintree.util.xml_util import XmlUtil
 
-    from paycli.gateway.transport import decode_reply
+    from paycli.gateway import decode_reply
 
     transactions = sum(page.count("<transaction>") for page in pages)
     timings = []
@@ -262,18 +253,7 @@ def naive_loop(url: str, merchant_id: str) -> tuple[float, float, set[str], list
                 pages.append(body)
             return status, body
 
-    merchant = _merchant(merchant_id)
-    port = url.rsplit(":", 1)[1]
-    environment = braintree.Environment("local", "127.0.0.1", port, url, False, None, "127.0.0.1", port)
-    gateway = braintree.BraintreeGateway(
-        braintree.Configuration(
-            environment=environment,
-            merchant_id=merchant.id,
-            public_key=merchant.public_key,
-            private_key=merchant.private_key,
-            http_strategy=KeepingPages,
-        )
-    )
+    gateway = harness.merchant_gateway(url, _merchant(merchant_id), http_strategy=KeepingPages)
     start = datetime.combine(DAY, clock_time.min)  # the SDK sends naive datetimes as UTC
     started, cpu = time.perf_counter(), time.process_time()
     ids = set()

@@ -22,6 +22,8 @@ import tempfile
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tests"))  # tests/harness.py
+
 MERCHANT, PUBLIC_KEY, PRIVATE_KEY = "bench_merchant", "bench_public", "bench_private"
 
 
@@ -67,14 +69,9 @@ def _start(target, *args) -> tuple[mp.Process, int]:
 
 
 def _gateway(port: int):
-    import braintree
+    import harness
 
-    env = braintree.Environment(
-        "bench", "127.0.0.1", str(port), f"http://127.0.0.1:{port}", False, None, "127.0.0.1", str(port)
-    )
-    return braintree.BraintreeGateway(
-        braintree.Configuration(environment=env, merchant_id=MERCHANT, public_key=PUBLIC_KEY, private_key=PRIVATE_KEY)
-    )
+    return harness.sdk_gateway(f"http://127.0.0.1:{port}", MERCHANT, PUBLIC_KEY, PRIVATE_KEY)
 
 
 def _rate(gateway, txn_id: str, calls: int) -> float:

@@ -10,11 +10,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import harness
 import pytest
 import typer
 from typer.testing import CliRunner
 
+from paycli import sandbox as sandbox_module
 from paycli.output import Terminal
+from paycli.sandbox import Merchant, RunningSandbox
 
 # ---- CLI core ------------------------------------------------------------------------------------------
 
@@ -61,8 +64,9 @@ def invoke() -> Callable[..., Run]:
     """
     from paycli.cli.app import app as paycli
 
-    def run(*args: object, code: int | tuple[int, ...] = 0, input: str | None = None,
-            app: typer.Typer | None = None) -> Run:
+    def run(
+        *args: object, code: int | tuple[int, ...] = 0, input: str | None = None, app: typer.Typer | None = None
+    ) -> Run:
         result = CliRunner().invoke(app or paycli, [str(arg) for arg in args], input=input, prog_name="paycli")
         outcome = Run(result.exit_code, result.stdout, result.stderr)
         crashed = result.exception is not None and not isinstance(result.exception, SystemExit)
@@ -101,18 +105,26 @@ def write_config(isolated_env: Path) -> Iterator[Callable[..., Path]]:
     yield write
 
 
-# ---- sandbox (owned by the gateway/sandbox side) -------------------------------------------------------
-# One offline sandbox serves the whole run on an ephemeral loopback port; each test gets its own merchant
-# (so nothing leaks between tests) and a `test` profile that points paycli at it. The real braintree SDK
-# does all the talking: nothing here is mocked.
+# ---- sandbox ---------------------------------------------------------------------------------------------
+# One offline sandbox serves the whole run, for both test trees (tests/ and tests/sandbox/), on an ephemeral
+# loopback port; each test gets its own merchant (so nothing leaks between tests). Tests that need faults,
+# latency, a small search cap or a nightly cutoff start a server of their own. The real braintree SDK does
+# all the talking (tests/harness.py builds it): nothing here is mocked.
+
+
+@pytest.fixture(scope="session", autouse=True)
+def loopback_without_proxy() -> Iterator[None]:
+    """A developer's HTTP(S)_PROXY must not capture the requests the tests send to sandboxes on loopback."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("NO_PROXY", "no_proxy"):
+            patch.setenv(name, "127.0.0.1,localhost")
+        yield
 
 
 @pytest.fixture(scope="session")
-def sandbox_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from paycli import sandbox
-
-    os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
-    running = sandbox.start(tmp_path_factory.mktemp("sandbox") / "sandbox.db", merchants=[])
+def shared_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
+    """The session's sandbox; it starts with no merchants: tests add their own (`harness.new_merchant`)."""
+    running = sandbox_module.start(tmp_path_factory.mktemp("sandbox") / "sandbox.db", merchants=[])
     yield running
     running.stop()
 
@@ -121,8 +133,8 @@ def sandbox_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 class SandboxAccount:
     """A fresh merchant on the shared sandbox, the SDK gateway for arranging and checking its state."""
 
-    running: Any
-    merchant: Any
+    running: RunningSandbox
+    merchant: Merchant
     sdk: Any
     profile_name: str = "test"
 
@@ -132,8 +144,12 @@ class SandboxAccount:
 
     def sale(self, amount: str = "10.00", *, submit: bool = True, settle: bool = False, **params: Any) -> str:
         """A sale made directly through the SDK, optionally submitted and settled; returns its id."""
-        request = {"amount": amount, "payment_method_nonce": "fake-valid-nonce",
-                   "options": {"submit_for_settlement": submit}, **params}
+        request = {
+            "amount": amount,
+            "payment_method_nonce": "fake-valid-nonce",
+            "options": {"submit_for_settlement": submit},
+            **params,
+        }
         result = self.sdk.transaction.sale(request)
         txn = result.transaction
         assert txn is not None, result.message
@@ -142,50 +158,35 @@ class SandboxAccount:
         return txn.id
 
 
-def sdk_gateway(url: str, merchant_id: str, public_key: str, private_key: str) -> Any:
-    import braintree
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    port = str(parts.port)
-    environment = braintree.Environment("local", parts.hostname, port, url, False, None, parts.hostname, port)
-    return braintree.BraintreeGateway(braintree.Configuration(
-        environment=environment, merchant_id=merchant_id, public_key=public_key, private_key=private_key,
-        wrap_http_exceptions=True))
-
-
 @pytest.fixture
 def sdk_for() -> Callable[..., Any]:
-    """`sdk_for(url, merchant_id, public_key, private_key)`: a real SDK gateway for a sandbox of a test's own."""
-    return sdk_gateway
+    """`sdk_for(url, merchant_id, public_key, private_key, **configuration)`: `harness.sdk_gateway`, for a
+    sandbox of a test's own."""
+    return harness.sdk_gateway
 
 
 @pytest.fixture
-def sandbox(sandbox_server: Any, write_config: Callable[..., Path], monkeypatch: pytest.MonkeyPatch) -> SandboxAccount:
+def sandbox(
+    shared_sandbox: RunningSandbox, write_config: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> SandboxAccount:
     """A merchant of its own on the shared sandbox, selected as the default profile `test`."""
-    import secrets
-
-    from paycli.sandbox.store import Merchant
-
-    merchant_id = f"m{secrets.token_hex(4)}"
-    merchant = Merchant(merchant_id, f"{merchant_id}_public", f"{merchant_id}_{secrets.token_hex(8)}",
-                        {f"{merchant_id}_usd": "USD", f"{merchant_id}_eur": "EUR"})
-    sandbox_server.store.put_merchant(merchant)
+    merchant = harness.new_merchant()
+    shared_sandbox.store.put_merchant(merchant)
     monkeypatch.setenv("PAYCLI_TEST_PRIVATE_KEY", merchant.private_key)
+    usd, eur = merchant.accounts
     write_config(f"""
         default_profile: test
         profiles:
           test:
             environment: local
-            url: {sandbox_server.url}
+            url: {shared_sandbox.url}
             merchant_id: {merchant.id}
             public_key: {merchant.public_key}
             private_key_env: PAYCLI_TEST_PRIVATE_KEY
-            merchant_accounts: {{USD: {merchant_id}_usd, EUR: {merchant_id}_eur}}
-            default_merchant_account: {merchant_id}_usd
+            merchant_accounts: {{USD: {usd}, EUR: {eur}}}
+            default_merchant_account: {usd}
     """)
-    sdk = sdk_gateway(sandbox_server.url, merchant.id, merchant.public_key, merchant.private_key)
-    return SandboxAccount(sandbox_server, merchant, sdk)
+    return SandboxAccount(shared_sandbox, merchant, harness.merchant_gateway(shared_sandbox.url, merchant))
 
 
 # ---- PostgreSQL (the shared journal) -------------------------------------------------------------------
@@ -196,15 +197,25 @@ def sandbox(sandbox_server: Any, write_config: Callable[..., Path], monkeypatch:
 _IN_CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that needs the PostgreSQL server is slow: starting the server alone takes seconds."""
+    for item in items:
+        if "postgres_cluster" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def postgres_cluster() -> Iterator[Any]:
     import pgcluster
 
     try:
         import psycopg  # noqa: F401
+
         cluster = pgcluster.Cluster.start()
     except (ImportError, pgcluster.NoServer) as err:
-        reason = f"no PostgreSQL for the shared-journal tests: {err} (pip install '.[postgres]'; apt-get install postgresql)"
+        reason = (
+            f"no PostgreSQL for the shared-journal tests: {err} (pip install '.[postgres]'; apt-get install postgresql)"
+        )
         if _IN_CI:
             pytest.fail(reason)
         pytest.skip(reason)

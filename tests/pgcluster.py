@@ -94,8 +94,14 @@ class Cluster:
         return ["runuser", "-u", self.run_as, "--", *argv] if self.run_as else list(argv)
 
     def _run(self, *argv: str) -> None:
-        done = subprocess.run(self._server_cmd(*argv), capture_output=True, text=True, check=False,
-                              stdin=subprocess.DEVNULL, timeout=START_TIMEOUT_S)
+        done = subprocess.run(
+            self._server_cmd(*argv),
+            capture_output=True,
+            text=True,
+            check=False,
+            stdin=subprocess.DEVNULL,
+            timeout=START_TIMEOUT_S,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(argv[:2])} failed ({done.returncode}): {done.stderr[-2000:]}")
 
@@ -106,16 +112,40 @@ class Cluster:
             owner = pwd.getpwnam(self.run_as)
             os.chown(pwfile, owner.pw_uid, owner.pw_gid)
         pwfile.chmod(0o600)
-        self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", SUPERUSER, f"--pwfile={pwfile}",
-                  "--auth-local=scram-sha-256", "--auth-host=scram-sha-256", "-E", "UTF8", "--no-instructions")
-        settings = [f"port={self.port}", f"listen_addresses='{self.host}'",
-                    f"unix_socket_directories='{self.directory}'", "max_connections=200"]
+        self._run(
+            str(self.bindir / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            SUPERUSER,
+            f"--pwfile={pwfile}",
+            "--auth-local=scram-sha-256",
+            "--auth-host=scram-sha-256",
+            "-E",
+            "UTF8",
+            "--no-instructions",
+        )
+        settings = [
+            f"port={self.port}",
+            f"listen_addresses='{self.host}'",
+            f"unix_socket_directories='{self.directory}'",
+            "max_connections=200",
+        ]
         if fast:
             settings += ["fsync=off", "synchronous_commit=off", "full_page_writes=off"]
         with (self.data / "postgresql.conf").open("a") as conf:
             conf.write("\n".join(settings) + "\n")
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.directory / "server.log"),
-                  "-w", "-t", str(START_TIMEOUT_S), "start")
+        self._run(
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.directory / "server.log"),
+            "-w",
+            "-t",
+            str(START_TIMEOUT_S),
+            "start",
+        )
 
     def create_database(self, name: str) -> str:
         """A fresh database; returns its URL (without the password)."""

@@ -35,8 +35,16 @@ def journal(home: Path) -> list[sqlite3.Row]:
 
 def test_bad_rows_are_all_listed_and_nothing_is_refunded(invoke, sandbox, tmp_path) -> None:
     good = sandbox.sale("10.00", settle=True)
-    path = write_csv(tmp_path / "b.csv", [[good, "", "", ""], ["bad.id", "", "", ""], [good, "1", "", ""],
-                                          ["abc123", "1.001", "", ""], ["xyz789", "-3", "", ""]])
+    path = write_csv(
+        tmp_path / "b.csv",
+        [
+            [good, "", "", ""],
+            ["bad.id", "", "", ""],
+            [good, "1", "", ""],
+            ["abc123", "1.001", "", ""],
+            ["xyz789", "-3", "", ""],
+        ],
+    )
     run = invoke("batch-refund", path, code=2)
     message = run.stderr.strip()
     assert len(message.splitlines()) == 1 and "4 bad row(s), nothing was refunded" in message
@@ -47,8 +55,11 @@ def test_bad_rows_are_all_listed_and_nothing_is_refunded(invoke, sandbox, tmp_pa
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [("id,amount\nabc,1\n", "header with transaction_id"), ("transaction_id,price\nabc,1\n", "unknown column 'price'"),
-     ("transaction_id\n", "no rows")],
+    [
+        ("id,amount\nabc,1\n", "header with transaction_id"),
+        ("transaction_id,price\nabc,1\n", "unknown column 'price'"),
+        ("transaction_id\n", "no rows"),
+    ],
 )
 def test_bad_files_exit_2(invoke, sandbox, tmp_path, content: str, message: str) -> None:
     path = tmp_path / "f.csv"
@@ -65,8 +76,10 @@ def test_mixed_batch_results_and_rerun(invoke, sandbox, tmp_path, isolated_env) 
     partial = sandbox.sale("10.00", settle=True)
     unsettled = sandbox.sale("8.00")
     credit = sandbox.sdk.transaction.refund(sandbox.sale("5.00", settle=True)).transaction.id
-    path = write_csv(tmp_path / "r.csv", [[full, "", "", "late"], [partial, "4.00", "ord-9", ""],
-                                          [unsettled, "", "", ""], [credit, "", "", ""]])
+    path = write_csv(
+        tmp_path / "r.csv",
+        [[full, "", "", "late"], [partial, "4.00", "ord-9", ""], [unsettled, "", "", ""], [credit, "", "", ""]],
+    )
     results = tmp_path / "results.csv"
     run = invoke("batch-refund", path, "--results", results, code=7)
     rows = {r["transaction_id"]: r for r in run.json()}
@@ -146,9 +159,23 @@ def _free_port() -> int:
 def _serve(db: Path, *extra: str) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "paycli", "sandbox", "serve", "--port", str(port), "--db", str(db),
-         "--merchant", "batch:batch_pub:batch_priv:batch_usd=USD", *extra],
-        stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "paycli",
+            "sandbox",
+            "serve",
+            "--port",
+            str(port),
+            "--db",
+            str(db),
+            "--merchant",
+            "batch:batch_pub:batch_priv:batch_usd=USD",
+            *extra,
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert "listening" in server.stderr.readline()
     return server, f"http://127.0.0.1:{port}"
 
@@ -162,15 +189,17 @@ def flaky_batch(tmp_path, write_config, monkeypatch, sdk_for) -> Iterator[Any]:
     rows, expected = [], {}
     for i in range(300):
         settle = i % 10 < 8
-        sale = sdk.transaction.sale({"amount": "10.00", "payment_method_nonce": "fake-valid-nonce",
-                                     "options": {"submit_for_settlement": True}}).transaction.id
+        sale = sdk.transaction.sale(
+            {"amount": "10.00", "payment_method_nonce": "fake-valid-nonce", "options": {"submit_for_settlement": True}}
+        ).transaction.id
         if settle:
             sdk.testing.settle_transaction(sale)
         amount = "4.00" if settle and i % 3 == 0 else ""
         rows.append([sale, amount, f"o{i}", ""])
         expected[sale] = ("refund", amount or "10.00") if settle else ("void", "10.00")
-    server, url = _serve(db, "--faults", "refund=drop-after@0.05,*=503@0.03,*=429@0.02,void=drop-after@0.05",
-                         "--fault-seed", "42")
+    server, url = _serve(
+        db, "--faults", "refund=drop-after@0.05,*=503@0.03,*=429@0.02,void=drop-after@0.05", "--fault-seed", "42"
+    )
     monkeypatch.setenv("BATCH_KEY", "batch_priv")
     write_config(f"""
         default_profile: b
@@ -203,8 +232,10 @@ def flaky_batch(tmp_path, write_config, monkeypatch, sdk_for) -> Iterator[Any]:
     steady.stop()
 
 
-def test_faulty_gateway_every_row_refunded_exactly_once_after_a_rerun(invoke, flaky_batch, isolated_env,
-                                                                      monkeypatch) -> None:
+@pytest.mark.slow  # hundreds of rows through injected faults and retries
+def test_faulty_gateway_every_row_refunded_exactly_once_after_a_rerun(
+    invoke, flaky_batch, isolated_env, monkeypatch
+) -> None:
     monkeypatch.setattr("paycli.gateway.calls.BACKOFF_BASE_S", 0.01)
     invoke("batch-refund", flaky_batch.path, "--concurrency", "8", code=(0, 7))
     after_first = flaky_batch.refund_ids()
@@ -220,6 +251,7 @@ def test_faulty_gateway_every_row_refunded_exactly_once_after_a_rerun(invoke, fl
     assert all(now[sale] == ids for sale, ids in after_first.items() if ids)
 
 
+@pytest.mark.slow  # a paycli process killed and run again
 def test_a_run_killed_midway_then_rerun_refunds_every_row_exactly_once(flaky_batch, isolated_env) -> None:
     command = [sys.executable, "-m", "paycli", "batch-refund", str(flaky_batch.path), "--concurrency", "4"]
     killed = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -245,12 +277,16 @@ def test_a_run_killed_midway_then_rerun_refunds_every_row_exactly_once(flaky_bat
 
 def test_unknown_transactions_fail_their_row_only(invoke, sandbox, tmp_path) -> None:
     settled = sandbox.sale("6.00", settle=True)
-    rows = invoke("batch-refund", write_csv(tmp_path / "u.csv", [["ghost1", "", "", ""], [settled, "", "", ""]]),
-                  code=7).json()
+    rows = invoke(
+        "batch-refund", write_csv(tmp_path / "u.csv", [["ghost1", "", "", ""], [settled, "", "", ""]]), code=7
+    ).json()
     assert [(r["outcome"], r["message"]) for r in rows] == [
-        ("failed", "transaction ghost1 not found"), ("done", "refunded 6.00")]
+        ("failed", "transaction ghost1 not found"),
+        ("done", "refunded 6.00"),
+    ]
 
 
+@pytest.mark.slow  # 120 sales made and settled first
 def test_a_large_batch_is_looked_up_in_bulk(invoke, sandbox, tmp_path, monkeypatch) -> None:
     from paycli.gateway import Gateway
 
@@ -275,15 +311,18 @@ def test_dry_run_with_failing_rows_exits_7_like_a_real_run(invoke, sandbox, tmp_
     assert sandbox.sdk.transaction.find(settled).refund_ids == []
 
 
-def test_ctrl_c_reports_what_was_done_and_writes_the_finished_rows(tmp_path, write_config, sdk_for,
-                                                                   isolated_env) -> None:
+@pytest.mark.slow  # a paycli process interrupted, against a slow sandbox
+def test_ctrl_c_reports_what_was_done_and_writes_the_finished_rows(
+    tmp_path, write_config, sdk_for, isolated_env
+) -> None:
     db = tmp_path / "slow.db"
     steady = offline.start(db, [MERCHANT])
     sdk = sdk_for(steady.url, "batch", "batch_pub", "batch_priv")
     sales = []
     for _ in range(40):
-        sale = sdk.transaction.sale({"amount": "10.00", "payment_method_nonce": "fake-valid-nonce",
-                                     "options": {"submit_for_settlement": True}}).transaction.id
+        sale = sdk.transaction.sale(
+            {"amount": "10.00", "payment_method_nonce": "fake-valid-nonce", "options": {"submit_for_settlement": True}}
+        ).transaction.id
         sdk.testing.settle_transaction(sale)
         sales.append(sale)
     steady.stop()
@@ -295,9 +334,23 @@ def test_ctrl_c_reports_what_was_done_and_writes_the_finished_rows(tmp_path, wri
     """)
     path, results = write_csv(tmp_path / "slow.csv", [[sale, "", "", ""] for sale in sales]), tmp_path / "res.csv"
     try:
-        child = subprocess.Popen([sys.executable, "-m", "paycli", "batch-refund", str(path), "--concurrency", "2",
-                                  "--results", str(results)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                 text=True, env={**__import__("os").environ, "BATCH_KEY": "batch_priv"})
+        child = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "paycli",
+                "batch-refund",
+                str(path),
+                "--concurrency",
+                "2",
+                "--results",
+                str(results),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**__import__("os").environ, "BATCH_KEY": "batch_priv"},
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -342,25 +395,27 @@ def test_pace_halves_once_per_burst_and_grows_back_slowly() -> None:
 
 
 def test_the_default_concurrency_is_the_domains() -> None:
+    import inspect
+
     from paycli.batch_refunds import DEFAULT_CONCURRENCY
     from paycli.cli.refund import batch_refund
-
-    import inspect
 
     assert DEFAULT_CONCURRENCY == 8
     assert inspect.signature(batch_refund).parameters["concurrency"].default == DEFAULT_CONCURRENCY
 
 
-def test_a_gateway_answering_429_slows_the_batch_down_and_says_so(invoke, tmp_path, write_config, sdk_for,
-                                                                  isolated_env, monkeypatch) -> None:
+def test_a_gateway_answering_429_slows_the_batch_down_and_says_so(
+    invoke, tmp_path, write_config, sdk_for, isolated_env, monkeypatch
+) -> None:
     monkeypatch.setattr("paycli.gateway.calls.BACKOFF_BASE_S", 0.01)
     db = tmp_path / "busy.db"
     steady = offline.start(db, [MERCHANT])
     sdk = sdk_for(steady.url, "batch", "batch_pub", "batch_priv")
     sales = []
     for _ in range(40):
-        sale = sdk.transaction.sale({"amount": "10.00", "payment_method_nonce": "fake-valid-nonce",
-                                     "options": {"submit_for_settlement": True}}).transaction.id
+        sale = sdk.transaction.sale(
+            {"amount": "10.00", "payment_method_nonce": "fake-valid-nonce", "options": {"submit_for_settlement": True}}
+        ).transaction.id
         sdk.testing.settle_transaction(sale)
         sales.append(sale)
     busy = offline.start(db, [MERCHANT], faults="refund=429@0.3", fault_seed=5)
@@ -371,8 +426,7 @@ def test_a_gateway_answering_429_slows_the_batch_down_and_says_so(invoke, tmp_pa
           b: {{environment: local, url: "{busy.url}", merchant_id: batch, public_key: batch_pub, private_key_env: BATCH_KEY}}
     """)
     try:
-        run = invoke("batch-refund", write_csv(tmp_path / "busy.csv", [[s, "", "", ""] for s in sales]),
-                     code=(0, 7))
+        run = invoke("batch-refund", write_csv(tmp_path / "busy.csv", [[s, "", "", ""] for s in sales]), code=(0, 7))
     finally:
         busy.stop()
     assert "the gateway is pushing back (429/503): slowing down to 4 refunds in flight (from 8)" in run.stderr

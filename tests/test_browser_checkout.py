@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from paycli import browser_assets, browser_checkout, sandbox as sandbox_pkg, storefront
+from paycli import browser_assets, browser_checkout, storefront
+from paycli import sandbox as sandbox_pkg
 from paycli.cli.runtime import Invocation
 from paycli.errors import PaycliError
 from paycli.sandbox import clientapi
@@ -50,7 +51,10 @@ def _missing() -> str | None:
 MISSING = _missing()
 if MISSING and IN_CI:
     raise RuntimeError(f"browser tests must run in CI, but: {MISSING}")
-pytestmark = pytest.mark.skipif(MISSING is not None, reason=f"browser checkout: {MISSING}")
+pytestmark = [
+    pytest.mark.skipif(MISSING is not None, reason=f"browser checkout: {MISSING}"),
+    pytest.mark.slow,
+]  # a real Chromium per test
 
 
 @pytest.fixture
@@ -80,8 +84,9 @@ def shop_for(sandbox) -> Iterator[Callable[..., storefront.RunningStorefront]]:
 
 
 @pytest.fixture
-def faithful(tmp_path: Path, write_config: Callable[..., Path], monkeypatch: pytest.MonkeyPatch,
-             sdk_for: Callable[..., Any]) -> Iterator[tuple[Any, Any]]:
+def faithful(
+    tmp_path: Path, write_config: Callable[..., Path], monkeypatch: pytest.MonkeyPatch, sdk_for: Callable[..., Any]
+) -> Iterator[tuple[Any, Any]]:
     """A served sandbox in Braintree's host layout, selected as the `test` profile; (running, sdk)."""
     merchant = Merchant("mfaith", "mfaith_public", f"mfaith_{secrets.token_hex(8)}", {"mfaith_usd": "USD"})
     running = sandbox_pkg.start(tmp_path / "faithful.db", merchants=[merchant], client_hosts=clientapi.BRAINTREE)
@@ -122,17 +127,23 @@ def fill_hosted_fields(page: Any, number: str, expiry: str = "12/30", cvv: str =
 def submit(page: Any) -> dict[str, Any]:
     page.click("#submit")
     page.wait_for_function("['success', 'declined', 'error'].includes(document.body.dataset.outcome)")
-    return {"outcome": page.get_attribute("body", "data-outcome"), "result": json.loads(page.inner_text("#result")),
-            "nonce": page.evaluate("window.paycliNonce || null")}
+    return {
+        "outcome": page.get_attribute("body", "data-outcome"),
+        "result": json.loads(page.inner_text("#result")),
+        "nonce": page.evaluate("window.paycliNonce || null"),
+    }
 
 
 def post_checkout_again(page: Any, nonce: str) -> dict[str, Any]:
-    return page.evaluate("""nonce => fetch('checkout', {method: 'POST', headers: {'Content-Type': 'application/json'},
+    return page.evaluate(
+        """nonce => fetch('checkout', {method: 'POST', headers: {'Content-Type': 'application/json'},
         body: JSON.stringify({nonce: nonce, amount: '1.00'})}).then(r => r.json().then(b => ({status: r.status, body: b})))""",
-                         nonce)
+        nonce,
+    )
 
 
 # --- local layout: any browser, one origin -----------------------------------------------------------
+
 
 def test_hosted_fields_card_to_nonce_to_settleable_sale(chromium, shop_for, sandbox, tmp_path: Path) -> None:
     shop = shop_for()
@@ -145,7 +156,10 @@ def test_hosted_fields_card_to_nonce_to_settleable_sale(chromium, shop_for, sand
     assert done["outcome"] == "success", done
     txn = sandbox.sdk.transaction.find(done["result"]["transaction"]["id"])
     assert (txn.amount, txn.status, txn.credit_card_details.last_4) == (
-        Decimal("21.00"), "submitted_for_settlement", "4444")
+        Decimal("21.00"),
+        "submitted_for_settlement",
+        "4444",
+    )
     assert sandbox.sdk.testing.settle_transaction(txn.id).transaction.status == "settled"
     assert len(done["nonce"]) == 36  # the REST client API's UUID nonces
     shot = DOCS_SCREENSHOT if UPDATE_SCREENSHOT else tmp_path / "checkout-page.png"
@@ -186,13 +200,16 @@ def test_braintree_webs_own_client_request_tokenizes_too(chromium, shop_for, san
     done = submit(page)
 
     assert done["outcome"] == "success", done
-    assert sandbox.sdk.transaction.find(done["result"]["transaction"]["id"]).credit_card_details.card_type \
+    assert (
+        sandbox.sdk.transaction.find(done["result"]["transaction"]["id"]).credit_card_details.card_type
         == "American Express"
+    )
 
 
 def test_checkout_browser_prints_the_sale_like_checkout(invoke, sandbox) -> None:
-    txn = invoke("checkout", "--browser", "--amount", "7.00", "--assets-dir", ASSETS, "--chromium", CHROMIUM,
-                 "--format", "json").json()
+    txn = invoke(
+        "checkout", "--browser", "--amount", "7.00", "--assets-dir", ASSETS, "--chromium", CHROMIUM, "--format", "json"
+    ).json()
 
     plain = invoke("checkout", "--amount", "7.00", "--format", "json").json()
     assert set(txn) == set(plain)
@@ -201,21 +218,44 @@ def test_checkout_browser_prints_the_sale_like_checkout(invoke, sandbox) -> None
 
 
 def test_checkout_browser_decline_exits_3_with_the_transaction(invoke, sandbox) -> None:
-    run = invoke("checkout", "--browser", "--amount", "2000.00", "--assets-dir", ASSETS, "--chromium", CHROMIUM,
-                 "--format", "json", code=3)
+    run = invoke(
+        "checkout",
+        "--browser",
+        "--amount",
+        "2000.00",
+        "--assets-dir",
+        ASSETS,
+        "--chromium",
+        CHROMIUM,
+        "--format",
+        "json",
+        code=3,
+    )
 
     assert run.json()["status"] == "processor_declined"
     assert "Do Not Honor" in run.stderr
 
 
 def test_checkout_browser_invalid_card_exits_2_naming_the_option(invoke, sandbox) -> None:
-    run = invoke("checkout", "--browser", "--amount", "5.00", "--card", "4111111111111112", "--assets-dir", ASSETS,
-                 "--chromium", CHROMIUM, code=2)
+    run = invoke(
+        "checkout",
+        "--browser",
+        "--amount",
+        "5.00",
+        "--card",
+        "4111111111111112",
+        "--assets-dir",
+        ASSETS,
+        "--chromium",
+        CHROMIUM,
+        code=2,
+    )
 
     assert "--card" in run.stderr and "HOSTED_FIELDS_FIELDS_INVALID" in run.stderr
 
 
 # --- Braintree's layout: real host names routed to the sandbox, GraphQL, tokencc_ nonces --------------
+
 
 def test_faithful_layout_tokenizes_over_graphql_and_pays(chromium, faithful) -> None:
     running, sdk = faithful
@@ -242,8 +282,20 @@ def test_faithful_layout_tokenizes_over_graphql_and_pays(chromium, faithful) -> 
 def test_checkout_browser_in_the_faithful_layout(invoke, faithful) -> None:
     running, sdk = faithful
 
-    txn = invoke("checkout", "--browser", "--amount", "3.00", "--card", "5555555555554444", "--assets-dir", ASSETS,
-                 "--chromium", CHROMIUM, "--format", "json").json()
+    txn = invoke(
+        "checkout",
+        "--browser",
+        "--amount",
+        "3.00",
+        "--card",
+        "5555555555554444",
+        "--assets-dir",
+        ASSETS,
+        "--chromium",
+        CHROMIUM,
+        "--format",
+        "json",
+    ).json()
 
     assert sdk.transaction.find(txn["id"]).credit_card_details.last_4 == "4444"
 

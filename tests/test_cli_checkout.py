@@ -9,13 +9,26 @@ import pytest
 
 
 def test_checkout_creates_a_submitted_sale_in_the_default_merchant_account(invoke, sandbox) -> None:
-    run = invoke("checkout", "--amount", "10.00", "--order-id", "ord-1", "--customer-email", "ann@example.com",
-                 "--custom-field", "store=42")
+    run = invoke(
+        "checkout",
+        "--amount",
+        "10.00",
+        "--order-id",
+        "ord-1",
+        "--customer-email",
+        "ann@example.com",
+        "--custom-field",
+        "store=42",
+    )
     txn = run.json()
     assert txn["status"] == "submitted_for_settlement"
     assert txn["amount"] == "10.00" and txn["currency"] == "USD"
     assert txn["merchant_account_id"] == f"{sandbox.merchant.id}_usd"
-    assert (txn["order_id"], txn["customer_email"], txn["custom_fields"]) == ("ord-1", "ann@example.com", {"store": "42"})
+    assert (txn["order_id"], txn["customer_email"], txn["custom_fields"]) == (
+        "ord-1",
+        "ann@example.com",
+        {"store": "42"},
+    )
     assert (txn["card_type"], txn["last_4"]) == ("Visa", "1881")
     assert [e["status"] for e in txn["status_history"]] == ["authorized", "submitted_for_settlement"]
     assert txn["refundable_amount"] == "10.00"
@@ -67,8 +80,7 @@ def test_unknown_merchant_account_is_refused_by_the_gateway(invoke, sandbox) -> 
 def test_malformed_amounts_exit_2_before_any_call(invoke, sandbox, amount: str) -> None:
     run = invoke("checkout", "--amount", amount, code=2)
     assert run.stderr.startswith("error: --amount") and len(run.stderr.strip().splitlines()) == 1
-    assert sandbox.sdk.transaction.search(
-        __import__("braintree").TransactionSearch.amount >= "0.01").maximum_size == 0
+    assert sandbox.sdk.transaction.search(__import__("braintree").TransactionSearch.amount >= "0.01").maximum_size == 0
 
 
 def test_bad_custom_field_exits_2(invoke, sandbox) -> None:
@@ -121,4 +133,5 @@ def test_token_for_a_vault_customer(invoke, sandbox) -> None:
 
 
 def test_token_bad_version_exits_2(invoke, sandbox) -> None:
-    invoke("token", "--version", "3", code=2)
+    run = invoke("token", "--version", "3", code=2)
+    assert run.stderr.startswith("error: --version 3 is not a client token version"), run.stderr

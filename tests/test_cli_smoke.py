@@ -51,8 +51,11 @@ def test_quiet_hides_progress_but_never_the_error(invoke, sandbox) -> None:
 
 def test_the_table_marks_skipped_steps_skip_not_fail(invoke, sandbox, tty) -> None:
     run = invoke("--no-color", "smoke", "--amount", "2000.00", code=3)
-    results = {line.split()[0]: line.split()[1] for line in run.stdout.splitlines() if line.split()[:1] in
-               ([name] for name in STEPS)}
+    results = {
+        line.split()[0]: line.split()[1]
+        for line in run.stdout.splitlines()
+        if line.split()[:1] in ([name] for name in STEPS)
+    }
     assert results == {"token": "PASS", "checkout": "FAIL", **{name: "SKIP" for name in STEPS[2:]}}
     assert "smoke failed on profile test" in run.stderr
 
@@ -107,9 +110,11 @@ def test_sandbox_settle_reset_and_status(invoke, sandbox) -> None:
 
 
 def test_sandbox_settle_needs_ids_or_all(invoke, sandbox) -> None:
-    invoke("sandbox", "settle", code=2)
-    invoke("sandbox", "settle", "abc", "--all", code=2)
-    invoke("sandbox", "settle", "--all", "--outcome", "paid", code=2)
+    assert "--all" in invoke("sandbox", "settle", code=2).stderr
+    both = invoke("sandbox", "settle", "abc", "--all", code=2).stderr
+    assert "--all" in both and "not both" in both, both
+    outcome = invoke("sandbox", "settle", "--all", "--outcome", "paid", code=2).stderr
+    assert outcome.startswith("error: --outcome 'paid' is not one of"), outcome
 
 
 def test_sandbox_settle_of_an_authorized_sale_is_refused(invoke, sandbox) -> None:
@@ -134,41 +139,65 @@ def test_sandbox_serve_rejects_bad_options(invoke, args: list[str], message: str
 
 # --- the installed script -----------------------------------------------------------------------------
 
+
 def _paycli() -> list[str]:
     found = shutil.which("paycli", path=os.path.dirname(sys.executable))
     return [found] if found else [sys.executable, "-m", "paycli"]
 
 
+@pytest.mark.slow  # the installed script in a process of its own
 def test_installed_script_smoke_pipes_json(isolated_env) -> None:
     run = subprocess.run([*_paycli(), "smoke"], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["ok"] is True
 
 
+@pytest.mark.slow  # `python -m paycli` in a process of its own
 def test_python_dash_m_reports_exit_codes(isolated_env) -> None:
     run = subprocess.run([sys.executable, "-m", "paycli", "txn", "show", "bad.id"], capture_output=True, text=True)
     assert run.returncode == 2 and "Traceback" not in run.stderr
-    assert json.loads(run.stdout)["error"]["type"] == "usage"
+    error = json.loads(run.stdout)["error"]
+    assert error["type"] == "usage" and "bad.id" in error["message"], error
 
 
+@pytest.mark.slow  # `paycli sandbox serve` in a process of its own
 def test_served_sandbox_works_for_another_process(tmp_path, isolated_env) -> None:
     import socket
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = subprocess.Popen([*_paycli(), "sandbox", "serve", "--port", str(port), "--db", str(tmp_path / "s.db"),
-                               "--merchant", "team:team_pub:team_priv"],
-                              stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [
+            *_paycli(),
+            "sandbox",
+            "serve",
+            "--port",
+            str(port),
+            "--db",
+            str(tmp_path / "s.db"),
+            "--merchant",
+            "team:team_pub:team_priv",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = server.stderr.readline()
         assert f"listening on http://127.0.0.1:{port}" in line
         config = tmp_path / "c.yaml"
-        config.write_text(f"profiles:\n  team:\n    environment: local\n    url: http://127.0.0.1:{port}\n"
-                          "    merchant_id: team\n    public_key: team_pub\n    private_key_env: TEAM_KEY\n")
+        config.write_text(
+            f"profiles:\n  team:\n    environment: local\n    url: http://127.0.0.1:{port}\n"
+            "    merchant_id: team\n    public_key: team_pub\n    private_key_env: TEAM_KEY\n"
+        )
         env = {**os.environ, "TEAM_KEY": "team_priv"}
-        run = subprocess.run([*_paycli(), "--config", str(config), "-p", "team", "checkout", "--amount", "3.00"],
-                             capture_output=True, text=True, env=env, timeout=60)
+        run = subprocess.run(
+            [*_paycli(), "--config", str(config), "-p", "team", "checkout", "--amount", "3.00"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
         assert run.returncode == 0, run.stderr
         assert json.loads(run.stdout)["merchant_account_id"] == "team_usd"
     finally:

@@ -15,11 +15,30 @@ def test_show_has_the_design_shape_with_refunds_resolved(invoke, sandbox) -> Non
     sale = sandbox.sale("30.00", settle=True)
     sandbox.sdk.transaction.refund(sale, "10.00")
     txn = invoke("txn", "show", sale).json()
-    for key in ("id", "type", "status", "amount", "currency", "merchant_account_id", "order_id", "created_at",
-                "updated_at", "payment_instrument_type", "card_type", "last_4", "customer_email",
-                "processor_response_code", "processor_response_text", "gateway_rejection_reason",
-                "settlement_batch_id", "refund_ids", "refunded_transaction_id", "refunded_amount",
-                "refundable_amount", "status_history"):
+    for key in (
+        "id",
+        "type",
+        "status",
+        "amount",
+        "currency",
+        "merchant_account_id",
+        "order_id",
+        "created_at",
+        "updated_at",
+        "payment_instrument_type",
+        "card_type",
+        "last_4",
+        "customer_email",
+        "processor_response_code",
+        "processor_response_text",
+        "gateway_rejection_reason",
+        "settlement_batch_id",
+        "refund_ids",
+        "refunded_transaction_id",
+        "refunded_amount",
+        "refundable_amount",
+        "status_history",
+    ):
         assert key in txn
     assert (txn["status"], txn["refunded_amount"], txn["refundable_amount"]) == ("settled", "10.00", "20.00")
     assert len(txn["refund_ids"]) == 1
@@ -147,6 +166,7 @@ def _many_sales(sandbox, count: int) -> None:
             store.insert_transaction(db, merchant, doc)
 
 
+@pytest.mark.slow  # a paycli process per format
 @pytest.mark.parametrize("fmt", ["ndjson", "table", "csv", "json"])
 def test_a_reader_that_stops_early_gets_a_quiet_exit_141(sandbox, tmp_path, fmt: str) -> None:
     import subprocess
@@ -154,8 +174,12 @@ def test_a_reader_that_stops_early_gets_a_quiet_exit_141(sandbox, tmp_path, fmt:
 
     _many_sales(sandbox, 1100)  # well over a pipe's 64 KiB, and over one 1000-row table chunk
     with open(tmp_path / "stderr", "w+", encoding="utf-8") as stderr:
-        child = subprocess.Popen([sys.executable, "-m", "paycli", "txn", "search", "-f", fmt],
-                                 stdout=subprocess.PIPE, stderr=stderr, text=True)
+        child = subprocess.Popen(
+            [sys.executable, "-m", "paycli", "txn", "search", "-f", fmt],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
         first = child.stdout.readline()  # what `| head -1` reads before it goes away
         child.stdout.close()
         code = child.wait(timeout=120)
@@ -166,6 +190,7 @@ def test_a_reader_that_stops_early_gets_a_quiet_exit_141(sandbox, tmp_path, fmt:
     assert said == ""
 
 
+@pytest.mark.slow  # a shell pipeline of paycli processes
 def test_a_closed_pipe_in_a_shell_pipeline_is_sigpipe_status(sandbox) -> None:
     import shlex
     import subprocess
@@ -173,6 +198,10 @@ def test_a_closed_pipe_in_a_shell_pipeline_is_sigpipe_status(sandbox) -> None:
 
     _many_sales(sandbox, 1100)
     paycli = shlex.join([sys.executable, "-m", "paycli", "txn", "search", "-f", "ndjson"])
-    run = subprocess.run(["bash", "-c", f"set -o pipefail; {paycli} | head -1 >/dev/null; echo \"${{PIPESTATUS[@]}}\""],
-                         capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        ["bash", "-c", f'set -o pipefail; {paycli} | head -1 >/dev/null; echo "${{PIPESTATUS[@]}}"'],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.stdout.split() == ["141", "0"] and run.stderr == ""

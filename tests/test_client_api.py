@@ -25,11 +25,16 @@ from paycli.sandbox.store import Merchant
 VISA = "4111111111111111"
 
 
-def call(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None,
-         ) -> tuple[int, dict[str, str], Any]:
+def call(
+    method: str,
+    url: str,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str], Any]:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json", **(headers or {})})
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json", **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             status, head, raw = response.status, dict(response.headers), response.read()
@@ -51,29 +56,43 @@ class Client:
         self.api = api or self.token["clientApiUrl"]  # `api`: where a browser's routes send Braintree's host
 
     def configuration(self, fingerprint: str | None = None) -> tuple[int, dict[str, str], Any]:
-        query = urllib.parse.urlencode({"authorizationFingerprint": fingerprint or self.fingerprint,
-                                        "configVersion": "3"})
+        query = urllib.parse.urlencode(
+            {"authorizationFingerprint": fingerprint or self.fingerprint, "configVersion": "3"}
+        )
         return call("GET", f"{self.token['configUrl']}?{query}")
 
     def tokenize(self, card: dict[str, Any], *, snake: bool = False) -> tuple[int, dict[str, str], Any]:
         if snake:
-            return call("POST", f"{self.api}/v1/payment_methods/credit_cards.json",
-                        {"credit_card": card, "share": True, "authorizationFingerprint": self.fingerprint})
-        return call("POST", f"{self.api}/v1/payment_methods/credit_cards",
-                    {"creditCard": {**card, "options": {"validate": False}},
-                     "_meta": {"source": "client", "integration": "custom"},
-                     "braintreeLibraryVersion": "braintree/web/3.144.0",
-                     "authorizationFingerprint": self.fingerprint})
+            return call(
+                "POST",
+                f"{self.api}/v1/payment_methods/credit_cards.json",
+                {"credit_card": card, "share": True, "authorizationFingerprint": self.fingerprint},
+            )
+        return call(
+            "POST",
+            f"{self.api}/v1/payment_methods/credit_cards",
+            {
+                "creditCard": {**card, "options": {"validate": False}},
+                "_meta": {"source": "client", "integration": "custom"},
+                "braintreeLibraryVersion": "braintree/web/3.144.0",
+                "authorizationFingerprint": self.fingerprint,
+            },
+        )
 
     def nonce(self, number: str = VISA) -> str:
         status, _, body = self.tokenize({"number": number, "expirationDate": "12/30", "cvv": "123"})
         assert status == 201, body
         return body["creditCards"][0]["nonce"]
 
-    def graphql(self, operation: str, variables: Any = None, *, fingerprint: str | None = None,
-                base: str) -> tuple[int, dict[str, str], Any]:
-        return call("POST", f"{base}/graphql", {"operationName": operation, "query": "…", "variables": variables or {}},
-                    {"Authorization": f"Bearer {fingerprint or self.fingerprint}", "Braintree-Version": "2018-05-10"})
+    def graphql(
+        self, operation: str, variables: Any = None, *, fingerprint: str | None = None, base: str
+    ) -> tuple[int, dict[str, str], Any]:
+        return call(
+            "POST",
+            f"{base}/graphql",
+            {"operationName": operation, "query": "…", "variables": variables or {}},
+            {"Authorization": f"Bearer {fingerprint or self.fingerprint}", "Braintree-Version": "2018-05-10"},
+        )
 
 
 @pytest.fixture
@@ -86,6 +105,7 @@ def braintree_hosts(tmp_path: Path, sdk_for: Any) -> Any:
 
 
 # --- tokens and the configuration ---------------------------------------------------------------
+
 
 def test_local_token_points_at_the_sandbox_without_graphql(sandbox) -> None:
     client = Client(sandbox.sdk)
@@ -112,20 +132,29 @@ def test_braintree_layout_token_and_configuration_carry_braintree_hosts(braintre
 
     assert client.token["configUrl"] == f"{clientapi.BRAINTREE_API}/merchants/mbh/client_api/v1/configuration"
     assert client.token["graphQL"] == {"url": clientapi.BRAINTREE_GRAPHQL, "date": "2018-05-08"}
-    status, _, config = call("GET", f"{running.url}/merchants/mbh/client_api/v1/configuration?"
-                             + urllib.parse.urlencode({"authorizationFingerprint": client.fingerprint}))
+    status, _, config = call(
+        "GET",
+        f"{running.url}/merchants/mbh/client_api/v1/configuration?"
+        + urllib.parse.urlencode({"authorizationFingerprint": client.fingerprint}),
+    )
     assert status == 200
     assert config["graphQL"]["features"] == ["tokenize_credit_cards"]
     assert config["assetsUrl"] == clientapi.BRAINTREE_ASSETS
 
 
-@pytest.mark.parametrize("spoil", [
-    lambda fp: fp.replace(fp.split(".")[1][:8], "00000000"),  # the signature
-    lambda fp: base64.urlsafe_b64encode(b'{"merchant_id":"x","created_at":"2030-01-01T00:00:00Z"}').decode()
-    + "." + fp.split(".", 1)[1],  # the claims
-    lambda fp: "",
-    lambda fp: "not-a-fingerprint",
-])
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        lambda fp: fp.replace(fp.split(".")[1][:8], "00000000"),  # the signature
+        lambda fp: (
+            base64.urlsafe_b64encode(b'{"merchant_id":"x","created_at":"2030-01-01T00:00:00Z"}').decode()
+            + "."
+            + fp.split(".", 1)[1]
+        ),  # the claims
+        lambda fp: "",
+        lambda fp: "not-a-fingerprint",
+    ],
+)
 def test_a_spoiled_fingerprint_is_401(sandbox, spoil) -> None:
     client = Client(sandbox.sdk)
 
@@ -159,9 +188,11 @@ def test_customer_bound_token_names_the_customer_in_the_fingerprint(sandbox) -> 
 
 # --- tokenization -------------------------------------------------------------------------------
 
+
 def test_camel_case_tokenization_is_201_with_a_uuid_nonce(sandbox) -> None:
     status, headers, body = Client(sandbox.sdk).tokenize(
-        {"number": VISA, "expirationDate": "12/30", "cvv": "123", "cardholderName": "Ada"})
+        {"number": VISA, "expirationDate": "12/30", "cvv": "123", "cardholderName": "Ada"}
+    )
 
     assert status == 201 and headers["Access-Control-Allow-Origin"] == "*"
     card = body["creditCards"][0]
@@ -174,22 +205,26 @@ def test_camel_case_tokenization_is_201_with_a_uuid_nonce(sandbox) -> None:
 
 def test_snake_case_tokenization_on_the_json_path_is_201(sandbox) -> None:
     status, _, body = Client(sandbox.sdk).tokenize(
-        {"number": "5555555555554444", "expiration_month": "11", "expiration_year": "2099"}, snake=True)
+        {"number": "5555555555554444", "expiration_month": "11", "expiration_year": "2099"}, snake=True
+    )
 
     assert status == 201
     assert body["creditCards"][0]["details"]["cardType"] == "MasterCard"
 
 
-@pytest.mark.parametrize("card, field, code", [
-    ({"expirationDate": "12/30"}, "number", "81714"),
-    ({"number": "4111abc", "expirationDate": "12/30"}, "number", "81715"),
-    ({"number": "41111", "expirationDate": "12/30"}, "number", "81716"),
-    ({"number": "4111111111111112", "expirationDate": "12/30"}, "number", "81715"),
-    ({"number": "4242424242424242", "expirationDate": "12/30"}, "number", "81717"),
-    ({"number": VISA}, "expirationDate", "81709"),
-    ({"number": VISA, "expirationDate": "13/30"}, "expirationDate", "81710"),
-    ({"number": VISA, "expirationDate": "12/30", "cvv": "12"}, "cvv", "81707"),
-])
+@pytest.mark.parametrize(
+    "card, field, code",
+    [
+        ({"expirationDate": "12/30"}, "number", "81714"),
+        ({"number": "4111abc", "expirationDate": "12/30"}, "number", "81715"),
+        ({"number": "41111", "expirationDate": "12/30"}, "number", "81716"),
+        ({"number": "4111111111111112", "expirationDate": "12/30"}, "number", "81715"),
+        ({"number": "4242424242424242", "expirationDate": "12/30"}, "number", "81717"),
+        ({"number": VISA}, "expirationDate", "81709"),
+        ({"number": VISA, "expirationDate": "13/30"}, "expirationDate", "81710"),
+        ({"number": VISA, "expirationDate": "12/30", "cvv": "12"}, "cvv", "81707"),
+    ],
+)
 def test_invalid_cards_are_422_with_braintree_field_codes(sandbox, card, field, code) -> None:
     status, _, body = Client(sandbox.sdk).tokenize(card)
 
@@ -203,8 +238,12 @@ def test_invalid_cards_are_422_with_braintree_field_codes(sandbox, card, field, 
 
 def test_a_body_that_is_not_json_is_400(sandbox) -> None:
     client = Client(sandbox.sdk)
-    request = urllib.request.Request(f"{client.api}/v1/payment_methods/credit_cards", data=b"{oops",
-                                     method="POST", headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{client.api}/v1/payment_methods/credit_cards",
+        data=b"{oops",
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
     with pytest.raises(urllib.error.HTTPError) as raised:
         urllib.request.urlopen(request, timeout=10)
     assert raised.value.code == 400
@@ -213,13 +252,15 @@ def test_a_body_that_is_not_json_is_400(sandbox) -> None:
 def test_unknown_client_api_route_is_a_json_404(sandbox) -> None:
     client = Client(sandbox.sdk)
 
-    status, _, body = call("POST", f"{client.api}/v1/payment_methods/paypal_accounts",
-                           {"authorizationFingerprint": client.fingerprint})
+    status, _, body = call(
+        "POST", f"{client.api}/v1/payment_methods/paypal_accounts", {"authorizationFingerprint": client.fingerprint}
+    )
 
     assert status == 404 and "paypal_accounts" in body["error"]["message"]
 
 
 # --- nonces in sales ----------------------------------------------------------------------------
+
 
 def test_a_tokenized_card_pays_like_the_card_and_only_once(sandbox) -> None:
     nonce = Client(sandbox.sdk).nonce("5555555555554444")
@@ -244,8 +285,9 @@ def test_test_amounts_decide_a_tokenized_cards_sale(sandbox) -> None:
 
 
 def test_test_card_numbers_still_decide_in_a_sale_with_their_nonce(sandbox) -> None:
-    result = sandbox.sdk.transaction.sale({"amount": "10.00",
-                                           "payment_method_nonce": Client(sandbox.sdk).nonce("4000111111111511")})
+    result = sandbox.sdk.transaction.sale(
+        {"amount": "10.00", "payment_method_nonce": Client(sandbox.sdk).nonce("4000111111111511")}
+    )
 
     assert result.transaction.status == "gateway_rejected"
     assert result.transaction.gateway_rejection_reason == "fraud"
@@ -269,11 +311,15 @@ def test_another_merchants_nonce_is_unknown(sandbox, braintree_hosts) -> None:
 
 # --- payment methods (vault) --------------------------------------------------------------------
 
+
 def test_a_guest_has_no_payment_methods(sandbox) -> None:
     client = Client(sandbox.sdk)
 
-    status, _, body = call("GET", f"{client.api}/v1/payment_methods.json?"
-                           + urllib.parse.urlencode({"authorizationFingerprint": client.fingerprint}))
+    status, _, body = call(
+        "GET",
+        f"{client.api}/v1/payment_methods.json?"
+        + urllib.parse.urlencode({"authorizationFingerprint": client.fingerprint}),
+    )
 
     assert (status, body) == (200, {"paymentMethods": []})
 
@@ -282,11 +328,15 @@ def test_a_customer_bound_token_vaults_and_lists_cards_with_spendable_nonces(san
     assert sandbox.sdk.customer.create({"id": "c-vault"}).is_success
     client = Client(sandbox.sdk, customer_id="c-vault", options={"make_default": True})
     for number in (VISA, "4005519200000004"):
-        assert client.tokenize({"number": number, "expiration_month": "11", "expiration_year": "2099"},
-                               snake=True)[0] == 201
+        assert (
+            client.tokenize({"number": number, "expiration_month": "11", "expiration_year": "2099"}, snake=True)[0]
+            == 201
+        )
 
-    status, _, body = call("GET", f"{client.api}/v1/payment_methods?"
-                           + urllib.parse.urlencode({"authorizationFingerprint": client.fingerprint}))
+    status, _, body = call(
+        "GET",
+        f"{client.api}/v1/payment_methods?" + urllib.parse.urlencode({"authorizationFingerprint": client.fingerprint}),
+    )
 
     assert status == 200
     listed = body["paymentMethods"]
@@ -302,10 +352,12 @@ def test_fail_on_duplicate_and_verify_card_options_are_422(sandbox) -> None:
     card = {"number": VISA, "expiration_month": "11", "expiration_year": "2099"}
     assert Client(sandbox.sdk, customer_id="c-dup").tokenize(card, snake=True)[0] == 201
 
-    status, _, body = Client(sandbox.sdk, customer_id="c-dup", options={"fail_on_duplicate_payment_method": True}).tokenize(
-        card, snake=True)
+    status, _, body = Client(
+        sandbox.sdk, customer_id="c-dup", options={"fail_on_duplicate_payment_method": True}
+    ).tokenize(card, snake=True)
     declined = Client(sandbox.sdk, customer_id="c-dup", options={"verify_card": True}).tokenize(
-        {**card, "number": "4000111111111115"}, snake=True)
+        {**card, "number": "4000111111111115"}, snake=True
+    )
 
     assert status == 422 and body["fieldErrors"][0]["fieldErrors"][0]["code"] == "81724"
     assert declined[0] == 422
@@ -313,6 +365,7 @@ def test_fail_on_duplicate_and_verify_card_options_are_422(sandbox) -> None:
 
 
 # --- GraphQL --------------------------------------------------------------------------------------
+
 
 def test_graphql_client_configuration_has_the_adapters_shape(braintree_hosts) -> None:
     running, sdk = braintree_hosts
@@ -329,8 +382,12 @@ def test_graphql_client_configuration_has_the_adapters_shape(braintree_hosts) ->
 
 def test_graphql_tokenization_gives_a_tokencc_nonce_that_pays_once(braintree_hosts) -> None:
     running, sdk = braintree_hosts
-    variables = {"input": {"creditCard": {"number": VISA, "expirationMonth": "12", "expirationYear": "2030",
-                                          "cvv": "123"}, "options": {"validate": False}}}
+    variables = {
+        "input": {
+            "creditCard": {"number": VISA, "expirationMonth": "12", "expirationYear": "2030", "cvv": "123"},
+            "options": {"validate": False},
+        }
+    }
 
     status, _, body = Client(sdk).graphql("TokenizeCreditCard", variables, base=running.url)
 
@@ -369,20 +426,28 @@ def test_other_graphql_operations_are_a_clear_error_braintree_web_does_not_retry
 def test_graphql_with_a_bad_bearer_is_401(braintree_hosts) -> None:
     running, sdk = braintree_hosts
 
-    status, _, body = Client(sdk).graphql("ClientConfiguration", fingerprint="forged.00?customer_id=",
-                                          base=running.url)
+    status, _, body = Client(sdk).graphql("ClientConfiguration", fingerprint="forged.00?customer_id=", base=running.url)
 
     assert status == 401 and body["errors"][0]["extensions"]["errorClass"] == "AUTHENTICATION"
 
 
 # --- CORS and analytics ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("path", ["/merchants/m/client_api/v1/configuration", "/graphql",
-                                  "/merchants/m/client_api/v1/payment_methods/credit_cards"])
+
+@pytest.mark.parametrize(
+    "path",
+    ["/merchants/m/client_api/v1/configuration", "/graphql", "/merchants/m/client_api/v1/payment_methods/credit_cards"],
+)
 def test_preflights_allow_any_origin_and_braintree_webs_headers(sandbox, path) -> None:
-    request = urllib.request.Request(f"{sandbox.url}{path}", method="OPTIONS", headers={
-        "Origin": "https://assets.braintreegateway.com", "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "authorization,braintree-version,content-type"})
+    request = urllib.request.Request(
+        f"{sandbox.url}{path}",
+        method="OPTIONS",
+        headers={
+            "Origin": "https://assets.braintreegateway.com",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,braintree-version,content-type",
+        },
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 204
         assert response.headers["Access-Control-Allow-Origin"] == "*"
@@ -392,8 +457,11 @@ def test_preflights_allow_any_origin_and_braintree_webs_headers(sandbox, path) -
 
 
 def test_analytics_beacons_are_accepted(sandbox) -> None:
-    status, headers, body = call("POST", f"{sandbox.url}/analytics/{sandbox.merchant.id}",
-                                 {"analytics": [{"kind": "web.dropin.started.client-token"}]})
+    status, headers, body = call(
+        "POST",
+        f"{sandbox.url}/analytics/{sandbox.merchant.id}",
+        {"analytics": [{"kind": "web.dropin.started.client-token"}]},
+    )
 
     assert (status, body) == (200, {}) and headers["Access-Control-Allow-Origin"] == "*"
 
@@ -403,6 +471,7 @@ def test_the_xml_api_is_unchanged_beside_it(sandbox) -> None:
 
 
 # --- card numbers at rest and in logs -------------------------------------------------------------
+
 
 def test_no_full_card_number_reaches_the_store_or_the_log_except_test_cards(tmp_path: Path, sdk_for: Any) -> None:
     merchant = Merchant("mpan", "mpan_public", f"mpan_{secrets.token_hex(8)}", {"mpan_usd": "USD"})
@@ -418,11 +487,14 @@ def test_no_full_card_number_reaches_the_store_or_the_log_except_test_cards(tmp_
     stored = b"".join(path.read_bytes() for path in tmp_path.glob("pan.db*"))
     assert nonce.encode() in stored  # the store was really read
     assert b"4242424242424242" not in stored and b"4111111111111112" not in stored
-    assert lines and not any(number in line for line in lines
-                             for number in ("4242424242424242", "4111111111111112", VISA))
+    assert lines and not any(
+        number in line for line in lines for number in ("4242424242424242", "4111111111111112", VISA)
+    )
 
 
-@pytest.mark.parametrize(("layout", "config_host"), [("local", "127.0.0.1"), ("braintree", "api.sandbox.braintreegateway.com")])
+@pytest.mark.parametrize(
+    ("layout", "config_host"), [("local", "127.0.0.1"), ("braintree", "api.sandbox.braintreegateway.com")]
+)
 def test_sandbox_serve_picks_the_client_hosts_its_tokens_name(tmp_path: Path, layout: str, config_host: str) -> None:
     """`paycli sandbox serve --client-hosts braintree` makes tokens for the faithful layout; the default stays local."""
     import os
@@ -435,16 +507,31 @@ def test_sandbox_serve_picks_the_client_hosts_its_tokens_name(tmp_path: Path, la
 
     paycli = shutil.which("paycli", path=os.path.dirname(sys.executable))
     command = [paycli] if paycli else [sys.executable, "-m", "paycli"]
-    server = subprocess.Popen([*command, "sandbox", "serve", "--port", "0", "--db", str(tmp_path / "s.db"),
-                               *(["--client-hosts", layout] if layout != "local" else [])],
-                              stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [
+            *command,
+            "sandbox",
+            "serve",
+            "--port",
+            "0",
+            "--db",
+            str(tmp_path / "s.db"),
+            *(["--client-hosts", layout] if layout != "local" else []),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         port = re.search(r"listening on http://127\.0\.0\.1:(\d+)", server.stderr.readline())[1]
         url = f"http://127.0.0.1:{port}"
-        gateway = braintree.BraintreeGateway(braintree.Configuration(
-            environment=braintree.Environment("local", "127.0.0.1", port, url, False, None, "127.0.0.1", port),
-            merchant_id=sandbox_pkg.LOCAL_MERCHANT_ID, public_key=sandbox_pkg.LOCAL_PUBLIC_KEY,
-            private_key=sandbox_pkg.LOCAL_PRIVATE_KEY))
+        gateway = braintree.BraintreeGateway(
+            braintree.Configuration(
+                environment=braintree.Environment("local", "127.0.0.1", port, url, False, None, "127.0.0.1", port),
+                merchant_id=sandbox_pkg.LOCAL_MERCHANT_ID,
+                public_key=sandbox_pkg.LOCAL_PUBLIC_KEY,
+                private_key=sandbox_pkg.LOCAL_PRIVATE_KEY,
+            )
+        )
         token = json.loads(base64.b64decode(gateway.client_token.generate()))
     finally:
         server.terminate()

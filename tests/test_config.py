@@ -182,7 +182,11 @@ def test_an_empty_config_file_is_allowed(write_config: Callable[..., Path]) -> N
 
 # Every broken file gives one line naming the file, the profile and the key.
 BAD_PROFILES = [
-    ("environment: sandbox\n  merchant_id: m\n  public_key: p\n  private_key_env: K\n  colour: red", "colour", "unknown key"),
+    (
+        "environment: sandbox\n  merchant_id: m\n  public_key: p\n  private_key_env: K\n  colour: red",
+        "colour",
+        "unknown key",
+    ),
     ("environment: prod", "environment", "'prod' is not local, sandbox or production"),
     ("merchant_id: m", "environment", "missing; set it to local, sandbox or production"),
     ("environment: local\n  timezone: Mars/Olympus", "timezone", "not an IANA time zone"),
@@ -215,7 +219,7 @@ BAD_PROFILES = [
     ("environment: local\n  merchant_accounts: [usd]", "merchant_accounts", "mapping of currency"),
     ("environment: sandbox\n  merchant_id: m\n  public_key: p\n  private_key_env: ''", "private_key_env", "is empty"),
     (
-        "environment: sandbox\n  merchant_id: m\n  public_key: p\n  private_key_cmd: \"pass 'x\"",
+        'environment: sandbox\n  merchant_id: m\n  public_key: p\n  private_key_cmd: "pass \'x"',
         "private_key_cmd",
         "cannot split",
     ),
@@ -324,7 +328,9 @@ def test_private_key_cmd_runs_in_the_environment_it_is_given(monkeypatch) -> Non
     ("command", "says", "timeout_s"),
     [
         (
-            _cmd("import os, sys; print(os.environ['KEY']); print('not in the password store', file=sys.stderr); sys.exit(1)"),
+            _cmd(
+                "import os, sys; print(os.environ['KEY']); print('not in the password store', file=sys.stderr); sys.exit(1)"
+            ),
             "exited with status 1;",
             30,
         ),
@@ -391,5 +397,6 @@ def test_a_config_file_that_cannot_be_read_is_a_config_error(invoke, tmp_path: P
     unreadable = tmp_path / "file" / "config.yaml"  # under a regular file: unreadable even for root
     run = invoke("--config", unreadable, "profiles", "show", code=4)
     lines = run.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"error: {unreadable}: cannot read config file (named by "
-                                                    "--config): Not a directory"), run.stderr
+    assert len(lines) == 1 and lines[0].startswith(
+        f"error: {unreadable}: cannot read config file (named by --config): Not a directory"
+    ), run.stderr

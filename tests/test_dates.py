@@ -31,7 +31,9 @@ def test_yesterday_across_the_spring_dst_change() -> None:
 def test_a_dst_day_is_23_hours_long() -> None:
     spring = date(2026, 3, 8)
     # same-zone subtraction in Python is wall-clock arithmetic; elapsed time needs UTC
-    start, end = (moment.astimezone(timezone.utc) for moment in (day_start(spring, NEW_YORK), day_end(spring, NEW_YORK)))
+    start, end = (
+        moment.astimezone(timezone.utc) for moment in (day_start(spring, NEW_YORK), day_end(spring, NEW_YORK))
+    )
     length = end - start + timedelta(microseconds=1)
     assert length == timedelta(hours=23)
     assert day_end(spring, NEW_YORK).utcoffset() == timedelta(hours=-4)

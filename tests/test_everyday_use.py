@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import subprocess
 from typing import Annotated
 
 import pytest
@@ -64,7 +65,8 @@ def test_output_suffix_that_names_no_format_is_exit_2_naming_the_choices(invoke,
     assert "--output" in run.stderr and "'.txt' names no format" in run.stderr
     assert ".csv" in run.stderr and "--format table|json|ndjson|csv" in run.stderr
     assert not target.exists()
-    invoke("-o", target, "txn", "search", code=2)  # before the command too
+    before = invoke("-o", target, "txn", "search", code=2)  # before the command too
+    assert "--output" in before.stderr and "'.txt' names no format" in before.stderr
 
 
 def test_output_with_an_explicit_format_or_a_known_suffix_is_written(invoke, sandbox, tmp_path) -> None:
@@ -171,8 +173,9 @@ def capped(tmp_path, write_config, monkeypatch, sdk_for):
 
 def _sales(sdk, count: int, amount: str = "10.00", *, settle: bool = False) -> None:
     for _ in range(count):
-        result = sdk.transaction.sale({"amount": amount, "payment_method_nonce": "fake-valid-nonce",
-                                       "options": {"submit_for_settlement": True}})
+        result = sdk.transaction.sale(
+            {"amount": amount, "payment_method_nonce": "fake-valid-nonce", "options": {"submit_for_settlement": True}}
+        )
         assert result.is_success
         if settle:
             assert sdk.testing.settle_transaction(result.transaction.id).is_success
@@ -183,8 +186,7 @@ def test_search_at_the_profiles_search_cap_warns_and_keeps_json_clean(invoke, ca
     _sales(sdk, 7)
     run = invoke("txn", "search", "-f", "json")
     assert len(run.json()) == 5  # stdout: one JSON document, nothing else
-    assert "warning: the search stopped at 5 transactions, profile capped's search_cap: there may be more" \
-        in run.stderr
+    assert "warning: the search stopped at 5 transactions, profile capped's search_cap: there may be more" in run.stderr
     assert "warning" not in invoke("txn", "search", "--amount-min", "11").stderr
 
 
@@ -207,8 +209,10 @@ def test_connection_failed_names_the_url_it_tried(invoke, write_config, monkeypa
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     monkeypatch.setenv("GONE_KEY", "k")
-    write_config(f"profiles:\n  gone:\n    environment: local\n    url: http://127.0.0.1:{port}\n"
-                 "    merchant_id: m\n    public_key: p\n    private_key_env: GONE_KEY\n")
+    write_config(
+        f"profiles:\n  gone:\n    environment: local\n    url: http://127.0.0.1:{port}\n"
+        "    merchant_id: m\n    public_key: p\n    private_key_env: GONE_KEY\n"
+    )
     run = invoke("-p", "gone", "txn", "show", "abc123", code=6)
     assert f"find abc123: connection failed (http://127.0.0.1:{port})" in run.stderr
     assert run.json()["error"]["url"] == f"http://127.0.0.1:{port}"
@@ -229,8 +233,7 @@ def test_verbose_shows_requests_but_no_traceback_for_a_handled_error(invoke, san
 def test_an_explicit_void_says_voided_not_instead_of_refunded(invoke, sandbox) -> None:
     sale = sandbox.sale("15.00")
     run = invoke("void", sale)
-    assert f"voided {sale}: the 15.00 USD sale (submitted_for_settlement) was cancelled before it settled" \
-        in run.stderr
+    assert f"voided {sale}: the 15.00 USD sale (submitted_for_settlement) was cancelled before it settled" in run.stderr
     assert "instead of refunded" not in run.stderr and "back to the customer" not in run.stderr
 
 
@@ -296,7 +299,8 @@ def test_a_token_from_a_served_sandbox_has_no_such_note(invoke, sandbox) -> None
 
 
 def _rehearsal(sandbox, write_config, extra: str = "") -> None:
-    write_config(f"""
+    write_config(
+        f"""
         default_profile: rehearse
         profiles:
           rehearse:
@@ -306,7 +310,9 @@ def _rehearsal(sandbox, write_config, extra: str = "") -> None:
             public_key: {sandbox.merchant.public_key}
             private_key_env: PAYCLI_TEST_PRIVATE_KEY
             confirm: true
-    """ + extra)
+    """
+        + extra
+    )
 
 
 def test_confirm_true_asks_like_production_on_a_sandbox(invoke, sandbox, write_config, tty) -> None:
@@ -331,7 +337,7 @@ def test_confirm_true_without_a_terminal_needs_yes(invoke, sandbox, write_config
 
 def test_confirm_must_be_true_or_false(invoke, sandbox, write_config) -> None:
     _rehearsal(sandbox, write_config)
-    write_config(f"profiles:\n  r:\n    environment: local\n    confirm: 'yes'\n")
+    write_config("profiles:\n  r:\n    environment: local\n    confirm: 'yes'\n")
     run = invoke("-p", "r", "txn", "search", code=4)
     assert "profile 'r', key 'confirm': expected true or false" in run.stderr
 
@@ -360,8 +366,7 @@ def test_a_broken_profile_fails_only_the_commands_that_use_it(invoke, sandbox, w
 def test_all_profiles_reports_a_broken_profile_and_goes_on(invoke, sandbox, write_config, tmp_path) -> None:
     _rehearsal(sandbox, write_config, BROKEN)
     sandbox.sale("10.00", settle=True)
-    run = invoke("settlement", "export", "--all-profiles", "--date", "today", "-o", tmp_path / "{profile}.csv",
-                 code=7)
+    run = invoke("settlement", "export", "--all-profiles", "--date", "today", "-o", tmp_path / "{profile}.csv", code=7)
     assert len((tmp_path / "rehearse.csv").read_text().splitlines()) == 2  # the good profile was written
     assert "failed for 1 of 2 profiles (broken)" in run.stderr and "only a local profile has a url" in run.stderr
     checked = invoke("profiles", "check", "--all", code=7).json()
@@ -371,13 +376,14 @@ def test_all_profiles_reports_a_broken_profile_and_goes_on(invoke, sandbox, writ
 # shell completion ------------------------------------------------------------------------------------------------
 
 
-def _paycli(env: dict[str, str], *args: str) -> "subprocess.CompletedProcess[str]":
+def _paycli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     import os
     import subprocess
     import sys
 
-    return subprocess.run([sys.executable, "-m", "paycli", *args], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, **env})
+    return subprocess.run(
+        [sys.executable, "-m", "paycli", *args], capture_output=True, text=True, timeout=60, env={**os.environ, **env}
+    )
 
 
 def test_install_completion_for_the_shell_named(tmp_path) -> None:
@@ -389,13 +395,21 @@ def test_install_completion_for_the_shell_named(tmp_path) -> None:
     assert not (home / ".bashrc").exists() and not (home / ".bash_completions").exists()
 
 
+@pytest.mark.slow  # shell completion in paycli processes
 def test_profile_names_and_statuses_complete(write_config) -> None:
     write_config("profiles:\n  acme-prod:\n    environment: local\n  acme-test:\n    environment: local\n")
     profiles = _paycli({"_PAYCLI_COMPLETE": "complete_bash", "COMP_WORDS": "paycli -p acme", "COMP_CWORD": "2"})
     assert profiles.stdout.split() == ["acme-prod", "acme-test"]
     after = _paycli({"_PAYCLI_COMPLETE": "complete_bash", "COMP_WORDS": "paycli txn search -p l", "COMP_CWORD": "4"})
     assert after.stdout.split() == ["local"]
-    statuses = _paycli({"_PAYCLI_COMPLETE": "complete_bash", "COMP_WORDS": "paycli txn search --status settl",
-                        "COMP_CWORD": "4"})
-    assert statuses.stdout.split() == ["settled", "settlement_confirmed", "settlement_declined",
-                                       "settlement_failed", "settlement_pending", "settling"]
+    statuses = _paycli(
+        {"_PAYCLI_COMPLETE": "complete_bash", "COMP_WORDS": "paycli txn search --status settl", "COMP_CWORD": "4"}
+    )
+    assert statuses.stdout.split() == [
+        "settled",
+        "settlement_confirmed",
+        "settlement_declined",
+        "settlement_failed",
+        "settlement_pending",
+        "settling",
+    ]

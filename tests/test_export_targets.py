@@ -37,16 +37,20 @@ def profiles(write_config: Callable[..., Path]) -> list[Profile]:
 def test_placeholders_are_filled_with_the_profile_and_the_date_or_the_range() -> None:
     template = Path("/srv/{profile}/settlement-{date}.csv")
     assert export_targets.fill(template, "acme", (MARCH_1,)) == Path("/srv/acme/settlement-2026-03-01.csv")
-    assert export_targets.fill(template, "acme", (MARCH_1, date(2026, 3, 2), MARCH_3)) == \
-        Path("/srv/acme/settlement-2026-03-01_2026-03-03.csv")
+    assert export_targets.fill(template, "acme", (MARCH_1, date(2026, 3, 2), MARCH_3)) == Path(
+        "/srv/acme/settlement-2026-03-01_2026-03-03.csv"
+    )
     assert export_targets.fill(None, "acme", (MARCH_1,)) is None  # stdout stays stdout
     assert export_targets.fill(Path("-"), "acme", (MARCH_1,)) == Path("-")
 
 
-@pytest.mark.parametrize(("template", "message"), [
-    ("out-{month}.csv", "--output 'out-{month}.csv': unknown placeholder {month}"),
-    ("out-{date.csv", "--output 'out-{date.csv': unbalanced braces"),
-])
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("out-{month}.csv", "--output 'out-{month}.csv': unknown placeholder {month}"),
+        ("out-{date.csv", "--output 'out-{date.csv': unbalanced braces"),
+    ],
+)
 def test_a_bad_template_is_a_usage_error_naming_the_option(template: str, message: str) -> None:
     with pytest.raises(UsageError) as raised:
         export_targets.fill(Path(template), "acme", (MARCH_1,))
@@ -62,9 +66,12 @@ def test_profiles_share_a_file_without_profile_in_it_in_profile_order(profiles: 
     stdout = export_targets.by_output(export_targets.plan(profiles, None, one_day))
 
     assert {path: [t.profile.name for t in group] for path, group in shared.items()} == {
-        Path("/srv/2026-03-01.csv"): ["acme", "globex"]}
+        Path("/srv/2026-03-01.csv"): ["acme", "globex"]
+    }
     assert {path: [t.profile.name for t in group] for path, group in apart.items()} == {
-        Path("/srv/acme.csv"): ["acme"], Path("/srv/globex.csv"): ["globex"]}
+        Path("/srv/acme.csv"): ["acme"],
+        Path("/srv/globex.csv"): ["globex"],
+    }
     assert {path: [t.profile.name for t in group] for path, group in stdout.items()} == {None: ["acme", "globex"]}
 
 
@@ -74,7 +81,9 @@ def test_each_profile_gets_its_own_days(profiles: list[Profile]) -> None:
     targets = export_targets.plan(profiles, Path("{profile}-{date}.csv"), lambda profile: days[profile.name])
 
     assert [(t.profile.name, t.days, t.output) for t in targets] == [
-        ("acme", (MARCH_1,), Path("acme-2026-03-01.csv")), ("globex", (MARCH_3,), Path("globex-2026-03-03.csv"))]
+        ("acme", (MARCH_1,), Path("acme-2026-03-01.csv")),
+        ("globex", (MARCH_3,), Path("globex-2026-03-03.csv")),
+    ]
 
 
 def test_a_file_is_written_under_its_lock_and_a_second_writer_is_told_to_wait(tmp_path: Path) -> None:
@@ -95,7 +104,10 @@ def test_a_file_is_written_under_its_lock_and_a_second_writer_is_told_to_wait(tm
 
 def test_stdout_needs_no_lock(tmp_path: Path) -> None:
     state = tmp_path / "state"
-    with export_targets.locked(None, state), export_targets.locked(Path("-"), state), \
-            export_targets.locked(None, state):
+    with (
+        export_targets.locked(None, state),
+        export_targets.locked(Path("-"), state),
+        export_targets.locked(None, state),
+    ):
         pass
     assert not state.exists()

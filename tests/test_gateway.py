@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import harness
 import pytest
 
 from paycli import sandbox as offline
@@ -33,8 +34,14 @@ def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def profile_for(url: str, key: str = "gw_private") -> Profile:
-    return Profile(name="t", environment="local", merchant_id="gw", public_key="gw_public", url=url,
-                   private_key=PrivateKey("inline", "test", inline=key, profile="t"))
+    return Profile(
+        name="t",
+        environment="local",
+        merchant_id="gw",
+        public_key="gw_public",
+        url=url,
+        private_key=PrivateKey("inline", "test", inline=key, profile="t"),
+    )
 
 
 @pytest.fixture
@@ -90,8 +97,13 @@ def test_sale_without_idempotency_key_is_not_retried(faulty) -> None:
 def test_refund_with_key_survives_a_lost_answer_and_refunds_once(faulty) -> None:
     running = faulty("refund=drop-after@0.5", seed=11)
     gateway = gateway_for(running, [])
-    sale = gateway.sale({"amount": Decimal("40.00"), "payment_method_nonce": "fake-valid-nonce",
-                         "options": {"submit_for_settlement": True}})
+    sale = gateway.sale(
+        {
+            "amount": Decimal("40.00"),
+            "payment_method_nonce": "fake-valid-nonce",
+            "options": {"submit_for_settlement": True},
+        }
+    )
     gateway.testing_settle(sale.id)
     credits = [gateway.refund(sale.id, amount=Decimal("10.00"), api_request_key=f"k-{sale.id}-{i}") for i in range(4)]
     assert len({c.id for c in credits}) == 4
@@ -188,14 +200,21 @@ def test_concurrent_pages_under_faults_all_arrive(faulty) -> None:
     sales = []
     for _ in range(40):
         try:
-            sales.append(seller.sale({"amount": Decimal("1.00"), "payment_method_nonce": "fake-valid-nonce",
-                                      "api_request_key": f"sale-{len(sales)}"}).id)
+            sales.append(
+                seller.sale(
+                    {
+                        "amount": Decimal("1.00"),
+                        "payment_method_nonce": "fake-valid-nonce",
+                        "api_request_key": f"sale-{len(sales)}",
+                    }
+                ).id
+            )
         except Unavailable:
             continue
     gateway = gateway_for(running, [])
     query = TransactionQuery()
     ids = sorted(sales)
-    pages = [ids[start:start + 5] for start in range(0, len(ids), 5)]
+    pages = [ids[start : start + 5] for start in range(0, len(ids), 5)]
     with ThreadPoolExecutor(8) as pool:
         fetched = list(pool.map(lambda page: gateway.fetch_page(query, page), pages, timeout=60))
     assert [[t.id for t in page] for page in fetched] == pages
@@ -223,8 +242,9 @@ _NO_REQUEST = {"webhook_kinds", "webhook_sample", "webhook_parse", "close"}
 
 
 def test_every_public_gateway_method_is_listed_here() -> None:
-    public = {name for name, member in vars(Gateway).items()
-              if not name.startswith("_") and callable(getattr(Gateway, name))}
+    public = {
+        name for name, member in vars(Gateway).items() if not name.startswith("_") and callable(getattr(Gateway, name))
+    }
     assert public == set(_REQUESTS) | _NO_REQUEST
 
 
@@ -255,19 +275,28 @@ def test_importing_the_gateway_package_loads_no_sdk() -> None:
     import subprocess
     import sys
 
-    probe = ("import sys, paycli.gateway; assert 'braintree' not in sys.modules, 'imported'; "
-             "paycli.gateway.connect; assert 'braintree' in sys.modules, 'not loaded on use'")
+    probe = (
+        "import sys, paycli.gateway; assert 'braintree' not in sys.modules, 'imported'; "
+        "paycli.gateway.connect; assert 'braintree' in sys.modules, 'not loaded on use'"
+    )
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
 
 
 # --- the environment a run is given reaches the gateway ---------------------------------------------------
 
+
 def test_connect_reads_the_private_key_from_the_environment_it_is_given(faulty, monkeypatch) -> None:
     running = faulty("")
     monkeypatch.delenv("GW_KEY", raising=False)
-    profile = Profile(name="t", environment="local", merchant_id="gw", public_key="gw_public", url=running.url,
-                      private_key=PrivateKey("env", "GW_KEY", profile="t"))
+    profile = Profile(
+        name="t",
+        environment="local",
+        merchant_id="gw",
+        public_key="gw_public",
+        url=running.url,
+        private_key=PrivateKey("env", "GW_KEY", profile="t"),
+    )
     assert connect(profile, env={"GW_KEY": "gw_private"}).generate_client_token()
     with pytest.raises(ConfigError, match=r"\$GW_KEY is not set"):
         connect(profile, env={})
@@ -281,8 +310,10 @@ def test_an_invocations_environment_reaches_the_gateway(faulty, tmp_path, monkey
     running = faulty("")
     config = tmp_path / "given" / "config.yaml"
     config.parent.mkdir()
-    config.write_text(f"profiles:\n  t:\n    environment: local\n    url: {running.url}\n    merchant_id: gw\n"
-                      "    public_key: gw_public\n    private_key_env: GW_KEY\n")
+    config.write_text(
+        f"profiles:\n  t:\n    environment: local\n    url: {running.url}\n    merchant_id: gw\n"
+        "    public_key: gw_public\n    private_key_env: GW_KEY\n"
+    )
     config.chmod(0o600)
     monkeypatch.delenv("GW_KEY", raising=False)
     given_state = tmp_path / "given-state"
@@ -297,8 +328,12 @@ def test_an_invocations_environment_reaches_the_gateway(faulty, tmp_path, monkey
     process_state = Path(os.environ["XDG_STATE_HOME"])
     run = Invocation(profile="local", config=config, env=env)
     try:
-        assert run.gateway().find(run.gateway().sale(
-            {"amount": Decimal("2.00"), "payment_method_nonce": "fake-valid-nonce"}).id).status == "authorized"
+        assert (
+            run.gateway()
+            .find(run.gateway().sale({"amount": Decimal("2.00"), "payment_method_nonce": "fake-valid-nonce"}).id)
+            .status
+            == "authorized"
+        )
     finally:
         run.close()
     assert (given_state / "paycli" / "sandbox.db").exists()
@@ -306,6 +341,7 @@ def test_an_invocations_environment_reaches_the_gateway(faulty, tmp_path, monkey
 
 
 # --- the same errors through the CLI, against real sandboxes ---------------------------------------------
+
 
 def test_profiles_check_with_a_wrong_key_exits_4(invoke, sandbox, monkeypatch) -> None:
     monkeypatch.setenv("PAYCLI_TEST_PRIVATE_KEY", "not-the-key")
@@ -318,8 +354,10 @@ def test_profiles_check_of_an_unreachable_sandbox_exits_6(invoke, write_config, 
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     monkeypatch.setenv("GONE_KEY", "k")
-    write_config(f"profiles:\n  gone:\n    environment: local\n    url: http://127.0.0.1:{port}\n"
-                 "    merchant_id: m\n    public_key: p\n    private_key_env: GONE_KEY\n")
+    write_config(
+        f"profiles:\n  gone:\n    environment: local\n    url: http://127.0.0.1:{port}\n"
+        "    merchant_id: m\n    public_key: p\n    private_key_env: GONE_KEY\n"
+    )
     run = invoke("-p", "gone", "profiles", "check", code=6)
     assert "connection failed" in run.stderr and run.stderr.count("retrying") == 3
 
@@ -330,6 +368,7 @@ def test_profiles_check_against_a_served_sandbox(invoke, sandbox) -> None:
 
 
 # --- replies: paycli's decoder on paycli's gateway objects only -------------------------------------------
+
 
 class _Peer:
     """A loopback peer that answers every request with one fixed XML reply (what a hostile or odd gateway
@@ -377,13 +416,7 @@ def _find_reply(running: Any, txn_id: str) -> str:
             bodies.append(body)
             return status, body
 
-    import braintree
-
-    port = str(running.port)
-    environment = braintree.Environment("local", "127.0.0.1", port, running.url, False, None, "127.0.0.1", port)
-    sdk = braintree.BraintreeGateway(braintree.Configuration(
-        environment=environment, merchant_id=MERCHANT.id, public_key=MERCHANT.public_key,
-        private_key=MERCHANT.private_key, http_strategy=Recording))
+    sdk = harness.merchant_gateway(running.url, MERCHANT, http_strategy=Recording)
     sdk.transaction.find(txn_id)
     return bodies[-1]
 
@@ -391,8 +424,9 @@ def _find_reply(running: Any, txn_id: str) -> str:
 @pytest.fixture
 def find_reply(faulty) -> str:
     running = faulty("")
-    sale = gateway_for(running).sale({"amount": Decimal("12.50"), "payment_method_nonce": "fake-valid-nonce",
-                                      "order_id": "ORD-1"})
+    sale = gateway_for(running).sale(
+        {"amount": Decimal("12.50"), "payment_method_nonce": "fake-valid-nonce", "order_id": "ORD-1"}
+    )
     return _find_reply(running, sale.id)
 
 
@@ -404,8 +438,9 @@ def test_a_reply_declaring_entities_is_refused_by_paycli_and_parsed_by_a_plain_s
     """paycli decodes with its own decoder, which refuses a document type; a braintree gateway built next to
     paycli's in the same process still uses the SDK's parser (which expands the entity)."""
     xml_declaration, _, rest = find_reply.partition("\n")
-    hostile = (f'{xml_declaration}\n<!DOCTYPE transaction [<!ENTITY who "from-the-dtd">]>\n'
-               + rest.replace("<order-id>ORD-1</order-id>", "<order-id>&who;</order-id>"))
+    hostile = f'{xml_declaration}\n<!DOCTYPE transaction [<!ENTITY who "from-the-dtd">]>\n' + rest.replace(
+        "<order-id>ORD-1</order-id>", "<order-id>&who;</order-id>"
+    )
     peer = _Peer(hostile)
     try:
         gateway = connect(profile_for(peer.url))
@@ -463,23 +498,34 @@ def test_the_sdk_internals_paycli_relies_on_keep_their_shape() -> None:
 
     # _DecodingHttp overrides _make_request and calls it with the same arguments
     assert list(inspect.signature(Http._make_request).parameters) == [
-        "self", "http_verb", "path", "content_type", "params", "files", "header_overrides"]
+        "self",
+        "http_verb",
+        "path",
+        "content_type",
+        "params",
+        "files",
+        "header_overrides",
+    ]
     # the transport overrides http_do and returns [status, body]
-    assert list(inspect.signature(Http.http_do).parameters) == ["self", "http_verb", "path", "headers",
-                                                                "request_body"]
+    assert list(inspect.signature(Http.http_do).parameters) == ["self", "http_verb", "path", "headers", "request_body"]
     # every SDK gateway asks the configuration for its Http: Configuration.http() is the seam
     source = inspect.getsource(braintree.transaction_gateway.TransactionGateway)
     assert "self.config.http()" in source
     # _make_request answers an empty body with {} after raising for the status, without parsing it
     steps = inspect.getsource(Http._make_request)
-    assert steps.index("raise_exception_from_status") < steps.index("len(response_body.strip()) == 0") \
+    assert (
+        steps.index("raise_exception_from_status")
+        < steps.index("len(response_body.strip()) == 0")
         < steps.index("XmlUtil.dict_from_xml")
+    )
     # the Configuration keyword the transport is given through, and the strategy's constructor
     assert "http_strategy(self, self.environment)" in inspect.getsource(braintree.Configuration.__init__)
     # the search: ids from the collection, pages unpacked with the SDK's own helper
     assert isinstance(inspect.getattr_static(ResourceCollection, "ids"), property)
     assert list(inspect.signature(ResourceCollection).parameters) == ["query", "results", "method"]
     assert ResourceCollection._extract_as_array({"transaction": {"id": "a"}}, "transaction") == [{"id": "a"}]
-    assert ResourceCollection._extract_as_array({"transaction": [{"id": "a"}, {"id": "b"}]}, "transaction") \
-        == [{"id": "a"}, {"id": "b"}]
+    assert ResourceCollection._extract_as_array({"transaction": [{"id": "a"}, {"id": "b"}]}, "transaction") == [
+        {"id": "a"},
+        {"id": "b"},
+    ]
     assert ResourceCollection._extract_as_array({}, "transaction") == []

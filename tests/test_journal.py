@@ -17,8 +17,10 @@ from paycli import sandbox as offline
 from paycli.sandbox.store import Merchant
 
 MERCHANT = Merchant("lost", "lost_pub", "lost_priv", {"lost_usd": "USD"})
-PROFILE = ("profiles:\n  t:\n    environment: local\n    url: {url}\n    merchant_id: lost\n"
-           "    public_key: lost_pub\n    private_key_env: LOST_KEY\ndefault_profile: t\n")
+PROFILE = (
+    "profiles:\n  t:\n    environment: local\n    url: {url}\n    merchant_id: lost\n"
+    "    public_key: lost_pub\n    private_key_env: LOST_KEY\ndefault_profile: t\n"
+)
 
 
 def journal_path(home: Path) -> Path:
@@ -49,8 +51,9 @@ class Gateways:
         return self.sdk_for(self.running.url, "lost", "lost_pub", "lost_priv")
 
     def settled_sale(self, amount: str) -> str:
-        sale = self.sdk.transaction.sale({"amount": amount, "payment_method_nonce": "fake-valid-nonce",
-                                          "options": {"submit_for_settlement": True}}).transaction.id
+        sale = self.sdk.transaction.sale(
+            {"amount": amount, "payment_method_nonce": "fake-valid-nonce", "options": {"submit_for_settlement": True}}
+        ).transaction.id
         assert self.sdk.testing.settle_transaction(sale).is_success
         return sale
 
@@ -74,15 +77,17 @@ def lose_the_answer(invoke: Any, gateways: Gateways, *args: str) -> None:
     """Run `paycli refund …` against a gateway that makes the refund and drops every answer, then heal it."""
     gateways.serve(faults="refund=drop-after@1.0")
     lost = invoke("refund", *args, code=6).stderr
-    assert "retrying" in lost and "may or may not have happened, so the money may have moved: rerun the same " \
-        "command to resume" in lost
+    assert (
+        "retrying" in lost
+        and "may or may not have happened, so the money may have moved: rerun the same command to resume" in lost
+    )
     gateways.serve()
 
 
 # --- one intent, one entry -----------------------------------------------------------------------------
 
-def test_a_resume_closes_the_entry_it_resumes_and_a_new_command_is_a_new_refund(invoke, gateways,
-                                                                               isolated_env) -> None:
+
+def test_a_resume_closes_the_entry_it_resumes_and_a_new_command_is_a_new_refund(invoke, gateways, isolated_env) -> None:
     sale = gateways.settled_sale("50.00")
     lose_the_answer(invoke, gateways, sale, "--amount", "20")
     [lost] = journal_rows(isolated_env)
@@ -97,8 +102,11 @@ def test_a_resume_closes_the_entry_it_resumes_and_a_new_command_is_a_new_refund(
     assert entry["api_request_key"] == lost["api_request_key"] and entry["finished_at"]
     # what is left comes from the gateway: 50 - 20, not the 20 subtracted a second time
     assert f"refunded 20.00 USD of {sale} as {credit['id']}; 30.00 USD left to refund" in resumed.stderr
-    assert (credit["sale_refunded_amount"], credit["sale_refundable_amount"], credit["resumed"]) == \
-        ("20.00", "30.00", True)
+    assert (credit["sale_refunded_amount"], credit["sale_refundable_amount"], credit["resumed"]) == (
+        "20.00",
+        "30.00",
+        True,
+    )
 
     second = invoke("refund", sale, "--amount", "20", "--again")  # a deliberate second refund moves money
     assert "resumed" not in second.stderr and second.json()["id"] != credit["id"]
@@ -139,6 +147,7 @@ def test_a_lost_batch_row_is_resumed_in_its_own_entry(invoke, gateways, isolated
 
 # --- a locked journal ---------------------------------------------------------------------------------------
 
+
 class Holder:
     """Another process's connection holding the journal exclusively until released.
 
@@ -168,8 +177,9 @@ class Holder:
 
 @pytest.mark.parametrize("readers", [False, True], ids=["writers-locked", "readers-locked"])
 @pytest.mark.parametrize("again", [[], ["--again"]], ids=["checked", "again"])
-def test_a_journal_locked_before_the_call_exits_6_and_no_money_moves(invoke, gateways, isolated_env, monkeypatch,
-                                                                    readers: bool, again: list[str]) -> None:
+def test_a_journal_locked_before_the_call_exits_6_and_no_money_moves(
+    invoke, gateways, isolated_env, monkeypatch, readers: bool, again: list[str]
+) -> None:
     monkeypatch.setattr("paycli.journal.LOCK_WAIT_S", 0.5, raising=False)
     sale = gateways.settled_sale("10.00")
     invoke("refund", sale, "--amount", "1")  # the journal exists
@@ -185,8 +195,10 @@ def test_a_journal_locked_before_the_call_exits_6_and_no_money_moves(invoke, gat
     assert len(gateways.sdk.transaction.find(sale).refund_ids) == 1
 
 
+@pytest.mark.slow  # a refund held in flight for 1.5 s while another run takes the journal's lock
 def test_a_journal_locked_after_the_call_says_the_refund_happened_and_a_rerun_records_it(
-        invoke, gateways, isolated_env, monkeypatch) -> None:
+    invoke, gateways, isolated_env, monkeypatch
+) -> None:
     monkeypatch.setattr("paycli.journal.LOCK_WAIT_S", 0.5, raising=False)
     sale = gateways.settled_sale("10.00")
     invoke("refund", sale, "--amount", "1")
@@ -220,8 +232,9 @@ def test_a_journal_locked_after_the_call_says_the_refund_happened_and_a_rerun_re
 
 
 @pytest.mark.parametrize("readers", [False, True], ids=["writers-locked", "readers-locked"])
-def test_a_locked_journal_stops_a_batch_with_exit_6(invoke, gateways, isolated_env, monkeypatch, tmp_path,
-                                                   readers: bool) -> None:
+def test_a_locked_journal_stops_a_batch_with_exit_6(
+    invoke, gateways, isolated_env, monkeypatch, tmp_path, readers: bool
+) -> None:
     monkeypatch.setattr("paycli.journal.LOCK_WAIT_S", 0.5, raising=False)
     sales = [gateways.settled_sale("10.00") for _ in range(6)]
     invoke("refund", sales[0], "--amount", "1")
@@ -239,6 +252,7 @@ def test_a_locked_journal_stops_a_batch_with_exit_6(invoke, gateways, isolated_e
 
 
 # --- deliberate repeats ----------------------------------------------------------------------------------
+
 
 def test_the_same_refund_again_within_minutes_is_refused_without_a_terminal(invoke, sandbox) -> None:
     sale = sandbox.sale("30.00", settle=True)
@@ -274,8 +288,9 @@ def test_refund_help_names_the_repeat_window(invoke) -> None:
     assert f"last {minutes} minutes" in text and "--again" in text
 
 
-def test_a_batch_row_left_unfinished_by_an_older_paycli_is_resumed_under_its_own_key(invoke, gateways, isolated_env,
-                                                                                    tmp_path) -> None:
+def test_a_batch_row_left_unfinished_by_an_older_paycli_is_resumed_under_its_own_key(
+    invoke, gateways, isolated_env, tmp_path
+) -> None:
     """Older batch keys included the order id, and a whole-sale row was sent without an amount."""
     import hashlib
 
@@ -283,10 +298,20 @@ def test_a_batch_row_left_unfinished_by_an_older_paycli_is_resumed_under_its_own
 
     sale = gateways.settled_sale("30.00")
     key = "paycli-batch-" + hashlib.sha256(f"lost|{sale}|full|ord-7".encode()).hexdigest()[:40]
-    lost = gateways.sdk.transaction.refund(sale, {"amount": None, "order_id": "ord-7", "api_request_key": key}).transaction
+    lost = gateways.sdk.transaction.refund(
+        sale, {"amount": None, "order_id": "ord-7", "api_request_key": key}
+    ).transaction
     journal = Journal(journal_path(isolated_env))
-    entry = journal.begin(Context("t", "local", "lost", "someone"), kind="refund", transaction_id=sale,
-                          amount=lost.amount, api_request_key=key, order_id="ord-7", batch="old.csv", batch_row=2)
+    entry = journal.begin(
+        Context("t", "local", "lost", "someone"),
+        kind="refund",
+        transaction_id=sale,
+        amount=lost.amount,
+        api_request_key=key,
+        order_id="ord-7",
+        batch="old.csv",
+        batch_row=2,
+    )
     journal.finish(entry, UNKNOWN, error="the answer was lost")
     journal.close()
     path = tmp_path / "old.csv"

@@ -19,7 +19,7 @@ ALICE = Context("acme", "production", "acme_mid", "alice", "desk-1")
 BOB = Context("acme-eu", "production", "acme_mid", "bob", "desk-2")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])  # slow: starts PostgreSQL
 def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Where a fresh journal lives: a file, or an empty database on the suite's PostgreSQL server."""
     if request.param == "sqlite":
@@ -40,15 +40,31 @@ def journal(location: str) -> Any:
 
 
 def test_an_entry_goes_pending_then_done_with_everything_it_was_given(journal: Journal) -> None:
-    entry_id = journal.begin(ALICE, kind="refund", transaction_id="t1", amount=Decimal("12.50"),
-                             api_request_key="k1", order_id="o-9", reason="damaged", batch="b.csv", batch_row=3)
+    entry_id = journal.begin(
+        ALICE,
+        kind="refund",
+        transaction_id="t1",
+        amount=Decimal("12.50"),
+        api_request_key="k1",
+        order_id="o-9",
+        reason="damaged",
+        batch="b.csv",
+        batch_row=3,
+    )
     [pending] = journal.unfinished("acme_mid", "refund", "t1")
     assert (pending.id, pending.state, pending.finished_at) == (entry_id, journal_.PENDING, None)
     journal.finish(entry_id, journal_.DONE, result_id="credit1")
     entry = journal.latest("acme_mid", "k1")
     assert entry is not None and journal.unfinished("acme_mid", "refund", "t1") == []
     assert (entry.state, entry.result_id, entry.amount, entry.order_id, entry.reason, entry.batch, entry.batch_row) == (
-        "done", "credit1", Decimal("12.50"), "o-9", "damaged", "b.csv", 3)
+        "done",
+        "credit1",
+        Decimal("12.50"),
+        "o-9",
+        "damaged",
+        "b.csv",
+        3,
+    )
     assert (entry.who, entry.profile, entry.environment) == ("alice@desk-1", "acme", "production")
     assert entry.created_at.tzinfo is not None and entry.finished_at >= entry.created_at
 
@@ -89,7 +105,10 @@ def test_a_journal_from_a_newer_paycli_is_refused_with_exit_4(journal: Journal, 
     with pytest.raises(ConfigError) as caught:
         Journal(location)
     assert caught.value.exit_code == ExitCode.CONFIG
-    assert f"schema version {journal_.SCHEMA_VERSION + 1}" in caught.value.message and "upgrade paycli" in caught.value.message
+    assert (
+        f"schema version {journal_.SCHEMA_VERSION + 1}" in caught.value.message
+        and "upgrade paycli" in caught.value.message
+    )
 
 
 def test_a_first_version_journal_is_upgraded_and_keeps_its_entries(location: str) -> None:
@@ -97,10 +116,11 @@ def test_a_first_version_journal_is_upgraded_and_keeps_its_entries(location: str
     conn = store.connection()
     for statement in journal_._MIGRATIONS[1]:  # what the first paycli wrote: no version table, no host
         conn.execute(statement.format(id=store.id_column))
-    conn.execute("INSERT INTO entries (created_at, operator, profile, environment, merchant_id, kind, transaction_id,"
-                 " amount, api_request_key, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                 ("2026-01-02T03:04:05.000000+00:00", "carol", "acme", "sandbox", "m", "refund", "old", "5.00",
-                  "k-old", "done"))
+    conn.execute(
+        "INSERT INTO entries (created_at, operator, profile, environment, merchant_id, kind, transaction_id,"
+        " amount, api_request_key, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        ("2026-01-02T03:04:05.000000+00:00", "carol", "acme", "sandbox", "m", "refund", "old", "5.00", "k-old", "done"),
+    )
     store.close()
     upgraded = Journal(location)
     [old] = list(upgraded.entries())
@@ -110,8 +130,9 @@ def test_a_first_version_journal_is_upgraded_and_keeps_its_entries(location: str
     upgraded.close()
 
 
-def _second_version_journal(location: str, *, merchant_id: str = "m", transaction_id: str = "old",
-                            amount: str = "7.00", key: str = "k-old") -> None:
+def _second_version_journal(
+    location: str, *, merchant_id: str = "m", transaction_id: str = "old", amount: str = "7.00", key: str = "k-old"
+) -> None:
     """A journal as a paycli of schema version 2 left it (who, host; no currency), with one refund in it
     whose answer was lost."""
     store = journal_.open_store(location)
@@ -121,16 +142,31 @@ def _second_version_journal(location: str, *, merchant_id: str = "m", transactio
             conn.execute(statement.format(id=store.id_column))
     conn.execute(journal_._VERSION_TABLE)
     conn.execute("INSERT INTO journal_schema (version) VALUES (2)")
-    conn.execute("INSERT INTO entries (created_at, finished_at, operator, host, profile, environment, merchant_id,"
-                 " kind, transaction_id, amount, api_request_key, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                 ("2026-01-02T03:04:05.000000+00:00", "2026-01-02T03:04:06.000000+00:00", "dave", "desk-9", "acme",
-                  "sandbox", merchant_id, "refund", transaction_id, amount, key, "unknown"))
+    conn.execute(
+        "INSERT INTO entries (created_at, finished_at, operator, host, profile, environment, merchant_id,"
+        " kind, transaction_id, amount, api_request_key, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            "2026-01-02T03:04:05.000000+00:00",
+            "2026-01-02T03:04:06.000000+00:00",
+            "dave",
+            "desk-9",
+            "acme",
+            "sandbox",
+            merchant_id,
+            "refund",
+            transaction_id,
+            amount,
+            key,
+            "unknown",
+        ),
+    )
     store.close()
 
 
 def test_an_entry_records_its_transactions_currency(journal: Journal) -> None:
-    journal.begin(ALICE, kind="refund", transaction_id="t1", amount=Decimal("3.00"), currency="EUR",
-                  api_request_key="k1")
+    journal.begin(
+        ALICE, kind="refund", transaction_id="t1", amount=Decimal("3.00"), currency="EUR", api_request_key="k1"
+    )
     entry = journal.latest("acme_mid", "k1")
     assert entry is not None and (entry.amount, entry.currency) == (Decimal("3.00"), "EUR")
 
@@ -141,8 +177,9 @@ def test_a_second_version_journal_is_upgraded_its_old_entries_without_a_currency
     assert upgraded.version == journal_.SCHEMA_VERSION == 3
     [old] = list(upgraded.entries())
     assert (old.who, old.amount, old.currency) == ("dave@desk-9", Decimal("7.00"), None)  # not guessed
-    upgraded.begin(ALICE, kind="refund", transaction_id="new", amount=Decimal("1.00"), currency="EUR",
-                   api_request_key="k-new")
+    upgraded.begin(
+        ALICE, kind="refund", transaction_id="new", amount=Decimal("1.00"), currency="EUR", api_request_key="k-new"
+    )
     assert [(e.transaction_id, e.currency) for e in upgraded.entries()] == [("old", None), ("new", "EUR")]
     upgraded.reopen(old.id, currency="USD")  # resumed by this paycli, which knows its transaction's currency
     upgraded.reopen(upgraded.entries(transaction_id="new").__next__().id, currency="USD")  # a known one stays
@@ -153,8 +190,9 @@ def test_a_second_version_journal_is_upgraded_its_old_entries_without_a_currency
 # ---- through the CLI, on both homes -------------------------------------------------------------------------
 
 
-def test_a_refund_in_euros_is_journaled_and_audited_in_euros(invoke, sandbox, location, tty,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_refund_in_euros_is_journaled_and_audited_in_euros(
+    invoke, sandbox, location, tty, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import csv
     import re
 
@@ -165,7 +203,11 @@ def test_a_refund_in_euros_is_journaled_and_audited_in_euros(invoke, sandbox, lo
     [entry] = list(journal.entries())
     journal.close()
     assert (entry.transaction_id, entry.result_id, entry.amount, entry.currency) == (
-        sale, credit["id"], Decimal("4.50"), "EUR")
+        sale,
+        credit["id"],
+        Decimal("4.50"),
+        "EUR",
+    )
     [row] = list(csv.DictReader(invoke("audit", "-f", "csv").stdout.splitlines()))
     assert (row["transaction_id"], row["amount"], row["currency"]) == (sale, "4.50", "EUR")
     [shown] = invoke("audit", "-f", "json").json()
@@ -178,21 +220,21 @@ def test_a_refund_in_euros_is_journaled_and_audited_in_euros(invoke, sandbox, lo
     assert line[header.index("amount")] == "4.50" and line[header.index("currency")] == "EUR"
 
 
-def test_resuming_an_entry_from_before_currencies_records_its_currency(invoke, sandbox, location,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_resuming_an_entry_from_before_currencies_records_its_currency(
+    invoke, sandbox, location, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sale = sandbox.sale("9.00", settle=True, merchant_account_id=f"{sandbox.merchant.id}_eur")
     lost = sandbox.sdk.transaction.refund(sale, {"amount": "3.00", "api_request_key": "k-lost"}).transaction
-    _second_version_journal(location, merchant_id=sandbox.merchant.id, transaction_id=sale, amount="3.00",
-                            key="k-lost")
+    _second_version_journal(location, merchant_id=sandbox.merchant.id, transaction_id=sale, amount="3.00", key="k-lost")
     monkeypatch.setenv("PAYCLI_JOURNAL", location)
     assert invoke("refund", sale, "--amount", "3.00").json()["id"] == lost.id  # the original answer, again
     [entry] = invoke("audit", "-f", "json").json()
-    assert (entry["state"], entry["result_id"], entry["amount"], entry["currency"]) == ("done", lost.id, "3.00",
-                                                                                          "EUR")
+    assert (entry["state"], entry["result_id"], entry["amount"], entry["currency"]) == ("done", lost.id, "3.00", "EUR")
 
 
-def test_import_carries_each_entrys_currency(invoke, sandbox, location, tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_import_carries_each_entrys_currency(
+    invoke, sandbox, location, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     local = tmp_path / "local.db"
     _second_version_journal(str(local))  # history from before currencies were recorded...
     monkeypatch.setenv("PAYCLI_JOURNAL", str(local))
@@ -238,10 +280,8 @@ def test_a_lock_held_past_the_bounded_wait_is_exit_6_naming_the_transaction(post
     from paycli.journal_pg import PostgresStore
 
     holder, waiter = Journal(postgres_url), Journal(PostgresStore(postgres_url, lock_wait_s=0.3))
-    with holder.hold("m", "t1"):
-        with pytest.raises(journal_.TransactionBusy) as caught:
-            with waiter.hold("m", "t1"):
-                pass
+    with holder.hold("m", "t1"), pytest.raises(journal_.TransactionBusy) as caught, waiter.hold("m", "t1"):
+        pass
     assert caught.value.exit_code == ExitCode.UNAVAILABLE and "t1" in caught.value.message
     with waiter.hold("m", "t1") as waited:  # released by the holder: free again
         assert waited is False
@@ -258,8 +298,7 @@ def test_a_dead_agents_lock_is_released_by_the_server(postgres_url: str) -> None
     survivor.close()
 
 
-def test_a_session_lost_while_holding_a_lock_is_not_silently_replaced(postgres_url: str,
-                                                                     postgres_cluster: Any) -> None:
+def test_a_session_lost_while_holding_a_lock_is_not_silently_replaced(postgres_url: str, postgres_cluster: Any) -> None:
     import psycopg
 
     journal = Journal(postgres_url)
@@ -285,16 +324,18 @@ def test_an_unreachable_server_is_exit_6_without_the_password(postgres_cluster: 
     assert "postgresql://paycli@127.0.0.1" in caught.value.message
 
 
-def test_a_wrong_password_is_exit_4_naming_libpqs_password_sources(postgres_url: str,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_wrong_password_is_exit_4_naming_libpqs_password_sources(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PGPASSWORD", "wrong")
     with pytest.raises(ConfigError) as caught:
         Journal(postgres_url)
     assert "PGPASSWORD" in caught.value.message and "wrong" not in caught.value.message
 
 
-def test_pgpass_supplies_the_password(postgres_url: str, postgres_cluster: Any, tmp_path: Path,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pgpass_supplies_the_password(
+    postgres_url: str, postgres_cluster: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("PGPASSWORD")
     pgpass = tmp_path / "pgpass"
     pgpass.write_text(f"127.0.0.1:{postgres_cluster.port}:*:paycli:{postgres_cluster.password}\n")
@@ -303,12 +344,12 @@ def test_pgpass_supplies_the_password(postgres_url: str, postgres_cluster: Any, 
     assert Journal(postgres_url).version == journal_.SCHEMA_VERSION
 
 
-def test_a_pg_service_entry_supplies_host_database_and_user(postgres_url: str, postgres_cluster: Any,
-                                                           tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_pg_service_entry_supplies_host_database_and_user(
+    postgres_url: str, postgres_cluster: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     database = postgres_url.rsplit("/", 1)[1]
     services = tmp_path / "pg_service.conf"
-    services.write_text(f"[payments]\nhost=127.0.0.1\nport={postgres_cluster.port}\ndbname={database}\n"
-                        "user=paycli\n")
+    services.write_text(f"[payments]\nhost=127.0.0.1\nport={postgres_cluster.port}\ndbname={database}\nuser=paycli\n")
     monkeypatch.setenv("PGSERVICEFILE", str(services))
     journal = Journal("postgresql:///?service=payments")
     assert journal.version == journal_.SCHEMA_VERSION and journal.location == "postgresql:///?service=payments"
@@ -321,7 +362,7 @@ def test_agents_opening_a_new_database_at_once_create_the_schema_once(postgres_u
     def open_one() -> None:
         try:
             Journal(postgres_url).close()
-        except BaseException as err:  # noqa: BLE001 - reported below
+        except BaseException as err:
             errors.append(err)
 
     threads = [threading.Thread(target=open_one) for _ in range(6)]
@@ -342,11 +383,20 @@ def _closed_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.mark.parametrize(("url", "shown"), [
-    ("postgresql://paycli:pw@db:5433/payments?sslmode=require", "postgresql://paycli@db:5433/payments?sslmode=require"),
-    ("postgres://paycli@db/payments?password=pw&application_name=x", "postgres://paycli@db/payments?application_name=x"),
-    ("postgresql:///?service=payments", "postgresql:///?service=payments"),
-])
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "postgresql://paycli:pw@db:5433/payments?sslmode=require",
+            "postgresql://paycli@db:5433/payments?sslmode=require",
+        ),
+        (
+            "postgres://paycli@db/payments?password=pw&application_name=x",
+            "postgres://paycli@db/payments?application_name=x",
+        ),
+        ("postgresql:///?service=payments", "postgresql:///?service=payments"),
+    ],
+)
 def test_a_journal_location_is_shown_without_its_password(url: str, shown: str) -> None:
     from paycli.journal_pg import redact
 

@@ -24,8 +24,14 @@ def populated(tmp_path_factory: pytest.TempPathFactory) -> Any:
     seller = _gateway(running)
     refunded = {}
     for index in range(120):
-        sale = seller.sale({"amount": Decimal("10.00"), "payment_method_nonce": "fake-valid-nonce",
-                            "order_id": "bulk", "options": {"submit_for_settlement": True}})
+        sale = seller.sale(
+            {
+                "amount": Decimal("10.00"),
+                "payment_method_nonce": "fake-valid-nonce",
+                "order_id": "bulk",
+                "options": {"submit_for_settlement": True},
+            }
+        )
         if index % 2:
             seller.testing_settle(sale.id)
             seller.refund(sale.id, amount=Decimal("2.50"), order_id="bulk-refund")
@@ -35,9 +41,14 @@ def populated(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 
 def _gateway(running: Any, log: list[str] | None = None) -> Gateway:
-    profile = Profile(name="lk", environment="local", merchant_id=MERCHANT.id, public_key=MERCHANT.public_key,
-                      url=running.url, private_key=PrivateKey("inline", "test", inline=MERCHANT.private_key,
-                                                              profile="lk"))
+    profile = Profile(
+        name="lk",
+        environment="local",
+        merchant_id=MERCHANT.id,
+        public_key=MERCHANT.public_key,
+        url=running.url,
+        private_key=PrivateKey("inline", "test", inline=MERCHANT.private_key, profile="lk"),
+    )
     return connect(profile, log=log.append if log is not None else None)
 
 
@@ -57,8 +68,11 @@ def test_search_with_a_limit_fetches_only_the_pages_it_needs(populated) -> None:
     running, _ = populated
     requests: list[str] = []
     totals: list[int] = []
-    found = list(lookup.search_transactions(_gateway(running, requests), TransactionQuery(order_id="bulk"),
-                                            limit=30, on_total=totals.append))
+    found = list(
+        lookup.search_transactions(
+            _gateway(running, requests), TransactionQuery(order_id="bulk"), limit=30, on_total=totals.append
+        )
+    )
     assert len(found) == 30 and totals == [30]
     assert len([line for line in requests if "/transactions/advanced_search " in line]) <= 2  # a page + refunds
 
@@ -80,8 +94,10 @@ def test_find_many_and_show_resolve_refunds_by_page(populated) -> None:
 def test_txn_search_cli_streams_the_same_results(invoke, populated, write_config, monkeypatch) -> None:
     running, refunded = populated
     monkeypatch.setenv("LK_KEY", MERCHANT.private_key)
-    write_config(f"profiles:\n  lk:\n    environment: local\n    url: {running.url}\n"
-                 f"    merchant_id: {MERCHANT.id}\n    public_key: {MERCHANT.public_key}\n    private_key_env: LK_KEY\n")
+    write_config(
+        f"profiles:\n  lk:\n    environment: local\n    url: {running.url}\n"
+        f"    merchant_id: {MERCHANT.id}\n    public_key: {MERCHANT.public_key}\n    private_key_env: LK_KEY\n"
+    )
     run = invoke("-p", "lk", "-v", "txn", "search", "--order-id", "bulk", "-f", "ndjson")
     rows = run.ndjson()
     assert len(rows) == 120

@@ -10,7 +10,14 @@ from paycli.money import format_amount, parse_amount
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("10", "10.00"), ("10.5", "10.50"), ("10.00", "10.00"), ("0.01", "0.01"), (" 2000.00 ", "2000.00"), ("007", "7.00")],
+    [
+        ("10", "10.00"),
+        ("10.5", "10.50"),
+        ("10.00", "10.00"),
+        ("0.01", "0.01"),
+        (" 2000.00 ", "2000.00"),
+        ("007", "7.00"),
+    ],
 )
 def test_plain_amounts_parse_to_cents(text: str, expected: str) -> None:
     amount = parse_amount(text)

@@ -405,8 +405,11 @@ def test_sigterm_during_an_export_cleans_up_and_exits_143(slow_sandbox, tmp_path
         target.write_text(previous)
     child = subprocess.Popen(
         [sys.executable, "-m", "paycli", "settlement", "export", "--date", "2026-03-01", "-o", str(target)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "SLOW_KEY": "slowm_private", "NO_PROXY": "127.0.0.1"})
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "SLOW_KEY": "slowm_private", "NO_PROXY": "127.0.0.1"},
+    )
     deadline = time.monotonic() + 30
     while not list(folder.glob(".settled.csv.*.tmp")):  # the temporary file exists: the export is writing
         assert child.poll() is None and time.monotonic() < deadline, child.communicate()
@@ -542,8 +545,13 @@ def test_dev_stdout_and_descriptor_paths_go_to_the_descriptor(name: str, tmp_pat
     listing = tmp_path / "out.txt"
     listing.write_text("kept\n")
     with open(listing, "a", encoding="utf-8") as appended:  # like `>> out.txt`: nothing before is lost
-        run = subprocess.run([sys.executable, "-m", "paycli", "-f", "json", "-o", name, "nonces"],
-                             stdout=appended, stderr=subprocess.PIPE, text=True, timeout=60)
+        run = subprocess.run(
+            [sys.executable, "-m", "paycli", "-f", "json", "-o", name, "nonces"],
+            stdout=appended,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
     assert run.returncode == 0, run.stderr
     kept, _, data = listing.read_text().partition("\n")
     assert kept == "kept" and json.loads(data)[0]["nonce"]
@@ -556,8 +564,12 @@ def test_dev_stdout_into_a_pipe(tmp_path: Path) -> None:
     import sys
 
     _written_through(Path("/dev/stdout"))
-    run = subprocess.run([sys.executable, "-m", "paycli", "-o", "/dev/stdout", "-f", "ndjson", "nonces"],
-                         capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [sys.executable, "-m", "paycli", "-o", "/dev/stdout", "-f", "ndjson", "nonces"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 0 and json.loads(run.stdout.splitlines()[0])["nonce"], run.stderr
 
 
@@ -581,19 +593,26 @@ def test_output_naming_a_directory_is_a_usage_error(streams: Streams, folder: Pa
 
 @pytest.mark.parametrize("how", ["same", "symlink", "hardlink", "relative"])
 @pytest.mark.parametrize("option", ["--results", "--output"])
-def test_batch_refund_refuses_to_write_over_its_input(invoke, sandbox, tmp_path: Path, monkeypatch, how, option) -> None:
+def test_batch_refund_refuses_to_write_over_its_input(
+    invoke, sandbox, tmp_path: Path, monkeypatch, how, option
+) -> None:
     rows = tmp_path / "rows.csv"
     rows.write_text(f"transaction_id,amount\n{sandbox.sale('5.00', settle=True)},1.00\n", encoding="utf-8")
-    other = {"same": rows, "symlink": tmp_path / "link.csv", "hardlink": tmp_path / "hard.csv",
-             "relative": Path("./rows.csv")}[how]
+    other = {
+        "same": rows,
+        "symlink": tmp_path / "link.csv",
+        "hardlink": tmp_path / "hard.csv",
+        "relative": Path("./rows.csv"),
+    }[how]
     if how == "symlink":
         other.symlink_to(rows)
     elif how == "hardlink":
         os.link(rows, other)
     monkeypatch.chdir(tmp_path)
     run = invoke("batch-refund", rows, option, other, "--yes", code=2)
-    assert run.stderr.splitlines() == [f"error: {option} {other} is the input file {rows}: writing it would destroy "
-                                       "the rows; name another file"]
+    assert run.stderr.splitlines() == [
+        f"error: {option} {other} is the input file {rows}: writing it would destroy the rows; name another file"
+    ]
     assert rows.read_text().startswith("transaction_id,amount\n")
     assert sandbox.running.store.counts(sandbox.merchant.id) == {"settled": 1}  # nothing was refunded
 
@@ -632,8 +651,9 @@ def test_an_error_after_ndjson_lines_of_another_output_is_one_more_line(streams:
     out.fail(NotFound("gone"))
 
     lines = streams.stdout.getvalue().splitlines()
-    assert json.loads(lines[0])["id"] == "t1" and json.loads(lines[1]) == {"error": {"type": "not_found",
-                                                                                     "message": "gone"}}
+    assert json.loads(lines[0])["id"] == "t1" and json.loads(lines[1]) == {
+        "error": {"type": "not_found", "message": "gone"}
+    }
 
 
 def test_after_a_json_document_of_another_output_no_second_document(streams: Streams) -> None:
@@ -669,12 +689,20 @@ def test_nobody_changes_where_an_output_writes_or_how() -> None:
         if source.name == "output.py":
             continue
         for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
-            targets = node.targets if isinstance(node, ast.Assign) else \
-                [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
+            targets = (
+                node.targets
+                if isinstance(node, ast.Assign)
+                else [node.target]
+                if isinstance(node, (ast.AugAssign, ast.AnnAssign))
+                else []
+            )
             for target in targets:
-                if isinstance(target, ast.Attribute) and target.attr in ("path", "explicit_format", "fmt", "option",
-                                                                         "quiet", "verbose", "assume_yes", "terminal") \
-                        and "out" in ast.unparse(target.value).split(".")[-1]:
+                if (
+                    isinstance(target, ast.Attribute)
+                    and target.attr
+                    in ("path", "explicit_format", "fmt", "option", "quiet", "verbose", "assume_yes", "terminal")
+                    and "out" in ast.unparse(target.value).split(".")[-1]
+                ):
                     changed.append(f"{source.name}:{node.lineno}: {ast.unparse(target)}")
     assert changed == []
 

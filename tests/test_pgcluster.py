@@ -23,6 +23,7 @@ def test_the_server_asks_for_a_password(postgres_url: str, monkeypatch: pytest.M
         psycopg.connect(postgres_url, connect_timeout=5)
 
 
+@pytest.mark.slow  # a pytest run in a subprocess
 @pytest.mark.parametrize(("ci", "verdict"), [("", "1 skipped"), ("true", "1 error")])
 def test_without_a_server_the_tests_skip_locally_and_fail_in_ci(ci: str, verdict: str, tmp_path) -> None:
     import os
@@ -32,8 +33,22 @@ def test_without_a_server_the_tests_skip_locally_and_fail_in_ci(ci: str, verdict
 
     tests = Path(__file__).parent
     env = {**os.environ, "PG_BINDIR": str(tmp_path / "no-postgres"), "CI": ci}
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs",
-                          f"{tests / 'test_pgcluster.py'}::test_each_test_gets_an_empty_database_on_a_real_server"],
-                         capture_output=True, text=True, env=env, cwd=tests.parent, timeout=120)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-rs",
+            f"{tests / 'test_pgcluster.py'}::test_each_test_gets_an_empty_database_on_a_real_server",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tests.parent,
+        timeout=120,
+    )
     assert verdict in run.stdout, run.stdout
     assert "no PostgreSQL for the shared-journal tests" in run.stdout and "PG_BINDIR" in run.stdout

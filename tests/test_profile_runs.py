@@ -44,8 +44,11 @@ def test_with_every_profile_a_failure_is_collected_and_the_others_still_run() ->
 
     outcomes = list(runs.each(["acme", "globex", "initech"], work, name=by_name))
 
-    assert [(o.item, o.result, o.ok) for o in outcomes] == [("acme", "ACME", True), ("globex", None, False),
-                                                            ("initech", "INITECH", True)]
+    assert [(o.item, o.result, o.ok) for o in outcomes] == [
+        ("acme", "ACME", True),
+        ("globex", None, False),
+        ("initech", "INITECH", True),
+    ]
     assert [name for name, _ in runs.failures] == ["globex"]
     assert isinstance(outcomes[1].error, Unavailable)
 
@@ -74,9 +77,11 @@ def test_broken_profiles_are_failures_from_the_start_and_count_in_the_total() ->
         runs.finish(2, "export")
 
     assert raised.value.exit_code == 7
-    assert raised.value.message == ("export failed for 2 of 3 profiles (globex, initech); the others were written. "
-                                    "initech: environment 'moon' is not local, sandbox or production; "
-                                    "globex: gateway unreachable")
+    assert raised.value.message == (
+        "export failed for 2 of 3 profiles (globex, initech); the others were written. "
+        "initech: environment 'moon' is not local, sandbox or production; "
+        "globex: gateway unreachable"
+    )
     assert [failure["profile"] for failure in raised.value.details["failures"]] == ["initech", "globex"]
 
 
@@ -88,7 +93,9 @@ def test_an_error_shared_by_a_file_goes_to_each_profile_that_had_not_failed_alre
     runs.fail_each(["acme", "globex"], locked)
 
     assert [(name, err.message) for name, err in runs.failures] == [
-        ("globex", "gateway unreachable"), ("acme", "another paycli run is writing out.csv")]
+        ("globex", "gateway unreachable"),
+        ("acme", "another paycli run is writing out.csv"),
+    ]
 
 
 def test_a_recorded_failure_does_not_stop_a_single_profile_but_finish_raises_it() -> None:
@@ -112,7 +119,8 @@ def test_attempt_turns_a_paycli_error_into_the_profiles_failure_and_lets_bugs_th
 
 
 def test_every_configured_leaves_out_the_built_in_local_unless_it_is_all_there_is(
-        write_config: Callable[..., Path], tmp_path: Path) -> None:
+    write_config: Callable[..., Path], tmp_path: Path
+) -> None:
     profiles = load_profiles(write_config(CONFIG), {})
     assert [p.name for p in every_configured(profiles)] == ["acme", "globex"]
     assert set(profiles.broken) == {"initech"}  # broken: not run, a failure of its own (see ProfileRuns)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-
 import sqlite3
 from pathlib import Path
 
 import braintree
+import harness
 import pytest
 
 
@@ -28,7 +28,12 @@ def test_full_refund_of_a_settled_sale(invoke, sandbox, isolated_env) -> None:
     assert (result["sale_refunded_amount"], result["sale_refundable_amount"]) == ("25.00", "0.00")
     assert sandbox.sdk.transaction.find(sale).refund_ids == [result["id"]]
     [entry] = journal_rows(isolated_env)
-    assert (entry["kind"], entry["transaction_id"], entry["amount"], entry["state"]) == ("refund", sale, "25.00", "done")
+    assert (entry["kind"], entry["transaction_id"], entry["amount"], entry["state"]) == (
+        "refund",
+        sale,
+        "25.00",
+        "done",
+    )
     assert (entry["result_id"], entry["reason"], entry["profile"]) == (result["id"], "damaged", "test")
     assert entry["merchant_id"] == sandbox.merchant.id and entry["operator"]
     assert entry["api_request_key"].startswith("paycli-refund-")
@@ -84,7 +89,11 @@ def test_declined_refund_is_journaled_as_failed_and_prints_the_credit(invoke, sa
     sale = sandbox.sale("3500.00", settle=True)  # 3001–4000.99 authorize; a refund of 2004.00 is declined
     run = invoke("refund", sale, "--amount", "2004.00", code=3)
     credit = run.json()
-    assert (credit["type"], credit["status"], credit["processor_response_code"]) == ("credit", "processor_declined", "2004")
+    assert (credit["type"], credit["status"], credit["processor_response_code"]) == (
+        "credit",
+        "processor_declined",
+        "2004",
+    )
     [entry] = journal_rows(isolated_env)
     assert (entry["state"], entry["result_id"]) == ("failed", credit["id"]) and "Expired Card" in entry["error"]
 
@@ -97,8 +106,11 @@ def test_a_credit_declined_at_settlement_gave_nothing_back_on_either_side(invoke
     assert (shown["refunded_amount"], shown["refundable_amount"]) == ("0.00", "4500.00")
     run = invoke("refund", sale)
     credit = run.json()
-    assert (credit["amount"], credit["sale_refunded_amount"], credit["sale_refundable_amount"]) == \
-        ("4500.00", "4500.00", "0.00")
+    assert (credit["amount"], credit["sale_refunded_amount"], credit["sale_refundable_amount"]) == (
+        "4500.00",
+        "4500.00",
+        "0.00",
+    )
     assert f"refunded 4500.00 USD of {sale} as {credit['id']}; 0.00 USD left to refund" in run.stderr
     assert str(sandbox.sdk.transaction.find(credit["id"]).amount) == "4500.00"  # what the gateway made
 
@@ -112,7 +124,9 @@ def test_client_and_sandbox_share_one_definition_of_each_status_set() -> None:
     assert refunds.REFUNDABLE_STATUSES is rules.REFUNDABLE_STATUSES is facts.REFUNDABLE_STATUSES
     assert refunds.VOIDABLE_STATUSES is rules.VOIDABLE_STATUSES is models.VOIDABLE_STATUSES
     assert settlement.IN_BATCH_STATUSES is operations.IN_BATCH_STATUSES
-    assert operations.SEARCH_PAGE_SIZE is facts.SEARCH_PAGE_SIZE and settlement.SEARCH_PAGE_SIZE is facts.SEARCH_PAGE_SIZE
+    assert (
+        operations.SEARCH_PAGE_SIZE is facts.SEARCH_PAGE_SIZE and settlement.SEARCH_PAGE_SIZE is facts.SEARCH_PAGE_SIZE
+    )
     assert "settlement_declined" in facts.NOT_REFUNDED_STATUSES
 
 
@@ -127,19 +141,27 @@ def test_void_of_a_settled_sale_is_refused(invoke, sandbox) -> None:
 
 
 def test_unknown_transaction_exits_5(invoke, sandbox) -> None:
-    invoke("refund", "nosuchtxn", code=5)
-    invoke("void", "nosuchtxn", code=5)
+    for command in ("refund", "void"):
+        run = invoke(command, "nosuchtxn", code=5)
+        assert "nosuchtxn" in run.stderr and len(run.stderr.strip().splitlines()) == 1, run.stderr
 
 
 @pytest.mark.parametrize("amount", ["0", "-1", "1.001", "ten"])
 def test_malformed_refund_amounts_exit_2(invoke, sandbox, amount: str) -> None:
-    invoke("refund", sandbox.sale("9.00", settle=True), "--amount", amount, code=2)
+    run = invoke("refund", sandbox.sale("9.00", settle=True), "--amount", amount, code=2)
+    assert run.stderr.startswith(f"error: --amount '{amount}'"), run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr
 
 
 def test_dry_run_touches_nothing(invoke, sandbox, isolated_env) -> None:
     sale = sandbox.sale("40.00", settle=True)
     plan = invoke("refund", sale, "--amount", "15", "--dry-run").json()
-    assert (plan["dry_run"], plan["action"], plan["amount"], plan["remaining_after"]) == (True, "refund", "15.00", "25.00")
+    assert (plan["dry_run"], plan["action"], plan["amount"], plan["remaining_after"]) == (
+        True,
+        "refund",
+        "15.00",
+        "25.00",
+    )
     unsettled = sandbox.sale("5.00")
     assert invoke("void", unsettled, "--dry-run").json()["action"] == "void"
     assert sandbox.sdk.transaction.find(sale).refund_ids == []
@@ -149,14 +171,11 @@ def test_dry_run_touches_nothing(invoke, sandbox, isolated_env) -> None:
 
 # --- production: confirmation ------------------------------------------------------------------------
 
+
 @pytest.fixture
 def production(sandbox, write_config, monkeypatch):
     """A production profile whose 'production' host is the sandbox (the SDK itself is untouched)."""
-    from urllib.parse import urlsplit
-
-    port = str(urlsplit(sandbox.url).port)
-    local = braintree.Environment("production-here", "127.0.0.1", port, sandbox.url, False, None, "127.0.0.1", port)
-    monkeypatch.setitem(braintree.Environment.All, "production", local)
+    monkeypatch.setitem(braintree.Environment.All, "production", harness.local_environment(sandbox.url))
     write_config(f"""
         default_profile: prod
         profiles:
@@ -204,6 +223,7 @@ def test_sandbox_profiles_do_not_ask(invoke, sandbox, tty) -> None:
 
 # --- audit ------------------------------------------------------------------------------------------------
 
+
 def test_audit_lists_and_filters_the_journal(invoke, sandbox) -> None:
     settled = sandbox.sale("20.00", settle=True)
     invoke("refund", settled, "--amount", "5")
@@ -211,13 +231,17 @@ def test_audit_lists_and_filters_the_journal(invoke, sandbox) -> None:
     invoke("void", voided)
     entries = invoke("audit").json()
     assert [(e["kind"], e["transaction_id"], e["state"]) for e in entries] == [
-        ("refund", settled, "done"), ("void", voided, "done")]
+        ("refund", settled, "done"),
+        ("void", voided, "done"),
+    ]
     assert [e["kind"] for e in invoke("audit", "--kind", "void").json()] == ["void"]
     assert [e["transaction_id"] for e in invoke("audit", "--txn", settled).json()] == [settled]
     assert invoke("audit", "--since", "2000-01-01", "--until", "2000-12-31").json() == []
     assert len(invoke("audit", "-f", "ndjson").ndjson()) == 2
     header = invoke("audit", "-f", "csv").stdout.splitlines()[0]
-    assert header.startswith("id,created_at,operator,profile,environment,merchant_id,kind,transaction_id,amount,currency,state")
+    assert header.startswith(
+        "id,created_at,operator,profile,environment,merchant_id,kind,transaction_id,amount,currency,state"
+    )
 
 
 def test_audit_rejects_unknown_kind(invoke) -> None:
@@ -229,6 +253,7 @@ def test_audit_of_an_empty_journal(invoke) -> None:
 
 
 # --- money in more than one currency ---------------------------------------------------------------------
+
 
 def test_a_batch_in_two_currencies_is_totalled_per_currency(invoke, production, tmp_path, tty) -> None:
     eur = production.sale("12.00", settle=True, merchant_account_id=f"{production.merchant.id}_eur")

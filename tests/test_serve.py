@@ -22,11 +22,13 @@ from paycli.cli.runtime import Invocation
 from paycli.errors import ConfigError
 
 
-def call(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None,
-         raw: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+def call(
+    method: str, url: str, body: Any = None, headers: dict[str, str] | None = None, raw: bytes | None = None
+) -> tuple[int, dict[str, str], bytes]:
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json", **(headers or {})})
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json", **(headers or {})}
+    )
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
         with opener.open(request, timeout=10) as response:
@@ -54,9 +56,14 @@ def client_token(shop: storefront.RunningStorefront) -> dict[str, Any]:
 def tokenize(shop: storefront.RunningStorefront, number: str = "4111111111111111") -> str:
     """What the offline page's braintree-web does: the relative client-API path, forwarded to the sandbox."""
     token = client_token(shop)
-    status, _, body = call("POST", f"{shop.url}/undefined/v1/payment_methods/credit_cards", {
-        "creditCard": {"number": number, "expirationDate": "12/30", "cvv": "123", "options": {"validate": False}},
-        "authorizationFingerprint": token["authorizationFingerprint"]})
+    status, _, body = call(
+        "POST",
+        f"{shop.url}/undefined/v1/payment_methods/credit_cards",
+        {
+            "creditCard": {"number": number, "expirationDate": "12/30", "cvv": "123", "options": {"validate": False}},
+            "authorizationFingerprint": token["authorizationFingerprint"],
+        },
+    )
     assert status == 201, body
     return json.loads(body)["creditCards"][0]["nonce"]
 
@@ -101,8 +108,14 @@ def test_a_reused_nonce_answers_422_with_91564(shop) -> None:
     assert status == 422 and [e["code"] for e in body["errors"]] == ["91564"]
 
 
-@pytest.mark.parametrize("body, field", [({"amount": "1.00"}, "nonce"), ({"nonce": "fake-valid-nonce"}, "amount"),
-                                         ({"nonce": "fake-valid-nonce", "amount": "1,00"}, "amount")])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"amount": "1.00"}, "nonce"),
+        ({"nonce": "fake-valid-nonce"}, "amount"),
+        ({"nonce": "fake-valid-nonce", "amount": "1,00"}, "amount"),
+    ],
+)
 def test_a_bad_checkout_body_is_400_naming_the_field(shop, body, field) -> None:
     status, answer = checkout(shop, body)
 
@@ -125,7 +138,9 @@ def test_the_page_loads_braintree_web_from_this_app_on_a_local_profile(shop) -> 
 
 
 def test_the_frame_stand_in_is_served_on_the_relative_path_braintree_web_builds(shop) -> None:
-    status, _, frame = call("GET", f"{shop.url}/undefined/web/{browser_assets.VERSION}/html/hosted-fields-frame.min.html")
+    status, _, frame = call(
+        "GET", f"{shop.url}/undefined/web/{browser_assets.VERSION}/html/hosted-fields-frame.min.html"
+    )
 
     assert status == 200 and b"/*framebus*/" in frame
     assert f"/paycli/js/braintree-web/{browser_assets.VERSION}/client.js".encode() in frame
@@ -169,20 +184,27 @@ def test_a_chunked_checkout_is_read_whole_and_charges_its_own_amount(shop, sandb
     nonce = tokenize(shop)
     payload = json.dumps({"nonce": nonce, "amount": "12.34"}).encode()
     chunks = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (payload[:10], payload[10:])) + b"0\r\n\r\n"
-    answer = _raw_request(shop, "POST /checkout HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                                "Transfer-Encoding: chunked\r\nConnection: close\r\n", chunks)
+    answer = _raw_request(
+        shop,
+        "POST /checkout HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: chunked\r\nConnection: close\r\n",
+        chunks,
+    )
     assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
     assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["transaction"]["amount"] == "12.34"
 
 
-@pytest.mark.parametrize("framing", ["Content-Length: -1", "Content-Length: ten", "Content-Length: 5\r\nContent-Length: 6",
-                                     "Transfer-Encoding: gzip"])
+@pytest.mark.parametrize(
+    "framing",
+    ["Content-Length: -1", "Content-Length: ten", "Content-Length: 5\r\nContent-Length: 6", "Transfer-Encoding: gzip"],
+)
 def test_checkout_framing_in_doubt_is_refused_never_a_hang_or_a_500(shop, framing) -> None:
     answer = _raw_request(shop, f"POST /checkout HTTP/1.1\r\nHost: x\r\n{framing}\r\nConnection: close\r\n", b"{}")
     assert answer.split(b" ", 2)[1] in (b"400", b"501"), answer[:200]
 
 
 # --- assets ------------------------------------------------------------------------------------------
+
 
 def test_missing_assets_exit_4_naming_the_fetch_command_and_the_option(invoke, sandbox) -> None:
     run = invoke("serve", "--port", "0", code=4)
@@ -216,11 +238,12 @@ def test_fetch_without_npm_is_a_config_error_naming_npm() -> None:
 def test_cors_origin_must_be_an_origin(invoke, sandbox) -> None:
     run = invoke("serve", "--cors-origin", "localhost:3000/app", code=2)
 
-    assert "--cors-origin" in run.stderr
+    assert run.stderr.startswith("error: --cors-origin 'localhost:3000/app' is not an origin"), run.stderr
 
 
-def test_smoke_browser_without_chromium_fails_that_step_with_exit_4(invoke, sandbox, tmp_path: Path,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_smoke_browser_without_chromium_fails_that_step_with_exit_4(
+    invoke, sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PAYCLI_CHROMIUM", str(tmp_path / "no-chromium"))
 
     run = invoke("smoke", "--browser", "--format", "json", code=4)
@@ -233,7 +256,7 @@ def test_smoke_browser_without_chromium_fails_that_step_with_exit_4(invoke, sand
 def test_checkout_browser_refuses_options_the_page_cannot_send(invoke, sandbox) -> None:
     run = invoke("checkout", "--browser", "--amount", "1.00", "--order-id", "o-1", code=2)
 
-    assert "--order-id" in run.stderr and "--browser" in run.stderr
+    assert run.stderr.startswith("error: --order-id cannot be combined with --browser"), run.stderr
 
 
 def test_checkout_browser_is_refused_on_production_before_any_browser(invoke, write_config, monkeypatch) -> None:
@@ -256,8 +279,10 @@ def test_checkout_browser_is_refused_on_production_before_any_browser(invoke, wr
 def test_fetch_refuses_a_tarball_that_is_not_the_pinned_one(tmp_path: Path) -> None:
     """A stand-in for npm that packs something else: the integrity pin refuses it and nothing is kept."""
     npm = tmp_path / "npm"
-    npm.write_text('#!/bin/sh\n# npm pack PKG --pack-destination DIR --silent\n'
-                   'printf "not the package" > "$4/braintree-web-3.144.0.tgz"\n')
+    npm.write_text(
+        "#!/bin/sh\n# npm pack PKG --pack-destination DIR --silent\n"
+        'printf "not the package" > "$4/braintree-web-3.144.0.tgz"\n'
+    )
     npm.chmod(0o755)
     env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
 

@@ -11,7 +11,6 @@ import csv
 import io
 import json
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import harness
 import pytest
 from freezegun import freeze_time
 
@@ -53,8 +53,14 @@ class Account:
         return f"{self.merchant.id}_eur"
 
     def sale(self, amount: str = "10.00", *, settle: bool = True, **params: Any) -> str:
-        result = self.sdk.transaction.sale({"amount": amount, "payment_method_nonce": "fake-valid-nonce",
-                                            "options": {"submit_for_settlement": True}, **params})
+        result = self.sdk.transaction.sale(
+            {
+                "amount": amount,
+                "payment_method_nonce": "fake-valid-nonce",
+                "options": {"submit_for_settlement": True},
+                **params,
+            }
+        )
         assert result.is_success, result.message
         if settle:
             assert self.sdk.testing.settle_transaction(result.transaction.id).is_success
@@ -70,24 +76,32 @@ class Account:
 class Accounts:
     """`accounts.add(name, timezone=…, server=…, search_cap=…)`: one more profile in the config file."""
 
-    sandbox_server: Any
+    shared_sandbox: Any
     write_config: Callable[..., Path]
     monkeypatch: pytest.MonkeyPatch
     sdk_for: Callable[..., Any]
     blocks: list[str] = field(default_factory=list)
 
-    def add(self, name: str = "test", *, timezone: str = "UTC", server: Any = None, search_cap: int | None = None,
-            key: str | None = None) -> Account:
-        server = server or self.sandbox_server
-        merchant_id = f"m{secrets.token_hex(4)}"
-        merchant = Merchant(merchant_id, f"{merchant_id}_pub", f"{merchant_id}_{secrets.token_hex(8)}",
-                            {f"{merchant_id}_usd": "USD", f"{merchant_id}_eur": "EUR"}, timezone=timezone)
+    def add(
+        self,
+        name: str = "test",
+        *,
+        timezone: str = "UTC",
+        server: Any = None,
+        search_cap: int | None = None,
+        key: str | None = None,
+    ) -> Account:
+        server = server or self.shared_sandbox
+        merchant = harness.new_merchant(timezone=timezone)
+        usd, eur = merchant.accounts
         server.store.put_merchant(merchant)
         variable = f"PAYCLI_KEY_{name.upper().replace('-', '_')}"
         self.monkeypatch.setenv(variable, key or merchant.private_key)
-        block = (f"  {name}:\n    environment: local\n    url: {server.url}\n    merchant_id: {merchant.id}\n"
-                 f"    public_key: {merchant.public_key}\n    private_key_env: {variable}\n    timezone: {timezone}\n"
-                 f"    merchant_accounts: {{USD: {merchant_id}_usd, EUR: {merchant_id}_eur}}\n")
+        block = (
+            f"  {name}:\n    environment: local\n    url: {server.url}\n    merchant_id: {merchant.id}\n"
+            f"    public_key: {merchant.public_key}\n    private_key_env: {variable}\n    timezone: {timezone}\n"
+            f"    merchant_accounts: {{USD: {usd}, EUR: {eur}}}\n"
+        )
         if search_cap is not None:
             block += f"    search_cap: {search_cap}\n"
         self.blocks.append(block)
@@ -98,8 +112,8 @@ class Accounts:
 
 
 @pytest.fixture
-def accounts(sandbox_server, write_config, monkeypatch, sdk_for) -> Accounts:
-    return Accounts(sandbox_server, write_config, monkeypatch, sdk_for)
+def accounts(shared_sandbox, write_config, monkeypatch, sdk_for) -> Accounts:
+    return Accounts(shared_sandbox, write_config, monkeypatch, sdk_for)
 
 
 @pytest.fixture
@@ -152,12 +166,15 @@ def test_default_date_is_yesterday_in_the_profile_timezone_not_in_utc(invoke, ac
 def test_default_date_follows_a_daylight_saving_change(invoke, accounts) -> None:
     ny = accounts.add(timezone="America/New_York")
     # 8 March 2026 starts EDT in New York: the day runs 05:00Z to 04:00Z next day, 23 hours
-    before, first, last, after = settle_at(ny, [
-        datetime(2026, 3, 8, 4, 59, 59, tzinfo=timezone.utc),  # 7 March, 23:59:59 EST
-        datetime(2026, 3, 8, 5, 0, 0, tzinfo=timezone.utc),    # 8 March, 00:00 EST
-        datetime(2026, 3, 9, 3, 59, 59, tzinfo=timezone.utc),  # 8 March, 23:59:59 EDT
-        datetime(2026, 3, 9, 4, 0, 0, tzinfo=timezone.utc),    # 9 March, 00:00 EDT
-    ])
+    before, first, last, after = settle_at(
+        ny,
+        [
+            datetime(2026, 3, 8, 4, 59, 59, tzinfo=timezone.utc),  # 7 March, 23:59:59 EST
+            datetime(2026, 3, 8, 5, 0, 0, tzinfo=timezone.utc),  # 8 March, 00:00 EST
+            datetime(2026, 3, 9, 3, 59, 59, tzinfo=timezone.utc),  # 8 March, 23:59:59 EDT
+            datetime(2026, 3, 9, 4, 0, 0, tzinfo=timezone.utc),  # 9 March, 00:00 EDT
+        ],
+    )
 
     # 04:30Z on 9 March is 00:30 EDT, so yesterday is 8 March (a fixed -05:00 would make it 7 March)
     with freeze_time("2026-03-09T04:30:00Z"):
@@ -186,18 +203,50 @@ def test_summary_totals_sales_credits_and_net_per_merchant_account(invoke, accou
 
     assert (summary["date"], summary["profile"]) == ("2026-03-01", "test")
     assert summary["records"] == [
-        {"merchant_account_id": acct.eur, "card_type": "Visa", "kind": "sale", "count": 1, "amount_settled": "7.00",
-         "currency": "EUR"},
-        {"merchant_account_id": acct.usd, "card_type": "Visa", "kind": "credit", "count": 1, "amount_settled": "5.00",
-         "currency": "USD"},
-        {"merchant_account_id": acct.usd, "card_type": "Visa", "kind": "sale", "count": 2, "amount_settled": "42.50",
-         "currency": "USD"},
+        {
+            "merchant_account_id": acct.eur,
+            "card_type": "Visa",
+            "kind": "sale",
+            "count": 1,
+            "amount_settled": "7.00",
+            "currency": "EUR",
+        },
+        {
+            "merchant_account_id": acct.usd,
+            "card_type": "Visa",
+            "kind": "credit",
+            "count": 1,
+            "amount_settled": "5.00",
+            "currency": "USD",
+        },
+        {
+            "merchant_account_id": acct.usd,
+            "card_type": "Visa",
+            "kind": "sale",
+            "count": 2,
+            "amount_settled": "42.50",
+            "currency": "USD",
+        },
     ]
     assert summary["totals"] == [  # per account, each in its own currency: EUR and USD are never added up
-        {"merchant_account_id": acct.eur, "sales_count": 1, "sales_amount": "7.00", "credits_count": 0,
-         "credits_amount": "0.00", "net_amount": "7.00", "currency": "EUR"},
-        {"merchant_account_id": acct.usd, "sales_count": 2, "sales_amount": "42.50", "credits_count": 1,
-         "credits_amount": "5.00", "net_amount": "37.50", "currency": "USD"},
+        {
+            "merchant_account_id": acct.eur,
+            "sales_count": 1,
+            "sales_amount": "7.00",
+            "credits_count": 0,
+            "credits_amount": "0.00",
+            "net_amount": "7.00",
+            "currency": "EUR",
+        },
+        {
+            "merchant_account_id": acct.usd,
+            "sales_count": 2,
+            "sales_amount": "42.50",
+            "credits_count": 1,
+            "credits_amount": "5.00",
+            "net_amount": "37.50",
+            "currency": "USD",
+        },
     ]
 
 
@@ -209,15 +258,19 @@ def test_summary_groups_by_a_custom_field(invoke, accounts) -> None:
         acct.sale("4.00", custom_fields={"store_me": "south"})
 
     grouped = invoke("settlement", "summary", "--date", "2026-03-01", "--group-by-custom-field", "store_me").json()
-    text = invoke("settlement", "summary", "--date", "2026-03-01", "--group-by-custom-field", "store_me",
-                  "-f", "csv").stdout
+    text = invoke(
+        "settlement", "summary", "--date", "2026-03-01", "--group-by-custom-field", "store_me", "-f", "csv"
+    ).stdout
 
     assert grouped["group_by_custom_field"] == "store_me"
     assert [(r["store_me"], r["count"], r["amount_settled"]) for r in grouped["records"]] == [
-        ("north", 2, "3.00"), ("south", 1, "4.00")]
+        ("north", 2, "3.00"),
+        ("south", 1, "4.00"),
+    ]
     assert grouped["totals"][0]["sales_amount"] == "7.00"  # totals sum across the field's values
-    assert text.splitlines()[0] == \
-        "date,profile,merchant_account_id,card_type,kind,count,amount_settled,currency,store_me"
+    assert (
+        text.splitlines()[0] == "date,profile,merchant_account_id,card_type,kind,count,amount_settled,currency,store_me"
+    )
     assert [r["store_me"] for r in csv_rows(text)] == ["north", "south"]
 
 
@@ -235,9 +288,18 @@ def test_summary_in_every_format(invoke, accounts, fmt: str) -> None:
         [line] = out.splitlines()
         assert json.loads(line)["records"][0]["amount_settled"] == "10.00"
     elif fmt == "csv":
-        assert csv_rows(out) == [{"date": "2026-03-01", "profile": "test", "merchant_account_id": acct.usd,
-                                  "card_type": "Visa", "kind": "sale", "count": "1", "amount_settled": "10.00",
-                                  "currency": "USD"}]
+        assert csv_rows(out) == [
+            {
+                "date": "2026-03-01",
+                "profile": "test",
+                "merchant_account_id": acct.usd,
+                "card_type": "Visa",
+                "kind": "sale",
+                "count": "1",
+                "amount_settled": "10.00",
+                "currency": "USD",
+            }
+        ]
     else:
         assert "2026-03-01" in out and "net_amount" in out and acct.usd in out and "{" not in out
 
@@ -268,10 +330,20 @@ def test_export_rows_have_the_design_columns_sorted_by_settled_at_then_id(invoke
     assert tuple(text.splitlines()[0].split(",")) == SETTLEMENT_EXPORT_COLUMNS
     assert [r["id"] for r in rows] == [earliest, *sorted(same_second), later, credit]
     assert rows[-2] == {
-        "profile": "test", "id": later, "type": "sale", "status": "settled", "amount": "2.00", "currency": "USD",
-        "merchant_account_id": acct.usd, "order_id": "o-7", "card_type": "Visa", "last_4": "1881",
-        "customer_email": "ann@example.com", "created_at": "2026-03-01T14:01:00Z",
-        "settled_at": "2026-03-01T14:01:00Z", "settlement_batch_id": f"2026-03-01_{acct.usd}",
+        "profile": "test",
+        "id": later,
+        "type": "sale",
+        "status": "settled",
+        "amount": "2.00",
+        "currency": "USD",
+        "merchant_account_id": acct.usd,
+        "order_id": "o-7",
+        "card_type": "Visa",
+        "last_4": "1881",
+        "customer_email": "ann@example.com",
+        "created_at": "2026-03-01T14:01:00Z",
+        "settled_at": "2026-03-01T14:01:00Z",
+        "settlement_batch_id": f"2026-03-01_{acct.usd}",
         "refunded_transaction_id": "",
     }
     assert (rows[-1]["type"], rows[-1]["amount"], rows[-1]["refunded_transaction_id"]) == ("credit", "0.50", later)
@@ -302,8 +374,13 @@ def test_export_excludes_unsettled_declined_and_other_days(invoke, accounts) -> 
     with freeze_time(MARCH_1) as clock:
         kept = acct.sale("10.00")
         acct.sale("11.00", settle=False)
-        declined = acct.sdk.transaction.sale({"amount": "4001.00", "payment_method_nonce": "fake-valid-nonce",
-                                              "options": {"submit_for_settlement": True}}).transaction
+        declined = acct.sdk.transaction.sale(
+            {
+                "amount": "4001.00",
+                "payment_method_nonce": "fake-valid-nonce",
+                "options": {"submit_for_settlement": True},
+            }
+        ).transaction
         assert acct.sdk.testing.settle_transaction(declined.id).transaction.status == "settlement_declined"
         clock.tick(timedelta(days=1))
         acct.sale("12.00")
@@ -427,9 +504,17 @@ def test_a_mismatch_prints_an_error_document_for_scripts(invoke, accounts, small
 
     error = run.json()["error"]
     assert error["type"] == "partial" and error["profile"] == "test"
-    assert error["mismatches"] == [{"date": "2026-03-01", "merchant_account_id": acct.usd, "kind": "sale",
-                                    "summary_count": 6, "summary_amount": "60.00", "export_count": 5,
-                                    "export_amount": "50.00"}]
+    assert error["mismatches"] == [
+        {
+            "date": "2026-03-01",
+            "merchant_account_id": acct.usd,
+            "kind": "sale",
+            "summary_count": 6,
+            "summary_amount": "60.00",
+            "export_count": 5,
+            "export_amount": "50.00",
+        }
+    ]
 
 
 # --all-profiles ---------------------------------------------------------------------------------------------------
@@ -607,6 +692,7 @@ def test_a_second_run_on_the_same_file_exits_6_and_leaves_it_alone(invoke, accou
     assert not list(out.parent.glob("*.lock"))  # locks live in the state directory, not beside the file
 
 
+@pytest.mark.slow  # a paycli process killed mid-export
 def test_a_run_killed_midway_leaves_the_previous_file_whole(accounts, tmp_path) -> None:
     running = sandbox_pkg.start(tmp_path / "slow.db", merchants=[], latency_ms=400)
     try:
@@ -616,17 +702,34 @@ def test_a_run_killed_midway_leaves_the_previous_file_whole(accounts, tmp_path) 
             settle = accounts.sdk_for(fast.url, acct.merchant.id, acct.merchant.public_key, acct.merchant.private_key)
             with freeze_time(MARCH_1):
                 for _ in range(60):
-                    txn = settle.transaction.sale({"amount": "5.00", "payment_method_nonce": "fake-valid-nonce",
-                                                   "options": {"submit_for_settlement": True}}).transaction
+                    txn = settle.transaction.sale(
+                        {
+                            "amount": "5.00",
+                            "payment_method_nonce": "fake-valid-nonce",
+                            "options": {"submit_for_settlement": True},
+                        }
+                    ).transaction
                     settle.testing.settle_transaction(txn.id)
         finally:
             fast.stop()
         out = tmp_path / "out.csv"
         out.write_text("previous night\n")
-        cmd = [sys.executable, "-m", "paycli", "settlement", "export", "--date", "2026-03-01", "-o", str(out),
-               "--concurrency", "1"]
-        child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                 env={**os.environ, "NO_PROXY": "127.0.0.1"})
+        cmd = [
+            sys.executable,
+            "-m",
+            "paycli",
+            "settlement",
+            "export",
+            "--date",
+            "2026-03-01",
+            "-o",
+            str(out),
+            "--concurrency",
+            "1",
+        ]
+        child = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "NO_PROXY": "127.0.0.1"}
+        )
         deadline = time.monotonic() + 20
         while not list(tmp_path.glob(".out.csv.*.tmp")) and time.monotonic() < deadline:
             assert child.poll() is None, child.communicate()
@@ -699,8 +802,13 @@ def test_a_days_search_is_narrowed_to_its_settlement_batch(accounts) -> None:
     with freeze_time(MARCH_1):
         sale = acct.sale("30.00")
         credit = acct.refund(sale, "5.00")
-        acct.sdk.transaction.sale({"amount": "8.00", "payment_method_nonce": "fake-paypal-one-time-nonce",
-                                   "options": {"submit_for_settlement": True}})
+        acct.sdk.transaction.sale(
+            {
+                "amount": "8.00",
+                "payment_method_nonce": "fake-paypal-one-time-nonce",
+                "options": {"submit_for_settlement": True},
+            }
+        )
     by_sdk = acct.sdk.transaction.search(braintree.TransactionSearch.settlement_batch_id.starts_with("2026-03-01_"))
     settled = gateway().search_ids(TransactionQuery(settlement_batch_id_prefix="2026-03-01_"))
     assert settled == by_sdk.ids == [sale, credit]  # the PayPal sale is settling: no batch yet

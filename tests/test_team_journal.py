@@ -33,10 +33,13 @@ def team_entries(url: str) -> list[Any]:
 
 
 def test_profiles_show_names_the_journal_and_where_it_was_set(invoke, write_config) -> None:
-    write_config("""
+    write_config(
+        """
         journal: postgresql://paycli@db.internal:5432/payments
         profiles: {}
-    """, mode=0o644)
+    """,
+        mode=0o644,
+    )
     shown = invoke("profiles", "show").json()
     assert shown["journal"] == "postgresql://paycli@db.internal:5432/payments"
     assert shown["origin"]["journal"].endswith("config.yaml: journal")
@@ -69,8 +72,9 @@ def test_a_journal_that_is_not_postgresql_or_a_file_is_exit_4(invoke, write_conf
     assert "key 'journal'" in invoke("profiles", "show", code=4).stderr
 
 
-def test_a_journal_path_is_a_sqlite_file_relative_to_the_config_file(invoke, sandbox, write_config, tmp_path,
-                                                                     monkeypatch) -> None:
+def test_a_journal_path_is_a_sqlite_file_relative_to_the_config_file(
+    invoke, sandbox, write_config, tmp_path, monkeypatch
+) -> None:
     profiles = (tmp_path / "home" / ".config" / "paycli" / "config.yaml").read_text()  # the sandbox's profile
     config = write_config("journal: team/journal.db\n" + profiles, path=tmp_path / "cfg" / "c.yaml")
     monkeypatch.setenv("PAYCLI_CONFIG", str(config))
@@ -117,7 +121,10 @@ def test_profiles_check_exits_4_when_the_journal_is_newer_than_paycli(invoke, sa
 def test_journal_status_shows_where_and_which_schema(invoke, team) -> None:
     status = invoke("journal", "status").json()
     assert (status["backend"], status["schema_version"], status["supported_version"]) == (
-        "postgresql", 0, SCHEMA_VERSION)
+        "postgresql",
+        0,
+        SCHEMA_VERSION,
+    )
     assert status["location"].startswith("postgresql://paycli@127.0.0.1:")
 
 
@@ -138,8 +145,13 @@ def test_audit_filters_by_user_host_and_profile(invoke, sandbox, team) -> None:
     from paycli.journal import Context
 
     other = Journal(team)
-    other.begin(Context("acme-eu", "production", "m2", "bob", "desk-2"), kind="void", transaction_id="t-bob",
-                amount=None, api_request_key="k-bob")
+    other.begin(
+        Context("acme-eu", "production", "m2", "bob", "desk-2"),
+        kind="void",
+        transaction_id="t-bob",
+        amount=None,
+        api_request_key="k-bob",
+    )
     other.close()
     sale = sandbox.sale("9.00", settle=True)
     invoke("refund", sale)

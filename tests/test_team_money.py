@@ -30,8 +30,9 @@ MERCHANT = Merchant("team", "team_pub", "team_priv", {"team_usd": "USD"})
 class Team:
     """A served sandbox (with latency) and a config every agent shares; `agent()` starts one paycli process."""
 
-    def __init__(self, tmp_path: Path, journal_url: str, sdk_for: Any, latency_ms: int,
-                 faults: str | None = None) -> None:
+    def __init__(
+        self, tmp_path: Path, journal_url: str, sdk_for: Any, latency_ms: int, faults: str | None = None
+    ) -> None:
         self.tmp = tmp_path
         self.journal_url = journal_url
         # two servers over one store: a quick one to arrange and check, a slow one the agents talk to
@@ -39,15 +40,22 @@ class Team:
         self.gateway = offline.start(tmp_path / "gateway.db", [MERCHANT], latency_ms=latency_ms, faults=faults)
         self.sdk = sdk_for(self.steady.url, MERCHANT.id, MERCHANT.public_key, MERCHANT.private_key)
         self.config = tmp_path / "team.yaml"
-        self.config.write_text(f"journal: {journal_url}\ndefault_profile: team\nprofiles:\n  team:\n"
-                               f"    environment: local\n    url: {self.gateway.url}\n    merchant_id: team\n"
-                               "    public_key: team_pub\n    private_key_env: TEAM_KEY\n")
+        self.config.write_text(
+            f"journal: {journal_url}\ndefault_profile: team\nprofiles:\n  team:\n"
+            f"    environment: local\n    url: {self.gateway.url}\n    merchant_id: team\n"
+            "    public_key: team_pub\n    private_key_env: TEAM_KEY\n"
+        )
 
     def settled_sales(self, count: int, amount: str = "30.00") -> list[str]:
         sales = []
         for _ in range(count):
-            sale = self.sdk.transaction.sale({"amount": amount, "payment_method_nonce": "fake-valid-nonce",
-                                              "options": {"submit_for_settlement": True}}).transaction.id
+            sale = self.sdk.transaction.sale(
+                {
+                    "amount": amount,
+                    "payment_method_nonce": "fake-valid-nonce",
+                    "options": {"submit_for_settlement": True},
+                }
+            ).transaction.id
             assert self.sdk.testing.settle_transaction(sale).is_success
             sales.append(sale)
         return sales
@@ -55,10 +63,22 @@ class Team:
     def agent(self, *args: str, name: str = "agent") -> subprocess.Popen[str]:
         home = self.tmp / name
         home.mkdir(exist_ok=True)
-        env = {**os.environ, "TEAM_KEY": MERCHANT.private_key, "HOME": str(home), "XDG_STATE_HOME": str(home),
-               "NO_PROXY": "127.0.0.1,localhost", "USER": name, "LOGNAME": name}
-        return subprocess.Popen([sys.executable, "-m", "paycli", "--config", str(self.config), *args, "-f", "json"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        env = {
+            **os.environ,
+            "TEAM_KEY": MERCHANT.private_key,
+            "HOME": str(home),
+            "XDG_STATE_HOME": str(home),
+            "NO_PROXY": "127.0.0.1,localhost",
+            "USER": name,
+            "LOGNAME": name,
+        }
+        return subprocess.Popen(
+            [sys.executable, "-m", "paycli", "--config", str(self.config), *args, "-f", "json"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
 
     def entries(self) -> list[Any]:
         journal = Journal(self.journal_url)
@@ -71,7 +91,11 @@ class Team:
         return [self.sdk.transaction.find(credit) for credit in self.sdk.transaction.find(sale).refund_ids]
 
     def check_journal_equals_gateway(self, sales: list[str]) -> None:
-        done = {(e.transaction_id, e.result_id, e.amount) for e in self.entries() if e.kind == "refund" and e.state == "done"}
+        done = {
+            (e.transaction_id, e.result_id, e.amount)
+            for e in self.entries()
+            if e.kind == "refund" and e.state == "done"
+        }
         credits = {(sale, credit.id, credit.amount) for sale in sales for credit in self.credits(sale)}
         assert done == credits
 
@@ -120,8 +144,9 @@ def test_the_repeat_guard_sees_a_colleagues_refund_and_names_who_and_when(team: 
 
 
 def write_batch(path: Path, sales: list[str]) -> Path:
-    path.write_text("transaction_id,amount\n" + "".join(f"{sale},{'5.00' if i % 2 else ''}\n"
-                                                       for i, sale in enumerate(sales)))
+    path.write_text(
+        "transaction_id,amount\n" + "".join(f"{sale},{'5.00' if i % 2 else ''}\n" for i, sale in enumerate(sales))
+    )
     return path
 
 
@@ -196,8 +221,9 @@ def test_a_journal_lost_mid_batch_stops_taking_rows_and_a_rerun_finishes(team: T
     team.check_journal_equals_gateway(sales)
 
 
-def test_a_journal_lost_during_a_call_names_the_row_whose_money_moved(tmp_path: Path, postgres_url: str,
-                                                                      postgres_cluster: Any, sdk_for: Any) -> None:
+def test_a_journal_lost_during_a_call_names_the_row_whose_money_moved(
+    tmp_path: Path, postgres_url: str, postgres_cluster: Any, sdk_for: Any
+) -> None:
     import psycopg
 
     team = Team(tmp_path, postgres_url, sdk_for, latency_ms=0, faults="refund=slow:1500@1")
@@ -241,15 +267,17 @@ def test_an_unreachable_journal_stops_a_batch_before_any_money_call(team: Team, 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed = probe.getsockname()[1]
-    team.config.write_text(team.config.read_text().replace(
-        team.journal_url, f"postgresql://paycli@127.0.0.1:{closed}/payments"))
+    team.config.write_text(
+        team.config.read_text().replace(team.journal_url, f"postgresql://paycli@127.0.0.1:{closed}/payments")
+    )
     code, _, err = finish(team.agent("batch-refund", str(batch), "--yes"))
     assert code == 6 and "unreachable" in err
     assert all(team.credits(sale) == [] for sale in sales)
 
 
-def test_a_batch_row_whose_sale_a_colleague_touched_after_planning_is_planned_again(sandbox, postgres_url,
-                                                                                   tmp_path) -> None:
+def test_a_batch_row_whose_sale_a_colleague_touched_after_planning_is_planned_again(
+    sandbox, postgres_url, tmp_path
+) -> None:
     from paycli import batch_refunds
     from paycli.config import load_profiles
     from paycli.gateway import connect
@@ -272,6 +300,7 @@ def test_a_batch_row_whose_sale_a_colleague_touched_after_planning_is_planned_ag
     [result] = batch_refunds.execute(gateway, me, mine, planned)
     # planned again under the lock from the gateway's fresh answer: 20.00 left, not the stale 30.00
     assert (result.outcome, result.amount) == ("done", 20)
-    assert sorted(c.amount for c in (sandbox.sdk.transaction.find(i)
-                                     for i in sandbox.sdk.transaction.find(sale).refund_ids)) == [10, 20]
+    assert sorted(
+        c.amount for c in (sandbox.sdk.transaction.find(i) for i in sandbox.sdk.transaction.find(sale).refund_ids)
+    ) == [10, 20]
     me.close(), colleague.close()

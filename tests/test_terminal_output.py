@@ -20,8 +20,10 @@ def plain(text: str) -> str:
 
 def test_search_at_80_columns_keeps_ids_amounts_and_dates_whole(invoke, sandbox, tty, monkeypatch) -> None:
     monkeypatch.setenv("COLUMNS", "80")
-    sales = [sandbox.sale(amount, order_id=f"order-{amount}", customer={"email": "someone.long@example.com"})
-             for amount in ("11.00", "1234.56")]
+    sales = [
+        sandbox.sale(amount, order_id=f"order-{amount}", customer={"email": "someone.long@example.com"})
+        for amount in ("11.00", "1234.56")
+    ]
     run = invoke("txn", "search")
     lines = plain(run.stdout).splitlines()
     assert all(len(line) <= 80 for line in lines)
@@ -155,7 +157,14 @@ def test_root_help_uses_a_wide_terminal() -> None:
     import sys
 
     # a real process: Click's test runner pins the help width to 80
-    text = subprocess.run([sys.executable, "-m", "paycli", "--help"], capture_output=True, text=True, check=True,
-                          env={**os.environ, "COLUMNS": "200"}).stdout
-    assert "  batch-refund  Refund every row of a CSV; validated first, safe to rerun (done rows are never refunded " \
-           "again)." in text.splitlines()
+    text = subprocess.run(
+        [sys.executable, "-m", "paycli", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "COLUMNS": "200"},
+    ).stdout
+    assert (
+        "  batch-refund  Refund every row of a CSV; validated first, safe to rerun (done rows are never refunded "
+        "again)." in text.splitlines()
+    )

@@ -16,7 +16,11 @@ def _default(function, name: str):
 
 
 def test_every_layer_takes_its_defaults_from_one_home() -> None:
-    assert _default(refund_cli.batch_refund, "concurrency") == batch_refunds.DEFAULT_CONCURRENCY == tuning.BATCH_ROWS_IN_FLIGHT
+    assert (
+        _default(refund_cli.batch_refund, "concurrency")
+        == batch_refunds.DEFAULT_CONCURRENCY
+        == tuning.BATCH_ROWS_IN_FLIGHT
+    )
     assert _default(settlement_cli.export, "concurrency") == settlement.DEFAULT_WORKERS == tuning.EXPORT_PAGES_IN_FLIGHT
     assert _default(sandbox_cli.serve, "idle_timeout") == server.IDLE_TIMEOUT_SECONDS == tuning.SANDBOX_IDLE_TIMEOUT_S
     assert _default(sandbox_cli.serve, "max_connections") == server.MAX_CONNECTIONS == tuning.SANDBOX_MAX_CONNECTIONS

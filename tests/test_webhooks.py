@@ -159,7 +159,9 @@ def test_kinds_filter_and_csv_columns(invoke: Callable[..., Any]) -> None:
     assert len(lines) == 1 + 8 and all(line.startswith("dispute_") for line in lines[1:])
 
 
-def test_kinds_does_not_need_a_config_or_a_gateway(invoke: Callable[..., Any], write_config: Callable[..., Path]) -> None:
+def test_kinds_does_not_need_a_config_or_a_gateway(
+    invoke: Callable[..., Any], write_config: Callable[..., Path]
+) -> None:
     write_config("profiles: [not, a, mapping]\n")  # broken config: kinds must not read it
     assert "check" in invoke("webhook", "kinds", "check", "-f", "table").stdout
 
@@ -180,8 +182,9 @@ def test_every_kind_round_trips_sample_to_parse_through_the_sdk(gateway: Callabl
         assert notification.subject_id == "subj_42"
 
 
-def test_sample_json_is_the_pair_and_parses_back_from_a_file(invoke: Callable[..., Any], keys: Path,
-                                                             tmp_path: Path) -> None:
+def test_sample_json_is_the_pair_and_parses_back_from_a_file(
+    invoke: Callable[..., Any], keys: Path, tmp_path: Path
+) -> None:
     sample = invoke("webhook", "sample", "transaction_settled", "--id", "txn_1", "-f", "json").json()
     assert set(sample) == {"bt_signature", "bt_payload"}
     assert sample["bt_payload"].endswith("\n") and ALPHA_KEY not in json.dumps(sample)
@@ -194,11 +197,13 @@ def test_sample_json_is_the_pair_and_parses_back_from_a_file(invoke: Callable[..
     assert parsed["timestamp"].endswith("Z")
 
 
-def test_the_built_in_local_profile_signs_and_verifies_without_starting_a_sandbox(invoke: Callable[..., Any],
-                                                                                   isolated_env: Path) -> None:
+def test_the_built_in_local_profile_signs_and_verifies_without_starting_a_sandbox(
+    invoke: Callable[..., Any], isolated_env: Path
+) -> None:
     sample = invoke("webhook", "sample", "transaction_settled", "--id", "txn_2", "-f", "json").json()
-    parsed = invoke("webhook", "parse", "--signature", sample["bt_signature"], "--payload", sample["bt_payload"],
-                    "-f", "json").json()
+    parsed = invoke(
+        "webhook", "parse", "--signature", sample["bt_signature"], "--payload", sample["bt_payload"], "-f", "json"
+    ).json()
 
     assert sample["bt_signature"].startswith("local_public_key|") and parsed["subject_id"] == "txn_2"
     assert not (isolated_env / ".local" / "state" / "paycli" / "sandbox.db").exists()  # nothing was started
@@ -211,8 +216,9 @@ def test_sample_form_body_parses_back_from_stdin(invoke: Callable[..., Any], key
     assert (parsed["kind"], parsed["subject"], parsed["subject_id"]) == ("dispute_opened", "dispute", "dp_9")
 
 
-def test_parse_accepts_signature_and_payload_options_and_shows_a_table(invoke: Callable[..., Any], keys: Path,
-                                                                       tty: None) -> None:
+def test_parse_accepts_signature_and_payload_options_and_shows_a_table(
+    invoke: Callable[..., Any], keys: Path, tty: None
+) -> None:
     sample = invoke("webhook", "sample", "disbursement", "--id", "dsb_1", "-f", "json").json()
     run = invoke("webhook", "parse", "--signature", sample["bt_signature"], "--payload", sample["bt_payload"])
     assert "disbursement.amount" in run.stdout and "dsb_1" in run.stdout
@@ -229,13 +235,22 @@ def test_parse_masks_the_private_key_a_partner_notification_carries(gateway: Cal
 
 def _tamper(payload: str) -> str:
     index = payload.index("A", 10)  # still base64, so only the signature check can catch it
-    return payload[:index] + "B" + payload[index + 1:]
+    return payload[:index] + "B" + payload[index + 1 :]
 
 
 def test_a_tampered_payload_is_rejected_with_exit_3(invoke: Callable[..., Any], keys: Path) -> None:
     sample = invoke("webhook", "sample", "transaction_settled", "-f", "json").json()
-    run = invoke("webhook", "parse", "--signature", sample["bt_signature"], "--payload", _tamper(sample["bt_payload"]),
-                 "-f", "json", code=3)
+    run = invoke(
+        "webhook",
+        "parse",
+        "--signature",
+        sample["bt_signature"],
+        "--payload",
+        _tamper(sample["bt_payload"]),
+        "-f",
+        "json",
+        code=3,
+    )
     assert run.json()["error"]["type"] == "refused"
     assert "does not match the payload" in run.stderr and len(run.stderr.strip().splitlines()) == 1
 
@@ -268,14 +283,23 @@ def test_a_notification_signed_with_another_private_key_is_rejected(invoke: Call
     assert "signed with another private key" in run.stderr
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    ((), "give --signature and --payload"),
-    (("--signature", "x|y"), "give --signature and --payload"),
-    (("--from", "missing.txt"), "cannot read --from missing.txt"),
-    (("--from", "body.txt", "--signature", "x|y"), "not both"),
-])
-def test_parse_usage_errors_exit_2(invoke: Callable[..., Any], keys: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                   args: tuple[str, ...], message: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "give --signature and --payload"),
+        (("--signature", "x|y"), "give --signature and --payload"),
+        (("--from", "missing.txt"), "cannot read --from missing.txt"),
+        (("--from", "body.txt", "--signature", "x|y"), "not both"),
+    ],
+)
+def test_parse_usage_errors_exit_2(
+    invoke: Callable[..., Any],
+    keys: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    args: tuple[str, ...],
+    message: str,
+) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "body.txt").write_text("bt_signature=a%7Cb&bt_payload=Zm9v")
     assert message in invoke("webhook", "parse", *args, code=2).stderr
@@ -294,10 +318,18 @@ def test_sample_rejects_an_unknown_kind_and_an_unsafe_id(invoke: Callable[..., A
 # send ↔ listen ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url", ["http://example.com/hook", "http://10.0.0.1:80/", "ftp://127.0.0.1/x"])
-def test_send_only_posts_to_loopback_http_urls(invoke: Callable[..., Any], keys: Path, url: str) -> None:
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("http://example.com/hook", "--to example.com is not a loopback address"),
+        ("http://10.0.0.1:80/", "--to 10.0.0.1 is not a loopback address"),
+        ("ftp://127.0.0.1/x", "--to 'ftp://127.0.0.1/x'"),
+    ],
+)
+def test_send_only_posts_to_loopback_http_urls(invoke: Callable[..., Any], keys: Path, url: str, says: str) -> None:
     run = invoke("webhook", "send", "check", "--to", url, "-f", "json", code=2)
-    assert run.json()["error"]["type"] == "usage"
+    error = run.json()["error"]
+    assert error["type"] == "usage" and error["message"].startswith(says), error
 
 
 def test_send_to_a_port_nobody_listens_on_is_unavailable(invoke: Callable[..., Any], keys: Path) -> None:
@@ -315,12 +347,15 @@ def test_send_and_listen_processes_talk_over_loopback(invoke: Callable[..., Any]
     assert code == 0
     records = [json.loads(line) for line in out.splitlines()]
     assert [(r["kind"], r["subject_id"], r["verified"]) for r in records] == [
-        ("transaction_settled", "t_1", True), ("dispute_won", "d_2", True)]
+        ("transaction_settled", "t_1", True),
+        ("dispute_won", "d_2", True),
+    ]
     assert records[0]["status"] == "settled" and records[0]["reply_status"] == 200
 
 
-def test_listen_prints_one_line_per_notification_on_a_terminal(invoke: Callable[..., Any], gateway: Callable[[str], Any],
-                                                               tty: None) -> None:
+def test_listen_prints_one_line_per_notification_on_a_terminal(
+    invoke: Callable[..., Any], gateway: Callable[[str], Any], tty: None
+) -> None:
     port = free_port()
     listening = InThread(invoke, "webhook", "listen", "--port", port, "--count", "2")
     wait_for_port(port)
@@ -334,8 +369,9 @@ def test_listen_prints_one_line_per_notification_on_a_terminal(invoke: Callable[
 
 
 @pytest.mark.parametrize("fmt", [("-f", "ndjson"), ("-f", "json"), ()], ids=["ndjson", "json", "default"])
-def test_listen_rejects_other_keys_with_403_and_exits_3(invoke: Callable[..., Any], gateway: Callable[[str], Any],
-                                                        fmt: tuple[str, ...]) -> None:
+def test_listen_rejects_other_keys_with_403_and_exits_3(
+    invoke: Callable[..., Any], gateway: Callable[[str], Any], fmt: tuple[str, ...]
+) -> None:
     """A stream has no end, so json is ndjson here too: one line per notification, then the error's line."""
     port = free_port()
     listening = InThread(invoke, "webhook", "listen", "--port", port, "--count", "1", *fmt, code=3)
@@ -361,8 +397,19 @@ def test_listen_forwards_the_original_body(invoke: Callable[..., Any], gateway: 
     alpha = gateway("alpha")
     with webhooks.Listener(alpha, port=0) as app_endpoint:
         port = free_port()
-        listening = InThread(invoke, "webhook", "listen", "--port", port, "--count", "1", "--forward-to",
-                             app_endpoint.url + "webhooks", "-f", "json")
+        listening = InThread(
+            invoke,
+            "webhook",
+            "listen",
+            "--port",
+            port,
+            "--count",
+            "1",
+            "--forward-to",
+            app_endpoint.url + "webhooks",
+            "-f",
+            "json",
+        )
         wait_for_port(port)
         webhooks.send(alpha, "subscription_went_past_due", f"http://127.0.0.1:{port}/", "sub_3")
         forwarded = list(app_endpoint.records(count=1, timeout_s=5))
@@ -424,8 +471,11 @@ def test_sandbox_posts_settled_disbursed_and_declined_notifications_to_listen(
         assert running.webhooks is not None and running.webhooks.delivered == 3
     assert code == 0, err
     records = {(r["kind"], r["subject_id"]): r for r in map(json.loads, out.splitlines())}
-    assert set(records) == {("transaction_settled", settles), ("transaction_disbursed", settles),
-                            ("transaction_settlement_declined", declines)}
+    assert set(records) == {
+        ("transaction_settled", settles),
+        ("transaction_disbursed", settles),
+        ("transaction_settlement_declined", declines),
+    }
     assert all(r["verified"] and r["subject"] == "transaction" for r in records.values())
     settled = records["transaction_settled", settles]
     assert settled["status"] == "settled" and settled["amount"] == "10.00"
@@ -449,17 +499,27 @@ def test_a_settled_sandbox_transaction_is_disbursed_on_its_settlement_date(
     assert schema.transaction(doc)["disbursement_details"]["disbursement_date"].isoformat() == doc["disbursement_date"]
 
 
-def test_sandbox_retries_until_the_receiver_is_up(invoke: Callable[..., Any], shop_profile: int, merchant: Any,
-                                                  tmp_path: Path, gateway_for_shop: Any,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sandbox_retries_until_the_receiver_is_up(
+    invoke: Callable[..., Any],
+    shop_profile: int,
+    merchant: Any,
+    tmp_path: Path,
+    gateway_for_shop: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from paycli import sandbox
     from paycli.sandbox import webhooks as sandbox_webhooks
 
     monkeypatch.setattr(sandbox_webhooks, "RETRY_BACKOFF_S", 0.1)  # 0.1, 0.2, 0.4… instead of 0.5, 1, 2…
     port = free_port()
     log: list[str] = []
-    with sandbox.start(tmp_path / "shop.db", [merchant], port=shop_profile,
-                       webhook_url=f"http://127.0.0.1:{port}/", webhook_log=log.append):
+    with sandbox.start(
+        tmp_path / "shop.db",
+        [merchant],
+        port=shop_profile,
+        webhook_url=f"http://127.0.0.1:{port}/",
+        webhook_log=log.append,
+    ):
         invoke("sandbox", "settle", _sale(invoke, "10.00"), "-f", "json")
         deadline = time.monotonic() + 5
         while not any("retrying" in line for line in log) and time.monotonic() < deadline:
@@ -467,21 +527,28 @@ def test_sandbox_retries_until_the_receiver_is_up(invoke: Callable[..., Any], sh
         with webhooks.Listener(gateway_for_shop(), port=port) as listener:  # the receiver comes up late
             received = list(listener.records(count=2, timeout_s=8))
     assert sorted(r.notification.kind for r in received if r.notification) == [
-        "transaction_disbursed", "transaction_settled"]
+        "transaction_disbursed",
+        "transaction_settled",
+    ]
     assert any("failed: ConnectionRefusedError; retrying in 0.1 s (attempt 2 of 6)" in line for line in log)
 
 
-def test_sandbox_gives_up_after_a_bounded_number_of_attempts(invoke: Callable[..., Any], shop_profile: int,
-                                                             merchant: Any, tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sandbox_gives_up_after_a_bounded_number_of_attempts(
+    invoke: Callable[..., Any], shop_profile: int, merchant: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from paycli import sandbox
     from paycli.sandbox import webhooks as sandbox_webhooks
 
     monkeypatch.setattr(sandbox_webhooks, "RETRY_BACKOFF_S", 0.01)
     monkeypatch.setattr(sandbox_webhooks, "MAX_ATTEMPTS", 2)
     log: list[str] = []
-    with sandbox.start(tmp_path / "shop.db", [merchant], port=shop_profile,
-                       webhook_url=f"http://127.0.0.1:{free_port()}/", webhook_log=log.append) as running:
+    with sandbox.start(
+        tmp_path / "shop.db",
+        [merchant],
+        port=shop_profile,
+        webhook_url=f"http://127.0.0.1:{free_port()}/",
+        webhook_log=log.append,
+    ) as running:
         started = time.monotonic()
         invoke("sandbox", "settle", _sale(invoke, "10.00"), "-f", "json")
         assert time.monotonic() - started < 2  # the API answer never waits for the receiver

@@ -1,8 +1,9 @@
 """Fixtures for the sandbox's own suite: a real server on loopback, a fresh merchant per test, the real SDK.
 
-One server serves the whole session; every test gets its own merchant, so tests never see each other's
-transactions. Tests that need faults, latency, a small search cap or a nightly cutoff start their own
-server with `start_sandbox(...)`. The SDK is never mocked: requests go over HTTP to 127.0.0.1.
+The session's server is `shared_sandbox` (tests/conftest.py, shared with the CLI tests); every test gets its
+own merchant on it, so tests never see each other's transactions. Tests that need faults, latency, a small
+search cap or a nightly cutoff start their own server with `start_sandbox(...)`. The SDK is never mocked:
+requests go over HTTP to 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -17,20 +18,6 @@ from gateway_calls import gateway_for, new_merchant, sale
 
 from paycli import sandbox
 from paycli.sandbox import Merchant, RunningSandbox
-
-
-@pytest.fixture(autouse=True)
-def loopback_without_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A developer's HTTP(S)_PROXY must not capture loopback requests."""
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-
-
-@pytest.fixture(scope="session")
-def shared_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
-    running = sandbox.start(tmp_path_factory.mktemp("sandbox") / "sandbox.db", merchants=[])
-    yield running
-    running.stop()
 
 
 @pytest.fixture

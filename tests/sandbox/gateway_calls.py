@@ -2,34 +2,38 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 import braintree
+from harness import new_merchant, sdk_gateway
 
 from paycli.sandbox import Merchant, RunningSandbox
 
-
-def new_merchant(**settings: Any) -> Merchant:
-    merchant_id = "m" + secrets.token_hex(6)
-    accounts = {f"{merchant_id}_usd": "USD", f"{merchant_id}_eur": "EUR"}
-    return Merchant(merchant_id, "pub_" + secrets.token_hex(6), "priv_" + secrets.token_hex(12), accounts, **settings)
+__all__ = ["gateway_for", "new_merchant", "sale"]  # new_merchant: tests/harness.py's, re-exported here
 
 
-def gateway_for(server: RunningSandbox | int, merchant: Merchant, *, private_key: str | None = None,
-                timeout: int = 60) -> braintree.BraintreeGateway:
+def gateway_for(
+    server: RunningSandbox | int, merchant: Merchant, *, private_key: str | None = None, timeout: int = 60
+) -> braintree.BraintreeGateway:
     """A real SDK gateway for `merchant` on a sandbox (or on a port served by another process)."""
-    port = str(server if isinstance(server, int) else server.port)
-    url = f"http://127.0.0.1:{port}"
-    environment = braintree.Environment("local", "127.0.0.1", port, url, False, None, "127.0.0.1", port)
-    return braintree.BraintreeGateway(braintree.Configuration(
-        environment=environment, merchant_id=merchant.id, public_key=merchant.public_key,
-        private_key=private_key or merchant.private_key, timeout=timeout, wrap_http_exceptions=True,
-    ))
+    port = server if isinstance(server, int) else server.port
+    return sdk_gateway(
+        f"http://127.0.0.1:{port}",
+        merchant.id,
+        merchant.public_key,
+        private_key or merchant.private_key,
+        timeout=timeout,
+    )
 
 
-def sale(gateway: braintree.BraintreeGateway, amount: str = "10.00", *, submit: bool = False,
-         nonce: str = "fake-valid-nonce", **params: Any) -> Any:
+def sale(
+    gateway: braintree.BraintreeGateway,
+    amount: str = "10.00",
+    *,
+    submit: bool = False,
+    nonce: str = "fake-valid-nonce",
+    **params: Any,
+) -> Any:
     request: dict[str, Any] = {"amount": amount, "payment_method_nonce": nonce, **params}
     if submit:
         request.setdefault("options", {})["submit_for_settlement"] = True

@@ -8,13 +8,19 @@ from gateway_calls import only_error
 
 
 def test_create_then_find_a_customer(gateway, merchant) -> None:
-    created = gateway.customer.create({"id": "cust-1", "first_name": "Ann", "last_name": "Lee",
-                                       "email": "ann@example.com", "company": "Acme"})
+    created = gateway.customer.create(
+        {"id": "cust-1", "first_name": "Ann", "last_name": "Lee", "email": "ann@example.com", "company": "Acme"}
+    )
 
     assert created.is_success
     found = gateway.customer.find("cust-1")
     assert (found.id, found.first_name, found.last_name, found.email, found.company) == (
-        "cust-1", "Ann", "Lee", "ann@example.com", "Acme")
+        "cust-1",
+        "Ann",
+        "Lee",
+        "ann@example.com",
+        "Acme",
+    )
     assert found.merchant_id == merchant.id
     assert found.created_at is not None
 

@@ -15,10 +15,24 @@ from paycli.sandbox.faults import FaultPlan, FaultSpecError
 exceptions = braintree.exceptions
 
 
-@pytest.mark.parametrize("spec", [
-    "sale", "sale=429", "=429@1", "nowhere=429@1", "sale=418@1", "sale=200@1", "sale=429@1.5", "sale=429@-0.1",
-    "sale=429@often", "sale=slow:@1", "sale=slow:ten@1", "sale=drop@1", "sale=429@1,refund",
-])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "sale",
+        "sale=429",
+        "=429@1",
+        "nowhere=429@1",
+        "sale=418@1",
+        "sale=200@1",
+        "sale=429@1.5",
+        "sale=429@-0.1",
+        "sale=429@often",
+        "sale=slow:@1",
+        "sale=slow:ten@1",
+        "sale=drop@1",
+        "sale=429@1,refund",
+    ],
+)
 def test_bad_fault_specs_are_refused_with_a_message(spec) -> None:
     with pytest.raises(FaultSpecError, match="fault"):
         FaultPlan.parse(spec)
@@ -29,9 +43,15 @@ def test_bad_fault_spec_stops_the_server_from_starting(tmp_path) -> None:
         sandbox.start(tmp_path / "s.db", merchants=[], faults="sale=999@1")
 
 
-@pytest.mark.parametrize("spec", [
-    "refund=drop-after@0.05,*=503@0.03,*=429@0.02", "sale=slow:250@1", " find = 504 @ 0 ", "*=drop-before@1",
-])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "refund=drop-after@0.05,*=503@0.03,*=429@0.02",
+        "sale=slow:250@1",
+        " find = 504 @ 0 ",
+        "*=drop-before@1",
+    ],
+)
 def test_good_fault_specs_parse(spec) -> None:
     assert FaultPlan.parse(spec)
 
@@ -64,12 +84,15 @@ def route_faults(own_gateway):
     return own_gateway(faults="sale=429@1,find=500@1,void=504@1,customer=503@1")
 
 
-@pytest.mark.parametrize(("call", "error"), [
-    (lambda g: sale(g), exceptions.TooManyRequestsError),
-    (lambda g: g.transaction.find("abc123"), exceptions.ServerError),
-    (lambda g: g.transaction.void("abc123"), exceptions.GatewayTimeoutError),
-    (lambda g: g.customer.create({}), exceptions.ServiceUnavailableError),
-])
+@pytest.mark.parametrize(
+    ("call", "error"),
+    [
+        (lambda g: sale(g), exceptions.TooManyRequestsError),
+        (lambda g: g.transaction.find("abc123"), exceptions.ServerError),
+        (lambda g: g.transaction.void("abc123"), exceptions.GatewayTimeoutError),
+        (lambda g: g.customer.create({}), exceptions.ServiceUnavailableError),
+    ],
+)
 def test_status_faults_raise_the_sdks_exception_for_that_status(route_faults, call, error) -> None:
     with pytest.raises(error):
         call(route_faults)

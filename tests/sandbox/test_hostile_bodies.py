@@ -16,8 +16,9 @@ SALE = b"<amount>10.00</amount><type>sale</type><payment-method-nonce>fake-valid
 
 
 def test_a_namespaced_custom_field_is_refused_at_the_door(gateway, shared_sandbox, merchant) -> None:
-    body = (b'<transaction xmlns:n="urn:x">' + SALE
-            + b"<custom-fields><n:store>1</n:store></custom-fields></transaction>")
+    body = (
+        b'<transaction xmlns:n="urn:x">' + SALE + b"<custom-fields><n:store>1</n:store></custom-fields></transaction>"
+    )
 
     status, _ = post(shared_sandbox, merchant, "transactions", body)
 
@@ -39,8 +40,9 @@ def test_a_custom_field_name_braintree_would_not_have_is_91526(gateway, name) ->
     assert only_error(result).code == "91526"
 
 
-def test_a_stored_name_that_cannot_be_an_element_never_makes_a_reply_unparseable(gateway, shared_sandbox,
-                                                                               merchant) -> None:
+def test_a_stored_name_that_cannot_be_an_element_never_makes_a_reply_unparseable(
+    gateway, shared_sandbox, merchant
+) -> None:
     """A row written before names were checked at the door keeps rendering (without the bad name)."""
     txn_id = sale(gateway, custom_fields={"store": "1"}).transaction.id
     store = shared_sandbox.store
@@ -56,21 +58,27 @@ def test_a_stored_name_that_cannot_be_an_element_never_makes_a_reply_unparseable
     assert [t.id for t in page] == [txn_id]
 
 
-UTF16_BOMB = ('<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE t [<!ENTITY a "aaaaaaaaaaaaaaaaaaaa">'
-              '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><transaction><order-id>&b;</order-id>'
-              '<amount>10.00</amount><type>sale</type><payment-method-nonce>fake-valid-nonce</payment-method-nonce>'
-              '</transaction>')
+UTF16_BOMB = (
+    '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE t [<!ENTITY a "aaaaaaaaaaaaaaaaaaaa">'
+    '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><transaction><order-id>&b;</order-id>'
+    "<amount>10.00</amount><type>sale</type><payment-method-nonce>fake-valid-nonce</payment-method-nonce>"
+    "</transaction>"
+)
 
 
-@pytest.mark.parametrize("body", [
-    UTF16_BOMB.encode("utf-16"),
-    UTF16_BOMB.replace("UTF-16", "UTF-16-LE").encode("utf-16-le"),
-    UTF16_BOMB.replace("UTF-16", "UTF-32").encode("utf-32"),
-    b'<?xml version="1.0" encoding="UTF-16-BE"?><transaction>' + SALE + b"</transaction>",
-    '<?xml version="1.0" encoding="UTF-16-BE"?><transaction><amount>1</amount></transaction>'.encode("utf-16-be"),
-    b'<?xml version="1.0" encoding="EBCDIC"?><transaction>' + SALE + b"</transaction>",
-    b'<?xml version="1.0" encoding="x-unknown"?><transaction>' + SALE + b"</transaction>",
-], ids=["utf16-dtd", "utf16le-dtd", "utf32-dtd", "utf16be-declared-ascii", "utf16be-no-bom", "ebcdic", "unknown"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        UTF16_BOMB.encode("utf-16"),
+        UTF16_BOMB.replace("UTF-16", "UTF-16-LE").encode("utf-16-le"),
+        UTF16_BOMB.replace("UTF-16", "UTF-32").encode("utf-32"),
+        b'<?xml version="1.0" encoding="UTF-16-BE"?><transaction>' + SALE + b"</transaction>",
+        '<?xml version="1.0" encoding="UTF-16-BE"?><transaction><amount>1</amount></transaction>'.encode("utf-16-be"),
+        b'<?xml version="1.0" encoding="EBCDIC"?><transaction>' + SALE + b"</transaction>",
+        b'<?xml version="1.0" encoding="x-unknown"?><transaction>' + SALE + b"</transaction>",
+    ],
+    ids=["utf16-dtd", "utf16le-dtd", "utf32-dtd", "utf16be-declared-ascii", "utf16be-no-bom", "ebcdic", "unknown"],
+)
 def test_dtds_in_any_encoding_and_unsupported_encodings_are_400(gateway, shared_sandbox, merchant, body) -> None:
     status, _ = post(shared_sandbox, merchant, "transactions", body)
 
@@ -106,23 +114,45 @@ def test_nesting_within_the_limit_is_served(shared_sandbox, merchant) -> None:
     assert status == 201
 
 
-@pytest.mark.parametrize(("path", "body"), [
-    ("transactions/advanced_search_ids", b"<search><amount><min>NaN</min></amount></search>"),
-    ("transactions/advanced_search_ids", b"<search><amount><max>sNaN</max></amount></search>"),
-    ("transactions/advanced_search_ids", b"<search><amount><is>Infinity</is></amount></search>"),
-    ("transactions/advanced_search_ids", "<search><amount><min>١٠</min></amount></search>".encode()),
-    ("transactions/advanced_search_ids",
-     b"<search><created-at><min>0001-01-01T00:00:00+14:00</min></created-at></search>"),
-    ("transactions/advanced_search_ids",
-     b"<search><created-at><max>9999-12-31T23:59:59-14:00</max></created-at></search>"),
-    ("transactions/advanced_search_ids",
-     b'<search><created-at><min type="datetime">0001-01-01T00:00:00+14:00</min></created-at></search>'),
-    ("transactions/advanced_search_ids",
-     b'<search><created-at><max type="datetime">9999-12-31T23:59:59-14:00</max></created-at></search>'),
-    ("transactions/advanced_search", b'<search><ids type="integer">5</ids></search>'),
-    ("transactions/advanced_search_ids", b"<search><ids>abc</ids></search>"),
-], ids=["nan", "snan", "infinity", "arabic-digits", "year-1", "year-9999", "typed-year-1", "typed-year-9999",
-        "scalar-ids", "text-ids"])
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("transactions/advanced_search_ids", b"<search><amount><min>NaN</min></amount></search>"),
+        ("transactions/advanced_search_ids", b"<search><amount><max>sNaN</max></amount></search>"),
+        ("transactions/advanced_search_ids", b"<search><amount><is>Infinity</is></amount></search>"),
+        ("transactions/advanced_search_ids", "<search><amount><min>١٠</min></amount></search>".encode()),
+        (
+            "transactions/advanced_search_ids",
+            b"<search><created-at><min>0001-01-01T00:00:00+14:00</min></created-at></search>",
+        ),
+        (
+            "transactions/advanced_search_ids",
+            b"<search><created-at><max>9999-12-31T23:59:59-14:00</max></created-at></search>",
+        ),
+        (
+            "transactions/advanced_search_ids",
+            b'<search><created-at><min type="datetime">0001-01-01T00:00:00+14:00</min></created-at></search>',
+        ),
+        (
+            "transactions/advanced_search_ids",
+            b'<search><created-at><max type="datetime">9999-12-31T23:59:59-14:00</max></created-at></search>',
+        ),
+        ("transactions/advanced_search", b'<search><ids type="integer">5</ids></search>'),
+        ("transactions/advanced_search_ids", b"<search><ids>abc</ids></search>"),
+    ],
+    ids=[
+        "nan",
+        "snan",
+        "infinity",
+        "arabic-digits",
+        "year-1",
+        "year-9999",
+        "typed-year-1",
+        "typed-year-9999",
+        "scalar-ids",
+        "text-ids",
+    ],
+)
 def test_unusable_search_criteria_are_400(gateway, shared_sandbox, merchant, path, body) -> None:
     status, _ = post(shared_sandbox, merchant, path, body)
 
@@ -131,25 +161,28 @@ def test_unusable_search_criteria_are_400(gateway, shared_sandbox, merchant, pat
 
 
 def test_client_token_domains_that_are_not_a_list_are_92011(shared_sandbox, merchant) -> None:
-    status, reply = post(shared_sandbox, merchant, "client_token",
-                         b'<client-token><domains type="integer">5</domains></client-token>')
+    status, reply = post(
+        shared_sandbox, merchant, "client_token", b'<client-token><domains type="integer">5</domains></client-token>'
+    )
 
     assert status == 422
     assert b"<code>92011</code>" in reply
 
 
 def test_scalar_customer_custom_fields_are_91602(shared_sandbox, merchant) -> None:
-    status, reply = post(shared_sandbox, merchant, "customers",
-                         b"<customer><custom-fields>abc</custom-fields></customer>")
+    status, reply = post(
+        shared_sandbox, merchant, "customers", b"<customer><custom-fields>abc</custom-fields></customer>"
+    )
 
     assert status == 422
     assert b"<code>91602</code>" in reply
 
 
-def test_scalar_custom_fields_in_a_vaulting_sale_never_poison_the_customer(gateway, shared_sandbox,
-                                                                           merchant) -> None:
-    body = (b"<transaction>" + SALE + b"<customer><custom-fields>abc</custom-fields></customer>"
-            b"<options><store-in-vault>true</store-in-vault></options></transaction>")
+def test_scalar_custom_fields_in_a_vaulting_sale_never_poison_the_customer(gateway, shared_sandbox, merchant) -> None:
+    body = (
+        b"<transaction>" + SALE + b"<customer><custom-fields>abc</custom-fields></customer>"
+        b"<options><store-in-vault>true</store-in-vault></options></transaction>"
+    )
 
     status, _ = post(shared_sandbox, merchant, "transactions", body)
 
@@ -169,16 +202,26 @@ def test_a_refund_amount_with_non_ascii_digits_is_81503(gateway, settled_sale) -
 
 
 def test_over_long_customer_fields_get_braintrees_codes(gateway) -> None:
-    result = gateway.customer.create({"email": "a" * 100_000 + "@example.com", "first_name": "f" * 256,
-                                      "website": "w" * 255, "custom_fields": {"store": "s" * 256}})
+    result = gateway.customer.create(
+        {
+            "email": "a" * 100_000 + "@example.com",
+            "first_name": "f" * 256,
+            "website": "w" * 255,
+            "custom_fields": {"store": "s" * 256},
+        }
+    )
 
     assert sorted(error_codes(result)) == ["81603", "81605", "81608"]
 
 
 def test_over_long_fields_in_a_sale_get_braintrees_codes(gateway) -> None:
-    result = sale(gateway, customer={"email": "a" * 100_000 + "@example.com"},
-                  billing={"street_address": "s" * 256, "postal_code": "1" * 256},
-                  credit_card={"cardholder_name": "c" * 176}, channel="c" * 256)
+    result = sale(
+        gateway,
+        customer={"email": "a" * 100_000 + "@example.com"},
+        billing={"street_address": "s" * 256, "postal_code": "1" * 256},
+        credit_card={"cardholder_name": "c" * 176},
+        channel="c" * 256,
+    )
 
     assert sorted(error_codes(result)) == ["81605", "81723", "81809", "81812", "91550"]
 
@@ -191,12 +234,28 @@ def test_an_over_long_address_field_is_81812(gateway) -> None:
     assert error_codes(result) == ["81812"]
 
 
-@pytest.mark.parametrize(("params", "field"), [
-    ({"descriptor": {"url": "u" * 100_000}}, "descriptor.url"),
-    ({"billing": {"country_name": "c" * 5000}}, "billing.country_name"),
-    ({"line_items": [{"name": "n", "kind": "debit", "quantity": "1", "unit_amount": "1.00",
-                      "total_amount": "1.00", "url": "u" * 5000}]}, "line_items.0.url"),
-])
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"descriptor": {"url": "u" * 100_000}}, "descriptor.url"),
+        ({"billing": {"country_name": "c" * 5000}}, "billing.country_name"),
+        (
+            {
+                "line_items": [
+                    {
+                        "name": "n",
+                        "kind": "debit",
+                        "quantity": "1",
+                        "unit_amount": "1.00",
+                        "total_amount": "1.00",
+                        "url": "u" * 5000,
+                    }
+                ]
+            },
+            "line_items.0.url",
+        ),
+    ],
+)
 def test_a_huge_value_in_a_field_without_its_own_limit_is_a_422_naming_it(gateway, params, field) -> None:
     result = sale(gateway, **params)
 
@@ -264,8 +323,12 @@ def test_two_finds_evicting_the_same_entry_at_once_both_succeed(start_sandbox) -
     outcomes: dict[str, object] = {}
 
     def pause_before_evicting(frame, event, arg) -> None:
-        if event == "c_call" and getattr(arg, "__name__", "") == "pop" \
-                and getattr(arg, "__self__", None) is cache_owner.rendered.entries and not at_eviction.is_set():
+        if (
+            event == "c_call"
+            and getattr(arg, "__name__", "") == "pop"
+            and getattr(arg, "__self__", None) is cache_owner.rendered.entries
+            and not at_eviction.is_set()
+        ):
             at_eviction.set()
             other_done.wait(timeout=1)  # with a lock, the other find waits for us instead: go on after 1 s
 

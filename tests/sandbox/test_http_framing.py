@@ -19,8 +19,12 @@ REFUND = b"<transaction><amount>1.00</amount><api-request-key>k1</api-request-ke
 
 
 def head(merchant, method: str, path: str, *extra: str) -> bytes:
-    lines = [f"{method} /merchants/{merchant.id}/{path} HTTP/1.1", "Host: 127.0.0.1",
-             *(f"{name}: {value}" for name, value in auth_headers(merchant).items()), *extra]
+    lines = [
+        f"{method} /merchants/{merchant.id}/{path} HTTP/1.1",
+        "Host: 127.0.0.1",
+        *(f"{name}: {value}" for name, value in auth_headers(merchant).items()),
+        *extra,
+    ]
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
@@ -40,12 +44,13 @@ def status_of(answer: bytes) -> int:
 
 
 def chunked(body: bytes, size: int = 7) -> bytes:
-    parts = [b"%x\r\n%s\r\n" % (len(body[i:i + size]), body[i:i + size]) for i in range(0, len(body), size)]
+    parts = [b"%x\r\n%s\r\n" % (len(body[i : i + size]), body[i : i + size]) for i in range(0, len(body), size)]
     return b"".join(parts) + b"0\r\n\r\n"
 
 
-def test_a_chunked_refund_refunds_the_amount_it_names_and_keeps_its_key(shared_sandbox, merchant, gateway,
-                                                                        settled_sale) -> None:
+def test_a_chunked_refund_refunds_the_amount_it_names_and_keeps_its_key(
+    shared_sandbox, merchant, gateway, settled_sale
+) -> None:
     txn_id = settled_sale("100.00").id
     request = head(merchant, "POST", f"transactions/{txn_id}/refund", "Transfer-Encoding: chunked")
 
@@ -64,27 +69,42 @@ def test_chunked_with_extensions_and_trailers_is_read_whole(shared_sandbox, merc
     txn_id = settled_sale("100.00").id
     body = b"%x;name=value\r\n%s\r\n0\r\nX-Trailer: yes\r\n\r\n" % (len(REFUND), REFUND)
 
-    answer = exchange(shared_sandbox, head(merchant, "POST", f"transactions/{txn_id}/refund",
-                                           "Transfer-Encoding: chunked") + body)
+    answer = exchange(
+        shared_sandbox, head(merchant, "POST", f"transactions/{txn_id}/refund", "Transfer-Encoding: chunked") + body
+    )
 
     assert status_of(answer) == 201
     assert b"<amount>1.00</amount>" in answer
 
 
-@pytest.mark.parametrize(("headers", "body", "status"), [
-    (("Content-Length: -1",), REFUND, 400),
-    (("Content-Length: abc",), REFUND, 400),
-    (("Content-Length: ²",), REFUND, 400),
-    (("Content-Length: 10", "Content-Length: 11"), REFUND, 400),
-    ((f"Content-Length: {len(REFUND)}", "Transfer-Encoding: chunked"), chunked(REFUND), 400),
-    (("Transfer-Encoding: gzip, chunked",), chunked(REFUND), 501),
-    (("Transfer-Encoding: chunked",), b"zz\r\n" + REFUND + b"\r\n0\r\n\r\n", 400),
-    (("Transfer-Encoding: chunked",), b"5\r\n" + REFUND + b"\r\n0\r\n\r\n", 400),  # data longer than its size
-    (("Transfer-Encoding: chunked",), b"100001\r\n", 413),
-], ids=["length-negative", "length-text", "length-superscript", "two-lengths", "length-and-chunked",
-        "unknown-coding", "bad-chunk-size", "chunk-overrun", "chunk-over-limit"])
-def test_doubtful_framing_is_refused_and_changes_nothing(shared_sandbox, merchant, gateway, settled_sale,
-                                                         headers, body, status) -> None:
+@pytest.mark.parametrize(
+    ("headers", "body", "status"),
+    [
+        (("Content-Length: -1",), REFUND, 400),
+        (("Content-Length: abc",), REFUND, 400),
+        (("Content-Length: ²",), REFUND, 400),
+        (("Content-Length: 10", "Content-Length: 11"), REFUND, 400),
+        ((f"Content-Length: {len(REFUND)}", "Transfer-Encoding: chunked"), chunked(REFUND), 400),
+        (("Transfer-Encoding: gzip, chunked",), chunked(REFUND), 501),
+        (("Transfer-Encoding: chunked",), b"zz\r\n" + REFUND + b"\r\n0\r\n\r\n", 400),
+        (("Transfer-Encoding: chunked",), b"5\r\n" + REFUND + b"\r\n0\r\n\r\n", 400),  # data longer than its size
+        (("Transfer-Encoding: chunked",), b"100001\r\n", 413),
+    ],
+    ids=[
+        "length-negative",
+        "length-text",
+        "length-superscript",
+        "two-lengths",
+        "length-and-chunked",
+        "unknown-coding",
+        "bad-chunk-size",
+        "chunk-overrun",
+        "chunk-over-limit",
+    ],
+)
+def test_doubtful_framing_is_refused_and_changes_nothing(
+    shared_sandbox, merchant, gateway, settled_sale, headers, body, status
+) -> None:
     txn_id = settled_sale("100.00").id
 
     answer = exchange(shared_sandbox, head(merchant, "POST", f"transactions/{txn_id}/refund", *headers) + body)
@@ -95,14 +115,17 @@ def test_doubtful_framing_is_refused_and_changes_nothing(shared_sandbox, merchan
     assert sale(gateway).is_success
 
 
-@pytest.mark.parametrize("body", [b"%x\r\n<transaction><amount>1.00" % len(REFUND),
-                                  b"%x\r\n%s\r\n" % (len(REFUND), REFUND), b""],
-                         ids=["mid-chunk", "before-last-chunk", "no-body"])
+@pytest.mark.parametrize(
+    "body",
+    [b"%x\r\n<transaction><amount>1.00" % len(REFUND), b"%x\r\n%s\r\n" % (len(REFUND), REFUND), b""],
+    ids=["mid-chunk", "before-last-chunk", "no-body"],
+)
 def test_a_chunked_body_cut_off_is_never_acted_on(shared_sandbox, merchant, gateway, settled_sale, body) -> None:
     txn_id = settled_sale("100.00").id
 
-    answer = exchange(shared_sandbox, head(merchant, "POST", f"transactions/{txn_id}/refund",
-                                           "Transfer-Encoding: chunked") + body)
+    answer = exchange(
+        shared_sandbox, head(merchant, "POST", f"transactions/{txn_id}/refund", "Transfer-Encoding: chunked") + body
+    )
 
     assert answer == b""
     assert gateway.transaction.find(txn_id).refund_ids == []

@@ -43,13 +43,24 @@ def test_every_listed_nonce_pays_with_its_rows_instrument(row: nonces.TestNonce)
         assert nonces.instrument_for_nonce(row.nonce) is row.instrument
 
 
-@pytest.mark.parametrize("nonce", [
-    # a family's prefix with a member Braintree does not publish: a sale refuses it like any unknown nonce
-    "fake-paypal-anything-nonce", "fake-three-d-secure-anything-nonce", "tokensam_fake_anything",
-    "fake-apple-pay-anything-nonce", "fake-android-pay-anything-nonce", "fake-visa-checkout-anything-nonce",
-    "fake-masterpass-anything-nonce", "fake-meta-checkout-anything-nonce", "fake-processor-declined-jcb-nonce",
-    "fake-valid-anything-nonce", "not-a-nonce", "",
-])
+@pytest.mark.parametrize(
+    "nonce",
+    [
+        # a family's prefix with a member Braintree does not publish: a sale refuses it like any unknown nonce
+        "fake-paypal-anything-nonce",
+        "fake-three-d-secure-anything-nonce",
+        "tokensam_fake_anything",
+        "fake-apple-pay-anything-nonce",
+        "fake-android-pay-anything-nonce",
+        "fake-visa-checkout-anything-nonce",
+        "fake-masterpass-anything-nonce",
+        "fake-meta-checkout-anything-nonce",
+        "fake-processor-declined-jcb-nonce",
+        "fake-valid-anything-nonce",
+        "not-a-nonce",
+        "",
+    ],
+)
 def test_a_nonce_outside_the_catalogue_is_unknown(nonce: str) -> None:
     assert nonce not in CATALOGUE
     with pytest.raises(nonces.NonceError) as refused:
@@ -73,5 +84,8 @@ def test_paycli_nonces_lists_every_row_as_the_table_says(invoke) -> None:
 
     assert list(listed) == CATALOGUE
     for row in nonces.TEST_NONCES:
-        assert (listed[row.nonce]["sale"], listed[row.nonce]["verification"],
-                listed[row.nonce]["description"]) == (row.in_sale, row.in_verification, row.description)
+        assert (listed[row.nonce]["sale"], listed[row.nonce]["verification"], listed[row.nonce]["description"]) == (
+            row.in_sale,
+            row.in_verification,
+            row.description,
+        )

@@ -17,8 +17,9 @@ from paycli import braintree_facts as facts
 from paycli.sandbox import rules, server
 from paycli.sandbox.search import Searches
 
-SANDBOX_MODULES = [importlib.import_module(f"paycli.sandbox.{info.name}")
-                   for info in pkgutil.iter_modules(paycli.sandbox.__path__)]
+SANDBOX_MODULES = [
+    importlib.import_module(f"paycli.sandbox.{info.name}") for info in pkgutil.iter_modules(paycli.sandbox.__path__)
+]
 FACTS = {name: value for name, value in vars(facts).items() if name.isupper()}
 STATUSES = frozenset(facts.TRANSACTION_STATUSES)
 # Sets of statuses with a meaning only the sandbox has (the client never decides from them).
@@ -26,9 +27,14 @@ SANDBOX_ONLY = {id(rules.SETTLEABLE)}  # where the testing endpoints may take a 
 
 
 def status_collections(module: ModuleType) -> dict[str, object]:
-    return {name: value for name, value in vars(module).items()
-            if isinstance(value, (set, frozenset, tuple)) and value and all(isinstance(v, str) for v in value)
-            and set(value) <= STATUSES}
+    return {
+        name: value
+        for name, value in vars(module).items()
+        if isinstance(value, (set, frozenset, tuple))
+        and value
+        and all(isinstance(v, str) for v in value)
+        and set(value) <= STATUSES
+    }
 
 
 @pytest.mark.parametrize("module", SANDBOX_MODULES, ids=lambda module: module.__name__)

@@ -15,14 +15,22 @@ from gateway_calls import sale
 from paycli.sandbox import instruments, nonces
 
 # payment_instrument_type → the transaction attribute the SDK builds from that instrument's element
-_DETAILS = {instruments.CREDIT_CARD: "credit_card_details", instruments.PAYPAL: "paypal_details",
-            instruments.APPLE_PAY: "apple_pay_details", instruments.ANDROID_PAY: "android_pay_card_details",
-            instruments.VENMO: "venmo_account_details", instruments.US_BANK: "us_bank_account_details"}
+_DETAILS = {
+    instruments.CREDIT_CARD: "credit_card_details",
+    instruments.PAYPAL: "paypal_details",
+    instruments.APPLE_PAY: "apple_pay_details",
+    instruments.ANDROID_PAY: "android_pay_card_details",
+    instruments.VENMO: "venmo_account_details",
+    instruments.US_BANK: "us_bank_account_details",
+}
 
 
 def read_every_attribute(value: Any) -> dict[str, Any]:
-    return {name: getattr(value, name) for name in dir(value)
-            if not name.startswith("_") and not callable(getattr(value, name))}
+    return {
+        name: getattr(value, name)
+        for name in dir(value)
+        if not name.startswith("_") and not callable(getattr(value, name))
+    }
 
 
 @pytest.mark.parametrize("row", nonces.TEST_NONCES, ids=lambda row: row.nonce)

@@ -24,20 +24,44 @@ from test_server import auth_headers
 from paycli import sandbox
 from paycli.sandbox import server as sandbox_server
 
-ADDRESS = {"first_name": "Ann", "last_name": "Lee", "street_address": "1 Main St", "locality": "Chicago",
-           "region": "IL", "postal_code": "60601", "country_code_alpha2": "US"}
+ADDRESS = {
+    "first_name": "Ann",
+    "last_name": "Lee",
+    "street_address": "1 Main St",
+    "locality": "Chicago",
+    "region": "IL",
+    "postal_code": "60601",
+    "country_code_alpha2": "US",
+}
 CUSTOMER = {"first_name": "Ann", "email": "ann@example.com", "phone": "312-555-0100", "website": "example.com"}
-SALE = {"amount": "10.00", "type": "sale", "payment_method_nonce": "fake-valid-nonce", "order_id": "o-1",
-        "customer": CUSTOMER, "billing": ADDRESS, "shipping": ADDRESS, "custom_fields": {"store": "north"},
-        "descriptor": {"name": "ACME*SHOP", "phone": "3125550100"},
-        "line_items": [{"name": "tee", "kind": "debit", "quantity": "1", "unit_amount": "10.00",
-                        "total_amount": "10.00"}],
-        "options": {"submit_for_settlement": True, "store_in_vault_on_success": False},
-        "api_request_key": "robust-1"}
-SEARCH = {"amount": {"min": "1.00", "max": "100.00"}, "created_at": {"min": "2020-01-01T00:00:00Z"},
-          "status": ["settled", "authorized"], "order_id": {"starts_with": "o-"}, "ids": ["abc", "def"]}
-CARD = {"number": "4111111111111111", "expiration_date": "12/2030", "cvv": "123", "cardholder_name": "Ann Lee",
-        "billing_address": ADDRESS}
+SALE = {
+    "amount": "10.00",
+    "type": "sale",
+    "payment_method_nonce": "fake-valid-nonce",
+    "order_id": "o-1",
+    "customer": CUSTOMER,
+    "billing": ADDRESS,
+    "shipping": ADDRESS,
+    "custom_fields": {"store": "north"},
+    "descriptor": {"name": "ACME*SHOP", "phone": "3125550100"},
+    "line_items": [{"name": "tee", "kind": "debit", "quantity": "1", "unit_amount": "10.00", "total_amount": "10.00"}],
+    "options": {"submit_for_settlement": True, "store_in_vault_on_success": False},
+    "api_request_key": "robust-1",
+}
+SEARCH = {
+    "amount": {"min": "1.00", "max": "100.00"},
+    "created_at": {"min": "2020-01-01T00:00:00Z"},
+    "status": ["settled", "authorized"],
+    "order_id": {"starts_with": "o-"},
+    "ids": ["abc", "def"],
+}
+CARD = {
+    "number": "4111111111111111",
+    "expiration_date": "12/2030",
+    "cvv": "123",
+    "cardholder_name": "Ann Lee",
+    "billing_address": ADDRESS,
+}
 
 
 @dataclass(frozen=True)
@@ -49,25 +73,42 @@ class Case:
 
 
 CASES = [
-    Case("POST", "client_token", "client_token", {"version": 2, "customer_id": "{customer}",
-                                                  "domains": ["example.com"]}),
+    Case(
+        "POST", "client_token", "client_token", {"version": 2, "customer_id": "{customer}", "domains": ["example.com"]}
+    ),
     Case("POST", "transactions/advanced_search_ids", "search", SEARCH),
     Case("POST", "transactions/advanced_search", "search", SEARCH),
     Case("POST", "transactions", "transaction", SALE),
-    Case("POST", "transactions", "transaction", {**SALE, "payment_method_nonce": None, "credit_card": CARD,
-                                                 "options": {"store_in_vault": True}}),
+    Case(
+        "POST",
+        "transactions",
+        "transaction",
+        {**SALE, "payment_method_nonce": None, "credit_card": CARD, "options": {"store_in_vault": True}},
+    ),
     Case("GET", "transactions/{txn}", "transaction", {}),
     Case("PUT", "transactions/{txn}/submit_for_settlement", "transaction", {"amount": "5.00", "order_id": "o-2"}),
     Case("PUT", "transactions/{txn}/void", "transaction", {}),
-    Case("POST", "transactions/{settled}/refund", "transaction", {"amount": "1.00", "order_id": "r-1",
-                                                                  "api_request_key": "robust-r"}),
-    Case("POST", "transactions/{txn}/submit_for_partial_settlement", "transaction",
-         {"amount": "1.00", "final_capture": False}),
+    Case(
+        "POST",
+        "transactions/{settled}/refund",
+        "transaction",
+        {"amount": "1.00", "order_id": "r-1", "api_request_key": "robust-r"},
+    ),
+    Case(
+        "POST",
+        "transactions/{txn}/submit_for_partial_settlement",
+        "transaction",
+        {"amount": "1.00", "final_capture": False},
+    ),
     Case("GET", "transactions/{txn}/line_items", "transaction", {}),
     Case("PUT", "transactions/{txn}/settle", "transaction", {}),
     Case("PUT", "transactions/{txn}/settlement_decline", "transaction", {}),
-    Case("POST", "settlement_batch_summary", "settlement_batch_summary",
-         {"settlement_date": "2026-01-01", "group_by_custom_field": "store"}),
+    Case(
+        "POST",
+        "settlement_batch_summary",
+        "settlement_batch_summary",
+        {"settlement_date": "2026-01-01", "group_by_custom_field": "store"},
+    ),
     Case("POST", "customers", "customer", {**CUSTOMER, "custom_fields": {"tier": "gold"}, "credit_card": CARD}),
     Case("GET", "customers/{customer}", "customer", {}),
     Case("DELETE", "customers/nobody", "customer", {}),
@@ -80,10 +121,28 @@ CASES = [
 
 # values a field may be retyped to: wrong types, non-numbers, out-of-range instants, non-ASCII digits, long text
 ODD_SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(10 ** 30), max_value=10 ** 30),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**30), max_value=10**30),
     st.text(max_size=12),
-    st.sampled_from(["NaN", "sNaN", "-Infinity", "1e9999", "-0", "١٠.٠٠", "５", "10.001", "0001-01-01T00:00:00+14:00",
-                     "9999-12-31T23:59:59-14:00", "2026-02-30", "\u202e", "x" * 300, "y" * 5000]),
+    st.sampled_from(
+        [
+            "NaN",
+            "sNaN",
+            "-Infinity",
+            "1e9999",
+            "-0",
+            "١٠.٠٠",
+            "５",
+            "10.001",
+            "0001-01-01T00:00:00+14:00",
+            "9999-12-31T23:59:59-14:00",
+            "2026-02-30",
+            "\u202e",
+            "x" * 300,
+            "y" * 5000,
+        ]
+    ),
 )
 
 
@@ -125,7 +184,7 @@ def containers(tree: Any) -> Iterator[Any]:
     """Every dict and list in the tree, the tree first."""
     if isinstance(tree, (dict, list)):
         yield tree
-        for child in (tree.values() if isinstance(tree, dict) else tree):
+        for child in tree.values() if isinstance(tree, dict) else tree:
             yield from containers(child)
 
 
@@ -144,8 +203,10 @@ def mutated(draw: Any, seed: Any) -> Any:
         elif how == "retype":
             place[key] = draw(ODD_SCALARS)
         elif how == "typed":
-            place[key] = Typed(draw(st.sampled_from(["integer", "boolean", "datetime", "array", "date", "bogus"])),
-                               draw(st.sampled_from(["abc", "", "12", "true", "2026-13-45", "-1"])))
+            place[key] = Typed(
+                draw(st.sampled_from(["integer", "boolean", "datetime", "array", "date", "bogus"])),
+                draw(st.sampled_from(["abc", "", "12", "true", "2026-13-45", "-1"])),
+            )
         elif how == "duplicate":
             place[key] = Twice(place[key])
         elif how == "nest":
@@ -185,10 +246,19 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     txn = sale(gateway, "20.00").transaction.id
     settled = sale(gateway, "50.00", submit=True).transaction.id
     gateway.testing.settle_transaction(settled)
-    customer = gateway.customer.create({"first_name": "Ann", "credit_card": {
-        "number": "4111111111111111", "expiration_date": "12/2030", "billing_address": ADDRESS}}).customer
-    values = {"txn": txn, "settled": settled, "customer": customer.id, "address": customer.addresses[0].id,
-              "token": customer.credit_cards[0].token}
+    customer = gateway.customer.create(
+        {
+            "first_name": "Ann",
+            "credit_card": {"number": "4111111111111111", "expiration_date": "12/2030", "billing_address": ADDRESS},
+        }
+    ).customer
+    values = {
+        "txn": txn,
+        "settled": settled,
+        "customer": customer.id,
+        "address": customer.addresses[0].id,
+        "token": customer.credit_cards[0].token,
+    }
     yield {"running": running, "merchant": merchant, "scratch": scratch, "values": values}
     gateway.close()
     running.stop()
@@ -210,14 +280,17 @@ def test_the_cases_cover_every_route() -> None:
     sample = {name: "x1" for name in ("txn", "settled", "customer", "address", "token")}
     paths = [f"/merchants/m/{case.path.format(**sample)}" for case in CASES]
     xml_routes = [route for route in sandbox_server.ROUTES if route.decode is sandbox_server.xml_params]
-    uncovered = [route.pattern.pattern for route in xml_routes
-                 if not any(route.pattern.match(path) for path in paths)]
+    uncovered = [route.pattern.pattern for route in xml_routes if not any(route.pattern.match(path) for path in paths)]
     assert uncovered == []
 
 
-@settings(max_examples=600, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                 HealthCheck.data_too_large])
+@settings(
+    max_examples=600,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(data=st.data())
 def test_mutated_and_random_bodies_never_get_a_500_or_a_hang(world, data) -> None:
     case = data.draw(st.sampled_from(CASES), label="case")

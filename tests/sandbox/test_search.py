@@ -21,22 +21,28 @@ def ids(collection) -> set[str]:
 def orders(gateway) -> dict[str, str]:
     """Three sales told apart by order id and customer email: order id → transaction id."""
     made = {}
-    for order_id, email in (("ord-alpha-1", "ann@example.com"), ("ord-beta-2", "bob@example.org"),
-                            ("inv-gamma-3", "cy@example.com")):
+    for order_id, email in (
+        ("ord-alpha-1", "ann@example.com"),
+        ("ord-beta-2", "bob@example.org"),
+        ("inv-gamma-3", "cy@example.com"),
+    ):
         made[order_id] = sale(gateway, "10.00", order_id=order_id, customer={"email": email}).transaction.id
     return made
 
 
-@pytest.mark.parametrize(("node", "expected"), [
-    (TS.order_id == "ord-beta-2", {"ord-beta-2"}),
-    (TS.order_id == "ORD-BETA-2", {"ord-beta-2"}),
-    (TS.order_id.starts_with("ord-"), {"ord-alpha-1", "ord-beta-2"}),
-    (TS.order_id.ends_with("-3"), {"inv-gamma-3"}),
-    (TS.order_id.contains("beta"), {"ord-beta-2"}),
-    (TS.order_id != "ord-alpha-1", {"ord-beta-2", "inv-gamma-3"}),
-    (TS.customer_email.ends_with("example.com"), {"ord-alpha-1", "inv-gamma-3"}),
-    (TS.order_id == "missing", set()),
-])
+@pytest.mark.parametrize(
+    ("node", "expected"),
+    [
+        (TS.order_id == "ord-beta-2", {"ord-beta-2"}),
+        (TS.order_id == "ORD-BETA-2", {"ord-beta-2"}),
+        (TS.order_id.starts_with("ord-"), {"ord-alpha-1", "ord-beta-2"}),
+        (TS.order_id.ends_with("-3"), {"inv-gamma-3"}),
+        (TS.order_id.contains("beta"), {"ord-beta-2"}),
+        (TS.order_id != "ord-alpha-1", {"ord-beta-2", "inv-gamma-3"}),
+        (TS.customer_email.ends_with("example.com"), {"ord-alpha-1", "inv-gamma-3"}),
+        (TS.order_id == "missing", set()),
+    ],
+)
 def test_text_fields_match_by_operator(gateway, orders, node, expected) -> None:
     collection = gateway.transaction.search(node)
 
@@ -61,8 +67,9 @@ def test_search_by_status(gateway) -> None:
     submitted = sale(gateway, submit=True).transaction.id
     declined = sale(gateway, "2000.00").transaction.id
 
-    found = gateway.transaction.search(TS.status.in_list(braintree.Transaction.Status.Authorized,
-                                                         braintree.Transaction.Status.ProcessorDeclined))
+    found = gateway.transaction.search(
+        TS.status.in_list(braintree.Transaction.Status.Authorized, braintree.Transaction.Status.ProcessorDeclined)
+    )
 
     assert ids(found) == {authorized, declined}
     assert ids(gateway.transaction.search(TS.status == "submitted_for_settlement")) == {submitted}
@@ -95,8 +102,9 @@ def test_search_by_card_type(gateway) -> None:
 
 
 def test_search_by_card_number_last_4(gateway) -> None:
-    visa = gateway.transaction.sale({"amount": "10.00", "credit_card": {
-        "number": "4111111111111111", "expiration_date": "05/2030"}}).transaction.id
+    visa = gateway.transaction.sale(
+        {"amount": "10.00", "credit_card": {"number": "4111111111111111", "expiration_date": "05/2030"}}
+    ).transaction.id
     sale(gateway, nonce="fake-valid-nonce")
 
     assert ids(gateway.transaction.search(TS.credit_card_number.ends_with("1111"))) == {visa}

@@ -26,9 +26,21 @@ def _paycli() -> list[str]:
 def test_a_private_key_from_the_environment_never_appears_in_the_process_arguments(tmp_path) -> None:
     key = "team_private_key_from_env"
     server = subprocess.Popen(
-        [*_paycli(), "sandbox", "serve", "--port", "0", "--db", str(tmp_path / "s.db"),
-         "--merchant", "team:team_pub:env:TEAM_SANDBOX_KEY:team_usd=USD"],
-        stderr=subprocess.PIPE, text=True, env={**os.environ, "TEAM_SANDBOX_KEY": key})
+        [
+            *_paycli(),
+            "sandbox",
+            "serve",
+            "--port",
+            "0",
+            "--db",
+            str(tmp_path / "s.db"),
+            "--merchant",
+            "team:team_pub:env:TEAM_SANDBOX_KEY:team_usd=USD",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TEAM_SANDBOX_KEY": key},
+    )
     try:
         line = server.stderr.readline()
         port = int(re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)[1])

@@ -17,8 +17,12 @@ def raw_connection(running) -> http.client.HTTPConnection:
 
 def auth_headers(merchant) -> dict[str, str]:
     credentials = base64.b64encode(f"{merchant.public_key}:{merchant.private_key}".encode()).decode()
-    return {"Authorization": f"Basic {credentials}", "Content-Type": "application/xml",
-            "Accept": "application/xml", "X-ApiVersion": "6"}
+    return {
+        "Authorization": f"Basic {credentials}",
+        "Content-Type": "application/xml",
+        "Accept": "application/xml",
+        "X-ApiVersion": "6",
+    }
 
 
 def post(running, merchant, path: str, body: bytes) -> tuple[int, bytes]:
@@ -73,15 +77,17 @@ def test_another_merchants_transaction_is_not_found(gateway, shared_sandbox) -> 
     assert gateway.transaction.find(mine).status == "submitted_for_settlement"
 
 
-@pytest.mark.parametrize("body", [
-    b"<transaction><amount>10.00</amount>",
-    b"not xml at all",
-    b'<?xml version="1.0"?><!DOCTYPE t [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]>'
-    b"<transaction><amount>&b;</amount></transaction>",
-    b'<!DOCTYPE t [<!ENTITY x SYSTEM "file:///etc/passwd">]><transaction><order_id>&x;</order_id></transaction>',
-])
-def test_malformed_or_dtd_bodies_are_400_and_the_server_keeps_serving(gateway, shared_sandbox, merchant,
-                                                                       body) -> None:
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<transaction><amount>10.00</amount>",
+        b"not xml at all",
+        b'<?xml version="1.0"?><!DOCTYPE t [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]>'
+        b"<transaction><amount>&b;</amount></transaction>",
+        b'<!DOCTYPE t [<!ENTITY x SYSTEM "file:///etc/passwd">]><transaction><order_id>&x;</order_id></transaction>',
+    ],
+)
+def test_malformed_or_dtd_bodies_are_400_and_the_server_keeps_serving(gateway, shared_sandbox, merchant, body) -> None:
     status, _ = post(shared_sandbox, merchant, "transactions", body)
 
     assert status == 400
@@ -112,10 +118,15 @@ def test_body_of_exactly_one_mebibyte_is_accepted(shared_sandbox, merchant) -> N
     assert status == 201
 
 
-@pytest.mark.parametrize(("method", "path"), [
-    ("GET", "/merchants/{id}/nothing_here"), ("GET", "/"), ("POST", "/merchants/{id}/transactions/abc/explode"),
-    ("DELETE", "/merchants/{id}/transactions/abc"),
-])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/merchants/{id}/nothing_here"),
+        ("GET", "/"),
+        ("POST", "/merchants/{id}/transactions/abc/explode"),
+        ("DELETE", "/merchants/{id}/transactions/abc"),
+    ],
+)
 def test_unknown_paths_are_404(shared_sandbox, merchant, method, path) -> None:
     conn = raw_connection(shared_sandbox)
     conn.request(method, path.format(id=merchant.id), headers=auth_headers(merchant))
@@ -146,16 +157,19 @@ def test_server_binds_loopback_by_default(shared_sandbox) -> None:
     assert shared_sandbox.url == f"http://127.0.0.1:{shared_sandbox.port}"
 
 
-def test_a_request_cut_off_before_its_body_ends_changes_nothing(shared_sandbox, merchant, gateway,
-                                                               settled_sale) -> None:
+def test_a_request_cut_off_before_its_body_ends_changes_nothing(
+    shared_sandbox, merchant, gateway, settled_sale
+) -> None:
     """A client killed mid-send leaves a short body; read as empty it would be a keyless full refund."""
     import socket
 
     txn_id = settled_sale("10.00").id
     head = "".join(f"{name}: {value}\r\n" for name, value in auth_headers(merchant).items())
     with socket.create_connection(("127.0.0.1", shared_sandbox.port), timeout=10) as sock:
-        sock.sendall(f"POST /merchants/{merchant.id}/transactions/{txn_id}/refund HTTP/1.1\r\n"
-                     f"Host: 127.0.0.1\r\n{head}Content-Length: 120\r\n\r\n".encode())
+        sock.sendall(
+            f"POST /merchants/{merchant.id}/transactions/{txn_id}/refund HTTP/1.1\r\n"
+            f"Host: 127.0.0.1\r\n{head}Content-Length: 120\r\n\r\n".encode()
+        )
         sock.shutdown(socket.SHUT_WR)  # the body never comes
         assert sock.recv(1024) == b""  # no answer: the connection is closed
 

@@ -13,8 +13,10 @@ from gateway_calls import gateway_for, new_merchant, only_error, sale
 def records(gateway, settlement_date, group_by=None) -> list[dict]:
     result = gateway.settlement_batch_summary.generate(settlement_date, group_by)
     assert result.is_success, result.message
-    return sorted(result.settlement_batch_summary.records,
-                  key=lambda r: (r["merchant_account_id"], r["card_type"], r["kind"], r.get(group_by or "", "")))
+    return sorted(
+        result.settlement_batch_summary.records,
+        key=lambda r: (r["merchant_account_id"], r["card_type"], r["kind"], r.get(group_by or "", "")),
+    )
 
 
 def test_records_group_settled_transactions_by_account_card_type_and_kind(gateway, merchant, settled_sale) -> None:
@@ -32,8 +34,13 @@ def test_records_group_settled_transactions_by_account_card_type_and_kind(gatewa
 
     assert summary == [
         {"merchant_account_id": eur, "card_type": "Visa", "kind": "sale", "count": "1", "amount_settled": "3.00"},
-        {"merchant_account_id": usd, "card_type": "American Express", "kind": "sale", "count": "1",
-         "amount_settled": "7.00"},
+        {
+            "merchant_account_id": usd,
+            "card_type": "American Express",
+            "kind": "sale",
+            "count": "1",
+            "amount_settled": "7.00",
+        },
         {"merchant_account_id": usd, "card_type": "Visa", "kind": "credit", "count": "1", "amount_settled": "2.00"},
         {"merchant_account_id": usd, "card_type": "Visa", "kind": "sale", "count": "2", "amount_settled": "15.50"},
     ]
@@ -57,7 +64,9 @@ def test_group_by_custom_field_splits_records_by_its_value(gateway, settled_sale
     summary = records(gateway, first.settlement_batch_id[:10], "store_me")
 
     assert [(r["store_me"], r["count"], r["amount_settled"]) for r in summary] == [
-        ("north", "2", "3.00"), ("south", "1", "4.00")]
+        ("north", "2", "3.00"),
+        ("south", "1", "4.00"),
+    ]
 
 
 def test_date_object_is_accepted(gateway, settled_sale) -> None:

@@ -15,8 +15,10 @@ import braintree
 import pytest
 from gateway_calls import only_error, sale
 
-VOID_REFUSED = ("Transaction can only be voided if status is authorized, submitted_for_settlement, "
-                "or - for PayPal - settlement_pending.")
+VOID_REFUSED = (
+    "Transaction can only be voided if status is authorized, submitted_for_settlement, "
+    "or - for PayPal - settlement_pending."
+)
 
 
 def card(number: str = "4111111111111111", expiration_date: str | None = "05/2030", **extra: str) -> dict:
@@ -36,10 +38,16 @@ def test_sale_with_fake_valid_nonce_is_an_authorized_visa_ending_1881(gateway, m
     txn = result.transaction
     assert re.fullmatch(r"\w{6,}", txn.id)
     assert (txn.type, txn.status, txn.amount) == ("sale", "authorized", Decimal("10.00"))
-    assert (txn.credit_card_details.card_type, txn.credit_card_details.bin,
-            txn.credit_card_details.last_4) == ("Visa", "401288", "1881")
-    assert (txn.processor_response_code, txn.processor_response_text,
-            txn.processor_response_type) == ("1000", "Approved", "approved")
+    assert (txn.credit_card_details.card_type, txn.credit_card_details.bin, txn.credit_card_details.last_4) == (
+        "Visa",
+        "401288",
+        "1881",
+    )
+    assert (txn.processor_response_code, txn.processor_response_text, txn.processor_response_type) == (
+        "1000",
+        "Approved",
+        "approved",
+    )
     assert txn.currency_iso_code == "USD"
     assert txn.merchant_account_id == f"{merchant.id}_usd"
     assert txn.payment_instrument_type == "credit_card"
@@ -52,12 +60,15 @@ def test_sale_with_submit_for_settlement_is_submitted(gateway) -> None:
     assert result.transaction.status == "submitted_for_settlement"
 
 
-@pytest.mark.parametrize(("nonce", "card_type", "bin_", "last_4"), [
-    ("fake-valid-visa-nonce", "Visa", "401288", "1881"),
-    ("fake-valid-amex-nonce", "American Express", None, "0005"),
-    ("fake-valid-mastercard-nonce", "MasterCard", None, None),
-    ("fake-valid-discover-nonce", "Discover", None, None),
-])
+@pytest.mark.parametrize(
+    ("nonce", "card_type", "bin_", "last_4"),
+    [
+        ("fake-valid-visa-nonce", "Visa", "401288", "1881"),
+        ("fake-valid-amex-nonce", "American Express", None, "0005"),
+        ("fake-valid-mastercard-nonce", "MasterCard", None, None),
+        ("fake-valid-discover-nonce", "Discover", None, None),
+    ],
+)
 def test_sale_with_a_brand_nonce_carries_that_brands_card(gateway, nonce, card_type, bin_, last_4) -> None:
     result = sale(gateway, nonce=nonce)
 
@@ -70,10 +81,15 @@ def test_sale_with_a_brand_nonce_carries_that_brands_card(gateway, nonce, card_t
         assert details.last_4 == last_4
 
 
-@pytest.mark.parametrize("nonce", [
-    "fake-processor-declined-visa-nonce", "fake-processor-declined-mastercard-nonce",
-    "fake-processor-declined-amex-nonce", "fake-processor-declined-discover-nonce",
-])
+@pytest.mark.parametrize(
+    "nonce",
+    [
+        "fake-processor-declined-visa-nonce",
+        "fake-processor-declined-mastercard-nonce",
+        "fake-processor-declined-amex-nonce",
+        "fake-processor-declined-discover-nonce",
+    ],
+)
 def test_processor_declined_nonce_still_authorizes_a_sale(gateway, nonce) -> None:
     result = sale(gateway, "10.00", nonce=nonce)
 
@@ -159,8 +175,12 @@ def test_sale_with_raw_card_reports_the_cards_details(gateway) -> None:
 
 
 def test_sale_with_raw_card_and_expiration_month_and_year(gateway) -> None:
-    result = gateway.transaction.sale({"amount": "10.00", "credit_card": {
-        "number": "5555555555554444", "expiration_month": "12", "expiration_year": "2031"}})
+    result = gateway.transaction.sale(
+        {
+            "amount": "10.00",
+            "credit_card": {"number": "5555555555554444", "expiration_month": "12", "expiration_year": "2031"},
+        }
+    )
 
     assert result.is_success
     details = result.transaction.credit_card_details
@@ -238,22 +258,27 @@ def test_ordinary_test_amounts_are_approved(gateway, amount) -> None:
     result = sale(gateway, amount)
 
     assert result.is_success
-    assert (result.transaction.status, result.transaction.processor_response_code,
-            result.transaction.processor_response_text) == ("authorized", "1000", "Approved")
+    assert (
+        result.transaction.status,
+        result.transaction.processor_response_code,
+        result.transaction.processor_response_text,
+    ) == ("authorized", "1000", "Approved")
 
 
-@pytest.mark.parametrize(("amount", "code", "text", "kind"), [
-    ("2000.00", "2000", "Do Not Honor", "soft_declined"),
-    ("2000.99", "2000", "Do Not Honor", "soft_declined"),
-    ("2001.00", "2001", "Insufficient Funds", "soft_declined"),
-    ("2004.00", "2004", "Expired Card", "hard_declined"),
-    ("2010.00", "2010", "Card Issuer Declined CVV", "hard_declined"),
-    ("2015.00", "2015", "Transaction Not Allowed", "hard_declined"),
-    ("2046.00", "2046", "Declined", "soft_declined"),
-    ("2999.00", "2999", "Processor Declined", "soft_declined"),
-])
-def test_amounts_2000_to_2999_are_processor_declined_with_the_amount_as_code(gateway, amount, code, text,
-                                                                             kind) -> None:
+@pytest.mark.parametrize(
+    ("amount", "code", "text", "kind"),
+    [
+        ("2000.00", "2000", "Do Not Honor", "soft_declined"),
+        ("2000.99", "2000", "Do Not Honor", "soft_declined"),
+        ("2001.00", "2001", "Insufficient Funds", "soft_declined"),
+        ("2004.00", "2004", "Expired Card", "hard_declined"),
+        ("2010.00", "2010", "Card Issuer Declined CVV", "hard_declined"),
+        ("2015.00", "2015", "Transaction Not Allowed", "hard_declined"),
+        ("2046.00", "2046", "Declined", "soft_declined"),
+        ("2999.00", "2999", "Processor Declined", "soft_declined"),
+    ],
+)
+def test_amounts_2000_to_2999_are_processor_declined_with_the_amount_as_code(gateway, amount, code, text, kind) -> None:
     result = sale(gateway, amount)
 
     assert not result.is_success
@@ -309,15 +334,18 @@ def test_amount_4001_is_authorized_but_settles_as_settlement_declined(gateway) -
 # ---- amount validation ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("amount", "code", "message"), [
-    (None, "81502", "Amount is required."),
-    ("abc", "81503", "Amount is an invalid format."),
-    ("10.001", "81503", "Amount is an invalid format."),
-    ("-1", "81501", "Amount cannot be negative."),
-    ("0", "81531", "Amount must be greater than zero."),
-    ("0.00", "81531", "Amount must be greater than zero."),
-    ("100000000000.00", "81528", "Amount is too large."),
-])
+@pytest.mark.parametrize(
+    ("amount", "code", "message"),
+    [
+        (None, "81502", "Amount is required."),
+        ("abc", "81503", "Amount is an invalid format."),
+        ("10.001", "81503", "Amount is an invalid format."),
+        ("-1", "81501", "Amount cannot be negative."),
+        ("0", "81531", "Amount must be greater than zero."),
+        ("0.00", "81531", "Amount must be greater than zero."),
+        ("100000000000.00", "81528", "Amount is too large."),
+    ],
+)
 def test_bad_amounts_are_validation_errors_on_amount(gateway, amount, code, message) -> None:
     params = {"payment_method_nonce": "fake-valid-nonce"}
     if amount is not None:
@@ -380,7 +408,10 @@ def test_submit_for_settlement_unless_authorized_is_91507(gateway, amount) -> No
 
     error = only_error(result)
     assert (error.code, error.message, error.attribute) == (
-        "91507", "Cannot submit for settlement unless status is authorized.", "base")
+        "91507",
+        "Cannot submit for settlement unless status is authorized.",
+        "base",
+    )
 
 
 def test_submit_for_settlement_can_set_the_order_id(gateway) -> None:
@@ -489,7 +520,10 @@ def test_second_full_refund_is_91512(gateway, settled_sale) -> None:
     error = only_error(gateway.transaction.refund(original.id))
 
     assert (error.code, error.message, error.attribute) == (
-        "91512", "Transaction has already been fully refunded.", "base")
+        "91512",
+        "Transaction has already been fully refunded.",
+        "base",
+    )
 
 
 @pytest.mark.parametrize("submit", [False, True])
@@ -499,7 +533,10 @@ def test_refund_of_an_unsettled_sale_is_91506(gateway, submit) -> None:
     error = only_error(gateway.transaction.refund(txn.id))
 
     assert (error.code, error.message, error.attribute) == (
-        "91506", "Cannot refund transaction unless it is settled.", "base")
+        "91506",
+        "Cannot refund transaction unless it is settled.",
+        "base",
+    )
 
 
 def test_refund_of_a_refund_is_91505(gateway, settled_sale) -> None:
@@ -528,8 +565,11 @@ def test_refund_of_2004_is_declined_and_does_not_use_up_the_remainder(gateway, s
     assert not declined.is_success
     txn = declined.transaction
     assert (txn.type, txn.status) == ("credit", "processor_declined")
-    assert (txn.processor_response_code, txn.processor_response_type,
-            txn.additional_processor_response) == ("2004", "hard_declined", "2004 : Expired Card")
+    assert (txn.processor_response_code, txn.processor_response_type, txn.additional_processor_response) == (
+        "2004",
+        "hard_declined",
+        "2004 : Expired Card",
+    )
     assert gateway.transaction.refund(original.id).transaction.amount == Decimal("9000.00")
 
 
@@ -539,9 +579,11 @@ def test_refund_of_2046_succeeds_with_code_1005(gateway, settled_sale) -> None:
     result = gateway.transaction.refund(original.id, "2046.00")
 
     assert result.is_success
-    assert (result.transaction.status, result.transaction.processor_response_code,
-            result.transaction.additional_processor_response) == ("submitted_for_settlement", "1005",
-                                                                  "2046 : Declined")
+    assert (
+        result.transaction.status,
+        result.transaction.processor_response_code,
+        result.transaction.additional_processor_response,
+    ) == ("submitted_for_settlement", "1005", "2046 : Declined")
 
 
 def test_refund_can_be_settled(gateway, settled_sale) -> None:
@@ -586,7 +628,9 @@ def test_settle_of_an_authorized_sale_is_91575(gateway) -> None:
     error = only_error(gateway.testing.settle_transaction(txn.id))
 
     assert (error.code, error.message) == (
-        "91575", "Cannot transition transaction to settled, settlement_confirmed, or settlement_declined")
+        "91575",
+        "Cannot transition transaction to settled, settlement_confirmed, or settlement_declined",
+    )
 
 
 def test_settle_of_a_settled_sale_is_an_error(gateway, settled_sale) -> None:
@@ -595,11 +639,14 @@ def test_settle_of_a_settled_sale_is_an_error(gateway, settled_sale) -> None:
     assert only_error(gateway.testing.settle_transaction(txn.id)).code == "91575"
 
 
-@pytest.mark.parametrize(("simulate", "status", "code", "text"), [
-    ("settlement_confirm_transaction", "settlement_confirmed", None, None),
-    ("settlement_decline_transaction", "settlement_declined", "4001", "Settlement Declined"),
-    ("settlement_pending_transaction", "settlement_pending", "4002", "Settlement Pending"),
-])
+@pytest.mark.parametrize(
+    ("simulate", "status", "code", "text"),
+    [
+        ("settlement_confirm_transaction", "settlement_confirmed", None, None),
+        ("settlement_decline_transaction", "settlement_declined", "4001", "Settlement Declined"),
+        ("settlement_pending_transaction", "settlement_pending", "4002", "Settlement Pending"),
+    ],
+)
 def test_testing_endpoints_move_a_submitted_sale(gateway, simulate, status, code, text) -> None:
     txn = sale(gateway, "10.00", submit=True).transaction
 
@@ -607,22 +654,31 @@ def test_testing_endpoints_move_a_submitted_sale(gateway, simulate, status, code
 
     assert result.transaction.status == status
     if code:
-        assert (result.transaction.processor_settlement_response_code,
-                result.transaction.processor_settlement_response_text) == (code, text)
+        assert (
+            result.transaction.processor_settlement_response_code,
+            result.transaction.processor_settlement_response_text,
+        ) == (code, text)
 
 
 # ---- request fields --------------------------------------------------------------------------------------------
 
 
 def test_custom_fields_order_id_and_customer_details_are_stored(gateway) -> None:
-    result = sale(gateway, order_id="ord-1", custom_fields={"store_me": "blue", "count": 3},
-                  customer={"first_name": "Ann", "last_name": "Lee", "email": "ann@example.com"})
+    result = sale(
+        gateway,
+        order_id="ord-1",
+        custom_fields={"store_me": "blue", "count": 3},
+        customer={"first_name": "Ann", "last_name": "Lee", "email": "ann@example.com"},
+    )
 
     found = gateway.transaction.find(result.transaction.id)
     assert found.order_id == "ord-1"
     assert found.custom_fields == {"store_me": "blue", "count": "3"}
-    assert (found.customer_details.first_name, found.customer_details.last_name,
-            found.customer_details.email) == ("Ann", "Lee", "ann@example.com")
+    assert (found.customer_details.first_name, found.customer_details.last_name, found.customer_details.email) == (
+        "Ann",
+        "Lee",
+        "ann@example.com",
+    )
 
 
 def test_too_long_order_id_is_91501(gateway) -> None:
@@ -672,7 +728,11 @@ def test_find_returns_what_the_sale_returned(gateway) -> None:
     found = gateway.transaction.find(txn.id)
 
     assert (found.id, found.status, found.amount, found.created_at) == (
-        txn.id, "submitted_for_settlement", Decimal("12.34"), txn.created_at)
+        txn.id,
+        "submitted_for_settlement",
+        Decimal("12.34"),
+        txn.created_at,
+    )
     assert abs(found.created_at - datetime.now(timezone.utc).replace(tzinfo=None)) < timedelta(minutes=1)  # UTC
 
 
@@ -709,8 +769,11 @@ def test_paypal_5001_01_is_processor_declined_2038(gateway) -> None:
     result = sale(gateway, "5001.01", nonce="fake-paypal-one-time-nonce")
 
     assert not result.is_success
-    assert (result.transaction.status, result.transaction.processor_response_code,
-            result.transaction.processor_response_text) == ("processor_declined", "2038", "Processor Declined")
+    assert (
+        result.transaction.status,
+        result.transaction.processor_response_code,
+        result.transaction.processor_response_text,
+    ) == ("processor_declined", "2038", "Processor Declined")
 
 
 def test_paypal_4002_settles_as_settlement_pending(gateway) -> None:
