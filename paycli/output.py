@@ -136,8 +136,12 @@ def atomic_write(path: Path, *, binary: bool = False) -> Iterator[IO[Any]]:
         return
     import tempfile  # here, not at the top: it costs ~9 ms of every `paycli --help`
 
-    fd, temp = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".tmp")
+    # SIGTERM is an exception here (raised between any two bytecodes): held back while the temporary file is
+    # made and named, so it can never arrive after its creation but before `temp` says what to remove
+    temp: str | None = None
     try:
+        with _signals_held():
+            fd, temp = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb" if binary else "w", **text_options) as handle:
             yield handle
             handle.flush()
@@ -145,10 +149,28 @@ def atomic_write(path: Path, *, binary: bool = False) -> Iterator[IO[Any]]:
         _keep_mode_and_owner(temp, destination)
         os.replace(temp, destination)
     except BaseException:
-        with suppress(FileNotFoundError):
-            os.unlink(temp)
+        if temp is not None:
+            with suppress(FileNotFoundError):
+                os.unlink(temp)
         raise
     _fsync_directory(destination.parent)
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGTERM and SIGINT wait (in the main thread, where Python runs their handlers) until the block ends."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    held = {signal.SIGTERM, signal.SIGINT}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 # Names that stand for a descriptor of this process, whatever it points at: written through, never replaced.

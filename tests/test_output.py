@@ -717,3 +717,30 @@ def test_with_settings_gives_a_new_output_and_leaves_the_original_as_it_was(stre
     assert (out.quiet, out.terminal.no_color, quiet.quiet, quiet.terminal.no_color) == (False, False, True, True)
     assert "hidden" not in streams.stderr.getvalue() and "shown" in streams.stderr.getvalue()
     assert out.with_settings().quiet is False and quiet.with_settings().quiet is True  # a switch stays on
+
+
+def test_a_signal_the_moment_the_temporary_file_is_made_leaves_nothing_behind(tmp_path: Path, monkeypatch) -> None:
+    """SIGTERM raises between any two bytecodes: right after the temporary file exists, it must still be removed."""
+    import signal
+    import tempfile
+
+    def interrupted(signum, frame):
+        raise KeyboardInterrupt
+
+    real_mkstemp = tempfile.mkstemp
+
+    def mkstemp_then_sigterm(*args, **kwargs):
+        made = real_mkstemp(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGTERM)  # delivered at once, unless held back
+        return made
+
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    previous = signal.signal(signal.SIGTERM, interrupted)
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp_then_sigterm)
+    try:
+        with pytest.raises(KeyboardInterrupt), atomic_write(folder / "out.json") as handle:
+            handle.write("{}")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert list(folder.iterdir()) == []
