@@ -279,6 +279,7 @@ def test_fields_at_their_maximum_length_are_kept(gateway) -> None:
     assert result.transaction.customer_details.first_name == "f" * 255
 
 
+@pytest.mark.slow  # many threads of finds
 def test_concurrent_finds_share_the_render_cache_safely(start_sandbox) -> None:
     """Eviction from the shared cache is a read-then-delete: unlocked, two threads evict one key → 500."""
     merchant = new_merchant()

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import braintree
+import pytest
 from gateway_calls import gateway_for, new_merchant, sale
 
 from paycli import sandbox
@@ -97,6 +98,7 @@ def assert_nothing_lost(gateway, batches: list[list[str]]) -> None:
         assert gateway.transaction.search(TS.order_id == f"w{worker}").maximum_size == SALES_EACH
 
 
+@pytest.mark.slow  # several processes selling
 def test_processes_selling_at_once_against_one_server_lose_nothing(start_sandbox) -> None:
     merchant = new_merchant()
     running = start_sandbox([merchant])
@@ -106,6 +108,7 @@ def test_processes_selling_at_once_against_one_server_lose_nothing(start_sandbox
     assert_nothing_lost(gateway_for(running, merchant), batches)
 
 
+@pytest.mark.slow  # several processes, several servers
 def test_processes_with_their_own_servers_on_one_database_lose_nothing(start_sandbox, tmp_path: Path) -> None:
     merchant = new_merchant()
     db = tmp_path / "shared.db"

@@ -284,6 +284,7 @@ def test_the_cases_cover_every_route() -> None:
     assert uncovered == []
 
 
+@pytest.mark.slow  # hundreds of generated requests
 @settings(
     max_examples=600,
     deadline=None,
