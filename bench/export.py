@@ -222,7 +222,7 @@ def decoder_vs_sdk(pages: list[str]) -> tuple[float, float, int]:
     """CPU ms per transaction of the SDK's parser and of paycli's decoder on the same pages."""
     from braintree.util.xml_util import XmlUtil
 
-    from paycli.gateway import decode_reply
+    from paycli.gateway.transport import decode_reply
 
     transactions = sum(page.count("<transaction>") for page in pages)
     timings = []
