@@ -12,8 +12,8 @@ from typing import Any
 
 from paycli.sandbox.xmlcodec import Items
 
-_ADDRESS_FIELDS = (
-    "id",
+# an address's fields as requests name them; replies add its "id"
+ADDRESS_FIELDS = (
     "first_name",
     "last_name",
     "company",
@@ -28,6 +28,7 @@ _ADDRESS_FIELDS = (
     "country_code_numeric",
     "phone_number",
 )
+_ADDRESS_FIELDS = ("id", *ADDRESS_FIELDS)
 _CUSTOMER_FIELDS = ("id", "first_name", "last_name", "company", "email", "website", "phone", "fax")
 _INDICATORS = (
     "prepaid",

@@ -21,21 +21,7 @@ from paycli.sandbox.replies import NOT_FOUND, Invalid, Reply, render
 from paycli.sandbox.store import Merchant, Store
 from paycli.sandbox.writes import IdempotentWrites
 
-ADDRESS_FIELDS = (
-    "first_name",
-    "last_name",
-    "company",
-    "street_address",
-    "extended_address",
-    "locality",
-    "region",
-    "postal_code",
-    "country_name",
-    "country_code_alpha2",
-    "country_code_alpha3",
-    "country_code_numeric",
-    "phone_number",
-)
+ADDRESS_FIELDS = schema.ADDRESS_FIELDS
 CUSTOMER_FIELDS = ("first_name", "last_name", "company", "email", "website", "phone", "fax")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _CUSTOMER_ID = re.compile(r"[\w-]{1,36}")
