@@ -656,11 +656,19 @@ def _env_profile(env: Mapping[str, str]) -> Profile:
     )
 
 
+# The embedded sandbox's built-in merchant accounts (paycli.sandbox.local_merchant; a test keeps them equal),
+# so the built-in profile knows each account's currency, which a settlement summary does not say.
+BUILTIN_MERCHANT_ACCOUNTS = MappingProxyType({"USD": "local_usd", "EUR": "local_eur"})
+
+
 def _builtin_local() -> Profile:
     return Profile(
         name=BUILTIN_PROFILE,
         environment="local",
-        origin=MappingProxyType({"environment": "built-in", "timezone": "default", "search_cap": "default"}),
+        merchant_accounts=BUILTIN_MERCHANT_ACCOUNTS,
+        origin=MappingProxyType(
+            {"environment": "built-in", "merchant_accounts": "built-in", "timezone": "default", "search_cap": "default"}
+        ),
     )
 
 

@@ -821,3 +821,17 @@ def test_page_fetch_errors_are_paycli_errors(accounts) -> None:
     accounts.add(key="not-the-key")
     with pytest.raises(ConfigError, match="authentication failed"):
         gateway().fetch_page(TransactionQuery(), ["abc"])
+
+
+def test_the_built_in_profile_knows_its_sandbox_accounts_currencies(invoke) -> None:
+    """The built-in `local` profile's summary says each record's currency (the summary itself does not)."""
+    from paycli import sandbox
+    from paycli.config import BUILTIN_MERCHANT_ACCOUNTS
+
+    assert {account: currency for currency, account in BUILTIN_MERCHANT_ACCOUNTS.items()} == dict(
+        sandbox.local_merchant().accounts
+    )
+    sale = invoke("-f", "json", "checkout", "--amount", "10.00")
+    invoke("sandbox", "settle", json.loads(sale.stdout)["id"])
+    summary = json.loads(invoke("-f", "json", "settlement", "summary", "--date", "today").stdout)
+    assert [(r["merchant_account_id"], r["currency"]) for r in summary["records"]] == [("local_usd", "USD")]
