@@ -118,15 +118,14 @@ def test_a_credit_declined_at_settlement_gave_nothing_back_on_either_side(invoke
 def test_client_and_sandbox_share_one_definition_of_each_status_set() -> None:
     from paycli import braintree_facts as facts
     from paycli import models, refunds, settlement
-    from paycli.sandbox import operations, rules
+    from paycli.sandbox import rules, search, transactions
+    from paycli.sandbox import settlement as sandbox_settlement
 
-    assert models.NOT_REFUNDED_STATUSES is operations.NOT_REFUNDED_STATUSES is facts.NOT_REFUNDED_STATUSES
+    assert models.NOT_REFUNDED_STATUSES is transactions.NOT_REFUNDED_STATUSES is facts.NOT_REFUNDED_STATUSES
     assert refunds.REFUNDABLE_STATUSES is rules.REFUNDABLE_STATUSES is facts.REFUNDABLE_STATUSES
     assert refunds.VOIDABLE_STATUSES is rules.VOIDABLE_STATUSES is models.VOIDABLE_STATUSES
-    assert settlement.IN_BATCH_STATUSES is operations.IN_BATCH_STATUSES
-    assert (
-        operations.SEARCH_PAGE_SIZE is facts.SEARCH_PAGE_SIZE and settlement.SEARCH_PAGE_SIZE is facts.SEARCH_PAGE_SIZE
-    )
+    assert settlement.IN_BATCH_STATUSES is sandbox_settlement.IN_BATCH_STATUSES is facts.IN_BATCH_STATUSES
+    assert search.SEARCH_PAGE_SIZE is facts.SEARCH_PAGE_SIZE and settlement.SEARCH_PAGE_SIZE is facts.SEARCH_PAGE_SIZE
     assert "settlement_declined" in facts.NOT_REFUNDED_STATUSES
 
 

@@ -66,7 +66,7 @@ def sandbox_replies(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[t
     from braintree.util.http import Http
 
     from paycli import sandbox
-    from paycli.sandbox.rules import TEST_NONCES
+    from paycli.sandbox.nonces import TEST_NONCES
     from paycli.sandbox.server import ROUTES
     from paycli.sandbox.store import Merchant
 

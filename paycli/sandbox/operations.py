@@ -21,12 +21,7 @@ from __future__ import annotations
 import secrets
 from typing import TYPE_CHECKING, Any
 
-# The shared facts the collaborators decide from, named on the sandbox's front module too, where a check
-# that the client and the sandbox share one definition of each reads them.
-from paycli.braintree_facts import IN_BATCH_STATUSES as IN_BATCH_STATUSES
-from paycli.braintree_facts import NOT_REFUNDED_STATUSES as NOT_REFUNDED_STATUSES
 from paycli.braintree_facts import SEARCH_CAP
-from paycli.braintree_facts import SEARCH_PAGE_SIZE as SEARCH_PAGE_SIZE
 from paycli.sandbox import clientapi, xmlcodec
 from paycli.sandbox.client_tokens import ClientTokens
 from paycli.sandbox.replies import Reply, render

@@ -15,9 +15,6 @@ from decimal import Decimal, InvalidOperation
 from paycli.braintree_facts import REFUNDABLE_STATUSES, VOIDABLE_STATUSES
 from paycli.sandbox.instruments import CREDIT_CARD, INDICATOR_NAMES, PAYPAL, indicator_card
 
-# Named here too for readers that look for the catalogue beside the other rules; the table is nonces.py's.
-from paycli.sandbox.nonces import TEST_NONCES as TEST_NONCES
-
 # --- cards --------------------------------------------------------------------------------------------------
 
 
