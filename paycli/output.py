@@ -134,14 +134,18 @@ def atomic_write(path: Path, *, binary: bool = False) -> Iterator[IO[Any]]:
         with os.fdopen(fd, "wb" if binary else "w", **text_options) as handle:
             yield handle
         return
-    import tempfile  # here, not at the top: it costs ~9 ms of every `paycli --help`
-
-    # SIGTERM is an exception here (raised between any two bytecodes): held back while the temporary file is
-    # made and named, so it can never arrive after its creation but before `temp` says what to remove
+    # SIGTERM and Ctrl-C are exceptions here, raised between any two bytecodes (and a signal held back in this
+    # thread would go to another): the temporary file's name is known before the file exists, so whenever
+    # one arrives, the `except` below knows what to remove
     temp: str | None = None
     try:
-        with _signals_held():
-            fd, temp = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".tmp")
+        while True:
+            temp = _temporary_name(destination)
+            try:
+                fd = _create_exclusive(temp)
+                break
+            except FileExistsError:  # another file's name (as rare as mkstemp's): not ours to remove
+                temp = None
         with os.fdopen(fd, "wb" if binary else "w", **text_options) as handle:
             yield handle
             handle.flush()
@@ -156,21 +160,16 @@ def atomic_write(path: Path, *, binary: bool = False) -> Iterator[IO[Any]]:
     _fsync_directory(destination.parent)
 
 
-@contextmanager
-def _signals_held() -> Iterator[None]:
-    """SIGTERM and SIGINT wait (in the main thread, where Python runs their handlers) until the block ends."""
-    import signal
-    import threading
+def _temporary_name(destination: Path) -> str:
+    """A random name beside `destination` for its temporary file (as mkstemp picks one)."""
+    import secrets
 
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    held = {signal.SIGTERM, signal.SIGINT}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+    return str(destination.parent / f".{destination.name}.{secrets.token_hex(4)}.tmp")
+
+
+def _create_exclusive(name: str) -> int:
+    """The new file, owner-only; O_EXCL: never one that already exists."""
+    return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
 
 
 # Names that stand for a descriptor of this process, whatever it points at: written through, never replaced.

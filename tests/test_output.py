@@ -722,22 +722,23 @@ def test_with_settings_gives_a_new_output_and_leaves_the_original_as_it_was(stre
 def test_a_signal_the_moment_the_temporary_file_is_made_leaves_nothing_behind(tmp_path: Path, monkeypatch) -> None:
     """SIGTERM raises between any two bytecodes: right after the temporary file exists, it must still be removed."""
     import signal
-    import tempfile
+
+    from paycli import output
 
     def interrupted(signum, frame):
         raise KeyboardInterrupt
 
-    real_mkstemp = tempfile.mkstemp
+    create = output._create_exclusive
 
-    def mkstemp_then_sigterm(*args, **kwargs):
-        made = real_mkstemp(*args, **kwargs)
-        os.kill(os.getpid(), signal.SIGTERM)  # delivered at once, unless held back
+    def create_then_sigterm(name: str) -> int:
+        made = create(name)
+        os.kill(os.getpid(), signal.SIGTERM)  # its handler runs at once, here, in this thread
         return made
 
     folder = tmp_path / "exports"
     folder.mkdir()
     previous = signal.signal(signal.SIGTERM, interrupted)
-    monkeypatch.setattr(tempfile, "mkstemp", mkstemp_then_sigterm)
+    monkeypatch.setattr(output, "_create_exclusive", create_then_sigterm)
     try:
         with pytest.raises(KeyboardInterrupt), atomic_write(folder / "out.json") as handle:
             handle.write("{}")
