@@ -161,6 +161,20 @@ def read_rows(path: Path) -> list[Row]:
     return rows
 
 
+def _already_done(row: Row, entry: journal_.Entry) -> Result:
+    """A row whose refund the journal holds as done (an earlier run, or another agent): never sent again."""
+    when = entry.finished_at or entry.created_at
+    return Result(
+        row.line,
+        row.transaction_id,
+        entry.amount,
+        entry.kind,
+        ALREADY_DONE,
+        entry.result_id,
+        f"done by {entry.who} at {when:%Y-%m-%d %H:%M}Z (journal #{entry.id})",
+    )
+
+
 def row_keys(merchant_id: str, rows: list[Row]) -> dict[int, str]:
     """Each row's api_request_key by line: merchant, transaction, amount, and the pair's occurrence so far.
 
@@ -230,15 +244,7 @@ def plan(
             return Item(
                 row,
                 key,
-                result=Result(
-                    row.line,
-                    row.transaction_id,
-                    entry.amount,
-                    entry.kind,
-                    ALREADY_DONE,
-                    entry.result_id,
-                    f"done by {entry.who} on {entry.finished_at:%Y-%m-%d %H:%M}Z (journal #{entry.id})",
-                ),
+                result=_already_done(row, entry),
             )
         txn = found.get(row.transaction_id)
         if txn is None:
@@ -426,15 +432,7 @@ def _recheck(gateway: Gateway, journal: Journal, context: Context, batch: BatchP
         return replace(
             item,
             plan=None,
-            result=Result(
-                row.line,
-                row.transaction_id,
-                entry.amount,
-                entry.kind,
-                ALREADY_DONE,
-                entry.result_id,
-                f"done by {entry.who} at {entry.finished_at or entry.created_at:%Y-%m-%d %H:%M}Z (journal #{entry.id})",
-            ),
+            result=_already_done(row, entry),
         )
     if entry is not None and entry.state in journal_.UNFINISHED:
         return item  # refunds.execute resumes that entry under its key: the gateway replays its answer
