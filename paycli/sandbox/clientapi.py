@@ -33,6 +33,18 @@ if TYPE_CHECKING:
     from paycli.sandbox.operations import Sandbox
 
 Answer = tuple[int, dict[str, str], bytes]
+# what a card's BIN says (prepaid, debit, …); the sandbox knows none of it for tokenized cards
+BIN_DATA_FIELDS = (
+    "prepaid",
+    "healthcare",
+    "debit",
+    "durbinRegulated",
+    "commercial",
+    "payroll",
+    "issuingBank",
+    "countryOfIssuance",
+    "productId",
+)
 
 LOCAL, BRAINTREE = "local", "braintree"
 HOST_LAYOUTS = (LOCAL, BRAINTREE)
@@ -132,20 +144,7 @@ def card_json(nonce: str, card: dict[str, Any]) -> dict[str, Any]:
             "expirationYear": card.get("expiration_year"),
             "cardholderName": card.get("cardholder_name"),
         },
-        "binData": {
-            name: "Unknown"
-            for name in (
-                "prepaid",
-                "healthcare",
-                "debit",
-                "durbinRegulated",
-                "commercial",
-                "payroll",
-                "issuingBank",
-                "countryOfIssuance",
-                "productId",
-            )
-        },
+        "binData": dict.fromkeys(BIN_DATA_FIELDS, "Unknown"),
     }
 
 

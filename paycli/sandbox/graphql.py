@@ -144,24 +144,10 @@ def tokenize(sandbox: Sandbox, claims: fingerprint.Claims, variables: Any) -> cl
                         "cardholderName": details.get("cardholder_name"),
                         "expirationMonth": details["expiration_month"],
                         "expirationYear": details["expiration_year"],
-                        "binData": {
-                            name: "UNKNOWN"
-                            for name in (
-                                "prepaid",
-                                "healthcare",
-                                "debit",
-                                "durbinRegulated",
-                                "commercial",
-                                "payroll",
-                                "issuingBank",
-                                "countryOfIssuance",
-                                "productId",
-                                "business",
-                                "consumer",
-                                "purchase",
-                                "corporate",
-                            )
-                        },
+                        # GraphQL's enum spelling, and four more fields than the REST shape
+                        "binData": dict.fromkeys(
+                            (*clientapi.BIN_DATA_FIELDS, "business", "consumer", "purchase", "corporate"), "UNKNOWN"
+                        ),
                     },
                 }
             }
