@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -122,31 +121,9 @@ def main() -> None:
 
 
 def serve(db: Path, latency: int, *extra: str) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "paycli",
-            "sandbox",
-            "serve",
-            "--port",
-            str(port),
-            "--db",
-            str(db),
-            "--latency",
-            str(latency),
-            "--merchant",
-            "bench:bench_pub:bench_priv:bench_usd=USD",
-            *extra,
-        ],
-        stderr=subprocess.PIPE,
-        text=True,
+    return harness.serve_sandbox(
+        db, "--latency", str(latency), "--merchant", "bench:bench_pub:bench_priv:bench_usd=USD", *extra
     )
-    assert "listening" in (server.stderr.readline() if server.stderr else "")
-    return server, f"http://127.0.0.1:{port}"
 
 
 def batch_refund(

@@ -7,7 +7,12 @@ is mocked: the gateway sends real HTTP requests to the sandbox's port.
 
 from __future__ import annotations
 
+import re
 import secrets
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -54,3 +59,37 @@ def sdk_gateway(
 def merchant_gateway(url: str, merchant: Merchant, **configuration: Any) -> braintree.BraintreeGateway:
     """`sdk_gateway` with the ids and keys of a sandbox `Merchant`."""
     return sdk_gateway(url, merchant.id, merchant.public_key, merchant.private_key, **configuration)
+
+
+def settled_sales(gateway: braintree.BraintreeGateway, count: int, amount: str = "10.00") -> list[str]:
+    """`count` sales of `amount` from the test nonce, each settled at once so it can be refunded."""
+    sales = []
+    for _ in range(count):
+        sale = gateway.transaction.sale(
+            {"amount": amount, "payment_method_nonce": "fake-valid-nonce", "options": {"submit_for_settlement": True}}
+        ).transaction.id
+        assert gateway.testing.settle_transaction(sale).is_success
+        sales.append(sale)
+    return sales
+
+
+def serve_sandbox(
+    db: Path | str, *options: str, env: Mapping[str, str] | None = None
+) -> tuple[subprocess.Popen[str], str]:
+    """`paycli sandbox serve` in its own process on a free port, over `db`; the process and its url.
+
+    The caller stops it (`terminate()`, `wait()`); its stderr stays open for what it says after starting.
+    """
+    server = subprocess.Popen(
+        [sys.executable, "-m", "paycli", "sandbox", "serve", "--port", "0", "--db", str(db), *options],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=None if env is None else dict(env),
+    )
+    assert server.stderr is not None
+    line = server.stderr.readline()
+    found = re.search(r"listening on (http://127\.0\.0\.1:\d+)", line)
+    if found is None:
+        server.kill()
+        raise RuntimeError(f"paycli sandbox serve did not start: {line.strip() or server.wait()}")
+    return server, found[1]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import harness
 import pytest
 
 from paycli import sandbox as offline
@@ -150,34 +150,8 @@ def test_progress_bar_on_a_terminal_keeps_stdout_clean(invoke, sandbox, tmp_path
 MERCHANT = Merchant("batch", "batch_pub", "batch_priv", {"batch_usd": "USD"})
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _serve(db: Path, *extra: str) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "paycli",
-            "sandbox",
-            "serve",
-            "--port",
-            str(port),
-            "--db",
-            str(db),
-            "--merchant",
-            "batch:batch_pub:batch_priv:batch_usd=USD",
-            *extra,
-        ],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert "listening" in server.stderr.readline()
-    return server, f"http://127.0.0.1:{port}"
+    return harness.serve_sandbox(db, "--merchant", "batch:batch_pub:batch_priv:batch_usd=USD", *extra)
 
 
 @pytest.fixture
@@ -318,13 +292,7 @@ def test_ctrl_c_reports_what_was_done_and_writes_the_finished_rows(
     db = tmp_path / "slow.db"
     steady = offline.start(db, [MERCHANT])
     sdk = sdk_for(steady.url, "batch", "batch_pub", "batch_priv")
-    sales = []
-    for _ in range(40):
-        sale = sdk.transaction.sale(
-            {"amount": "10.00", "payment_method_nonce": "fake-valid-nonce", "options": {"submit_for_settlement": True}}
-        ).transaction.id
-        sdk.testing.settle_transaction(sale)
-        sales.append(sale)
+    sales = harness.settled_sales(sdk, 40)
     steady.stop()
     server, url = _serve(db, "--latency", "100")
     write_config(f"""
@@ -411,13 +379,7 @@ def test_a_gateway_answering_429_slows_the_batch_down_and_says_so(
     db = tmp_path / "busy.db"
     steady = offline.start(db, [MERCHANT])
     sdk = sdk_for(steady.url, "batch", "batch_pub", "batch_priv")
-    sales = []
-    for _ in range(40):
-        sale = sdk.transaction.sale(
-            {"amount": "10.00", "payment_method_nonce": "fake-valid-nonce", "options": {"submit_for_settlement": True}}
-        ).transaction.id
-        sdk.testing.settle_transaction(sale)
-        sales.append(sale)
+    sales = harness.settled_sales(sdk, 40)
     busy = offline.start(db, [MERCHANT], faults="refund=429@0.3", fault_seed=5)
     monkeypatch.setenv("BATCH_KEY", "batch_priv")
     write_config(f"""

@@ -497,40 +497,12 @@ def test_no_full_card_number_reaches_the_store_or_the_log_except_test_cards(tmp_
 )
 def test_sandbox_serve_picks_the_client_hosts_its_tokens_name(tmp_path: Path, layout: str, config_host: str) -> None:
     """`paycli sandbox serve --client-hosts braintree` makes tokens for the faithful layout; the default stays local."""
-    import os
-    import re
-    import shutil
-    import subprocess
-    import sys
+    import harness
 
-    import braintree
-
-    paycli = shutil.which("paycli", path=os.path.dirname(sys.executable))
-    command = [paycli] if paycli else [sys.executable, "-m", "paycli"]
-    server = subprocess.Popen(
-        [
-            *command,
-            "sandbox",
-            "serve",
-            "--port",
-            "0",
-            "--db",
-            str(tmp_path / "s.db"),
-            *(["--client-hosts", layout] if layout != "local" else []),
-        ],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    server, url = harness.serve_sandbox(tmp_path / "s.db", *(["--client-hosts", layout] if layout != "local" else []))
     try:
-        port = re.search(r"listening on http://127\.0\.0\.1:(\d+)", server.stderr.readline())[1]
-        url = f"http://127.0.0.1:{port}"
-        gateway = braintree.BraintreeGateway(
-            braintree.Configuration(
-                environment=braintree.Environment("local", "127.0.0.1", port, url, False, None, "127.0.0.1", port),
-                merchant_id=sandbox_pkg.LOCAL_MERCHANT_ID,
-                public_key=sandbox_pkg.LOCAL_PUBLIC_KEY,
-                private_key=sandbox_pkg.LOCAL_PRIVATE_KEY,
-            )
+        gateway = harness.sdk_gateway(
+            url, sandbox_pkg.LOCAL_MERCHANT_ID, sandbox_pkg.LOCAL_PUBLIC_KEY, sandbox_pkg.LOCAL_PRIVATE_KEY
         )
         token = json.loads(base64.b64decode(gateway.client_token.generate()))
     finally:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import harness
 import pytest
 from freezegun import freeze_time
 
@@ -51,10 +52,7 @@ class Gateways:
         return self.sdk_for(self.running.url, "lost", "lost_pub", "lost_priv")
 
     def settled_sale(self, amount: str) -> str:
-        sale = self.sdk.transaction.sale(
-            {"amount": amount, "payment_method_nonce": "fake-valid-nonce", "options": {"submit_for_settlement": True}}
-        ).transaction.id
-        assert self.sdk.testing.settle_transaction(sale).is_success
+        [sale] = harness.settled_sales(self.sdk, 1, amount)
         return sale
 
     def stop(self) -> None:

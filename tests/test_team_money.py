@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import harness
 import pytest
 
 from paycli import sandbox as offline
@@ -47,18 +48,7 @@ class Team:
         )
 
     def settled_sales(self, count: int, amount: str = "30.00") -> list[str]:
-        sales = []
-        for _ in range(count):
-            sale = self.sdk.transaction.sale(
-                {
-                    "amount": amount,
-                    "payment_method_nonce": "fake-valid-nonce",
-                    "options": {"submit_for_settlement": True},
-                }
-            ).transaction.id
-            assert self.sdk.testing.settle_transaction(sale).is_success
-            sales.append(sale)
-        return sales
+        return harness.settled_sales(self.sdk, count, amount)
 
     def agent(self, *args: str, name: str = "agent") -> subprocess.Popen[str]:
         home = self.tmp / name

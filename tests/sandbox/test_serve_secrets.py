@@ -3,47 +3,28 @@
 from __future__ import annotations
 
 import os
-import re
-import shutil
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import braintree
 import pytest
 from gateway_calls import gateway_for, sale
+from harness import serve_sandbox
 
 from paycli import sandbox
 from paycli.sandbox import Merchant
 
 
-def _paycli() -> list[str]:
-    found = shutil.which("paycli", path=os.path.dirname(sys.executable))
-    return [found] if found else [sys.executable, "-m", "paycli"]
-
-
 def test_a_private_key_from_the_environment_never_appears_in_the_process_arguments(tmp_path) -> None:
     key = "team_private_key_from_env"
-    server = subprocess.Popen(
-        [
-            *_paycli(),
-            "sandbox",
-            "serve",
-            "--port",
-            "0",
-            "--db",
-            str(tmp_path / "s.db"),
-            "--merchant",
-            "team:team_pub:env:TEAM_SANDBOX_KEY:team_usd=USD",
-        ],
-        stderr=subprocess.PIPE,
-        text=True,
+    server, url = serve_sandbox(
+        tmp_path / "s.db",
+        "--merchant",
+        "team:team_pub:env:TEAM_SANDBOX_KEY:team_usd=USD",
         env={**os.environ, "TEAM_SANDBOX_KEY": key},
     )
     try:
-        line = server.stderr.readline()
-        port = int(re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)[1])
+        port = int(url.rsplit(":", 1)[1])
         argv = Path(f"/proc/{server.pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
         team = Merchant("team", "team_pub", key, {"team_usd": "USD"})
 
