@@ -165,8 +165,6 @@ def _node(out: list[str], name: str, value: Any) -> None:
         out.append(f"</{tag}>")
     elif isinstance(value, (list, tuple)):
         _node(out, name, Items("item", value))
-    elif isinstance(value, Raw):
-        out.append(value.xml)
     else:
         raise TypeError(f"cannot render {type(value).__name__} as XML")
 
@@ -176,16 +174,3 @@ class Repeated:
     """Sibling elements with one tag and no array wrapper (`<transaction>` × n in a search page)."""
 
     values: Iterable[Any]
-
-
-@dataclass(frozen=True)
-class Raw:
-    """An already-rendered fragment (a cached transaction inside a search page)."""
-
-    xml: str
-
-
-def fragment(name: str, value: Any) -> Raw:
-    out: list[str] = []
-    _node(out, name, value)
-    return Raw("".join(out))
