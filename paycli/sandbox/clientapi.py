@@ -47,7 +47,6 @@ BIN_DATA_FIELDS = (
 )
 
 LOCAL, BRAINTREE = "local", "braintree"
-HOST_LAYOUTS = (LOCAL, BRAINTREE)
 BRAINTREE_API = "https://api.sandbox.braintreegateway.com:443"
 BRAINTREE_ASSETS = "https://assets.braintreegateway.com"
 BRAINTREE_GRAPHQL = "https://payments.sandbox.braintree-api.com/graphql"
